@@ -1,0 +1,15 @@
+# The two commands of README.md: `make run` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+.PHONY: run test setup build bench
+
+run: build
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh
+
+build: setup
+	source scripts/env.sh && cargo leptos build --release

@@ -1,0 +1,377 @@
+// Gatehouse development / end-to-end test OpenID Connect provider.
+//
+// A thin wrapper around `oidc-provider` (OpenID Certified): one confidential
+// client (`gatehouse`), four demo accounts, our own plain-HTML sign-in page,
+// automatic consent for the first-party client, and (only with
+// IDP_TEST_HOOKS=1) a hook that makes the next ID token wrong on purpose.
+//
+// Start: `node end2end/idp/server.mjs` (from any directory). See README.md.
+
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import Provider from 'oidc-provider';
+
+// ---------------------------------------------------------------- config --
+
+const SCRIPT_DIR = path.dirname(fileURLToPath(import.meta.url));
+const PORT = Number.parseInt(process.env.IDP_PORT || '4000', 10);
+const ISSUER = `http://127.0.0.1:${PORT}`;
+const JWKS_FILE = path.resolve(process.env.IDP_JWKS_FILE || path.join(SCRIPT_DIR, '.jwks.json'));
+const CLIENT_SECRET = process.env.IDP_CLIENT_SECRET || 'gatehouse-dev-secret';
+const DEMO_PASSWORD = process.env.IDP_DEMO_PASSWORD || 'gatehouse-demo';
+const TEST_HOOKS = process.env.IDP_TEST_HOOKS === '1';
+const CLIENT_ID = 'gatehouse';
+
+const ACCOUNTS = new Map([
+  ['admin@example.com', { sub: 'u-admin', name: 'Ada Admin', groups: ['console-admins'] }],
+  ['support@example.com', { sub: 'u-support', name: 'Sam Support', groups: ['helpdesk'] }],
+  ['auditor@example.com', { sub: 'u-auditor', name: 'Alex Auditor', groups: ['auditors'] }],
+  ['nobody@example.com', { sub: 'u-nobody', name: 'Nora Nobody', groups: [] }],
+].map(([email, a]) => [email, { ...a, email }]));
+const ACCOUNTS_BY_SUB = new Map([...ACCOUNTS.values()].map((a) => [a.sub, a]));
+
+// ------------------------------------------------------------ signing key --
+
+// RFC 7638 thumbprint of an RSA JWK, used as `kid`.
+function thumbprint(jwk) {
+  const canonical = JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n });
+  return crypto.createHash('sha256').update(canonical).digest('base64url');
+}
+
+// Load the persisted RS256 key, or create and persist one on first start.
+function loadOrCreateSigningKey() {
+  if (fs.existsSync(JWKS_FILE)) {
+    const jwks = JSON.parse(fs.readFileSync(JWKS_FILE, 'utf8'));
+    const key = jwks.keys?.find((k) => k.kty === 'RSA' && k.d);
+    if (!key) throw new Error(`${JWKS_FILE} holds no RSA private key`);
+    return key;
+  }
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  const key = { ...jwk, kid: thumbprint(jwk), alg: 'RS256', use: 'sig' };
+  fs.mkdirSync(path.dirname(JWKS_FILE), { recursive: true });
+  fs.writeFileSync(JWKS_FILE, `${JSON.stringify({ keys: [key] }, null, 2)}\n`, { mode: 0o600 });
+  return key;
+}
+
+const SIGNING_JWK = loadOrCreateSigningKey();
+const SIGNING_KEY = crypto.createPrivateKey({ key: SIGNING_JWK, format: 'jwk' });
+
+// ------------------------------------------------------------------ pages --
+
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const STYLE = 'body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#222}'
+  + 'label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.4rem;margin-top:.2rem;box-sizing:border-box}'
+  + 'button{padding:.5rem 1.2rem;margin-right:.5rem}.error{color:#a00;font-weight:bold}.hint{color:#555;font-size:.9rem}';
+
+function page(title, body) {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
+function loginPage(uid, { email = '', error } = {}) {
+  const accounts = [...ACCOUNTS.keys()].map(esc).join(', ');
+  return page('Gatehouse Dev IdP \u2013 Sign in', `<h1>Sign in to Gatehouse</h1>
+<p class="hint" id="dev-hint">This is the Gatehouse <strong>development</strong> identity provider.
+Demo accounts: ${accounts} (shared demo password, see the IdP's console output).</p>
+${error ? `<p class="error" id="login-error" role="alert">${esc(error)}</p>` : ''}
+<form method="post" action="/interaction/${esc(uid)}/login" autocomplete="off">
+<label>Email <input name="email" type="email" id="email" value="${esc(email)}" required autofocus></label>
+<label>Password <input name="password" type="password" id="password" required></label>
+<button type="submit" id="sign-in">Sign in</button>
+</form>
+<form method="post" action="/interaction/${esc(uid)}/abort">
+<button type="submit" id="cancel">Cancel</button>
+</form>`);
+}
+
+function send(res, status, body, type = 'text/html; charset=utf-8') {
+  res.statusCode = status;
+  res.setHeader('Content-Type', type);
+  res.setHeader('Cache-Control', 'no-store');
+  if (type.startsWith('text/html')) {
+    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  }
+  res.end(body);
+}
+
+// --------------------------------------------------------------- provider --
+
+const configuration = {
+  clients: [{
+    client_id: CLIENT_ID,
+    client_secret: CLIENT_SECRET,
+    client_name: 'Gatehouse',
+    // Any http://127.0.0.1:<port>/auth/callback is accepted as well (see below).
+    redirect_uris: ['http://127.0.0.1:3000/auth/callback'],
+    post_logout_redirect_uris: ['http://127.0.0.1:3000/', 'http://127.0.0.1:3000/logged-out'],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    // client_secret_post is accepted too: oidc-provider treats the two as interchangeable.
+    token_endpoint_auth_method: 'client_secret_basic',
+    id_token_signed_response_alg: 'RS256',
+  }],
+  responseTypes: ['code'],
+  clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+  jwks: { keys: [SIGNING_JWK] },
+  cookies: { keys: ['gatehouse-dev-cookie-key-not-secret-1'] },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name'],
+    groups: ['groups'],
+  },
+  // Put the scope-derived claims (email, name, groups) into the ID token too.
+  conformIdTokenClaims: false,
+  pkce: { required: () => true }, // v9 only supports S256
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: {
+      enabled: true,
+      logoutSource(ctx, form) {
+        ctx.type = 'html';
+        ctx.body = page('Gatehouse Dev IdP \u2013 Sign out', `<h1>Sign out</h1>
+<p>Do you want to sign out of the Gatehouse development identity provider?</p>
+${form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes" id="logout-confirm">Sign out</button>
+<button type="submit" form="op.logoutForm" id="logout-cancel">Stay signed in</button>`);
+      },
+      postLogoutSuccessSource(ctx) {
+        ctx.type = 'html';
+        ctx.body = page('Gatehouse Dev IdP \u2013 Signed out', '<h1>Signed out</h1>\n<p id="logged-out">You have been signed out.</p>');
+      },
+    },
+  },
+  renderError(ctx, out) {
+    ctx.type = 'html';
+    const rows = Object.entries(out).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('\n');
+    ctx.body = page('Gatehouse Dev IdP \u2013 Error', `<h1>Something went wrong</h1>\n<dl id="error-details">\n${rows}\n</dl>`);
+  },
+  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  async findAccount(ctx, sub) {
+    const account = ACCOUNTS_BY_SUB.get(sub);
+    if (!account) return undefined;
+    return {
+      accountId: sub,
+      async claims() {
+        return {
+          sub, email: account.email, email_verified: true, name: account.name, groups: account.groups,
+        };
+      },
+    };
+  },
+  ttl: {
+    Session: 3600,
+    Grant: 3600,
+    Interaction: 600,
+    AuthorizationCode: 60,
+    AccessToken: 600,
+    IdToken: 600,
+  },
+};
+
+const provider = new Provider(ISSUER, configuration);
+
+// Tests run the app on varying loopback ports: accept any
+// http://127.0.0.1:<port>/auth/callback (redirect) and any
+// http://127.0.0.1:<port>/... (post-logout) for the gatehouse client.
+function loopbackUrl(value) {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'http:' || u.hostname !== '127.0.0.1' || !u.port) return undefined;
+    if (u.username || u.password || u.hash || value.includes('#')) return undefined;
+    return u;
+  } catch {
+    return undefined;
+  }
+}
+const { redirectUriAllowed, postLogoutRedirectUriAllowed } = provider.Client.prototype;
+provider.Client.prototype.redirectUriAllowed = function allowLoopbackCallback(value) {
+  if (redirectUriAllowed.call(this, value)) return true;
+  const u = this.clientId === CLIENT_ID && loopbackUrl(value);
+  return Boolean(u && u.pathname === '/auth/callback' && !u.search);
+};
+provider.Client.prototype.postLogoutRedirectUriAllowed = function allowLoopbackLogout(value) {
+  if (postLogoutRedirectUriAllowed.call(this, value)) return true;
+  return Boolean(this.clientId === CLIENT_ID && loopbackUrl(value));
+};
+
+provider.on('server_error', (ctx, err) => console.error('server_error', ctx.path, err));
+
+// ------------------------------------------------------------ test hooks --
+
+let pendingTamper;
+const TAMPERS = new Set(['nonce', 'audience', 'expired', 'signature', 'issuer']);
+
+function tamperIdToken(jwt, mode) {
+  const [h, p, s] = jwt.split('.');
+  if (mode === 'signature') {
+    const sig = Buffer.from(s, 'base64url');
+    sig[Math.floor(sig.length / 2)] ^= 0xff;
+    return `${h}.${p}.${sig.toString('base64url')}`;
+  }
+  const payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+  const now = Math.floor(Date.now() / 1000);
+  switch (mode) {
+    case 'nonce': payload.nonce = `${payload.nonce ?? ''}-tampered`; break;
+    case 'audience': payload.aud = 'someone-else'; break;
+    case 'expired': payload.iat = now - 1200; payload.exp = now - 600; break;
+    case 'issuer': payload.iss = 'http://wrong-issuer.invalid'; break;
+    default: throw new Error(`unknown tamper ${mode}`);
+  }
+  // Re-sign with the real key and the original header (same kid): only the claim is wrong.
+  const input = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  const signature = crypto.sign('sha256', Buffer.from(input), SIGNING_KEY).toString('base64url');
+  return `${input}.${signature}`;
+}
+
+if (TEST_HOOKS) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (pendingTamper && ctx.method === 'POST' && ctx.path === '/token'
+        && ctx.status === 200 && typeof ctx.body?.id_token === 'string') {
+      ctx.body = { ...ctx.body, id_token: tamperIdToken(ctx.body.id_token, pendingTamper) };
+      console.log(`test hook: issued an ID token tampered with: ${pendingTamper}`);
+      pendingTamper = undefined;
+    }
+  });
+}
+
+// ------------------------------------------------------ http entry point --
+
+const MAX_BODY = 64 * 1024;
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks = [];
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > MAX_BODY) { reject(new Error('body too large')); req.destroy(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+async function handleInteraction(req, res, uid, action) {
+  let details;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch {
+    send(res, 400, page('Gatehouse Dev IdP \u2013 Error', '<h1>Sign-in expired</h1>\n<p id="interaction-expired">This sign-in attempt is no longer valid. Go back to the application and start again.</p>'));
+    return;
+  }
+  if (details.uid !== uid) { send(res, 400, page('Error', '<h1>Interaction mismatch</h1>')); return; }
+  const { prompt, params } = details;
+
+  if (req.method === 'GET' && !action) {
+    if (prompt.name === 'login') { send(res, 200, loginPage(uid)); return; }
+    if (prompt.name === 'consent' && params.client_id === CLIENT_ID) {
+      // First-party client: grant what was asked for without a consent page.
+      const grant = details.grantId
+        ? await provider.Grant.find(details.grantId)
+        : new provider.Grant({ accountId: details.session.accountId, clientId: params.client_id });
+      const d = prompt.details;
+      if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+      if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(d.missingResourceScopes || {})) {
+        grant.addResourceScope(indicator, scopes.join(' '));
+      }
+      const grantId = await grant.save();
+      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      return;
+    }
+    send(res, 400, page('Error', `<h1>Unsupported prompt</h1>\n<p>${esc(prompt.name)}</p>`));
+    return;
+  }
+
+  if (req.method === 'POST' && action === 'login' && prompt.name === 'login') {
+    const form = new URLSearchParams(await readBody(req));
+    const email = (form.get('email') || '').trim().toLowerCase();
+    const password = form.get('password') || '';
+    const account = ACCOUNTS.get(email);
+    const a = crypto.createHash('sha256').update(password).digest();
+    const b = crypto.createHash('sha256').update(DEMO_PASSWORD).digest();
+    if (!account || !crypto.timingSafeEqual(a, b)) {
+      send(res, 200, loginPage(uid, { email: form.get('email') || '', error: 'Wrong email or password' }));
+      return;
+    }
+    await provider.interactionFinished(req, res, { login: { accountId: account.sub } }, { mergeWithLastSubmission: false });
+    return;
+  }
+
+  if (req.method === 'POST' && action === 'abort') {
+    await provider.interactionFinished(req, res, {
+      error: 'access_denied', error_description: 'End-User aborted interaction',
+    }, { mergeWithLastSubmission: false });
+    return;
+  }
+
+  send(res, 405, 'method not allowed', 'text/plain; charset=utf-8');
+}
+
+async function handleTestHook(req, res) {
+  if (req.method !== 'POST') { send(res, 405, 'method not allowed', 'text/plain'); return; }
+  let body;
+  try { body = JSON.parse(await readBody(req) || '{}'); } catch { body = {}; }
+  if (body.tamper === null || body.tamper === 'none') { pendingTamper = undefined; res.statusCode = 204; res.end(); return; }
+  if (!TAMPERS.has(body.tamper)) {
+    send(res, 400, `tamper must be one of: ${[...TAMPERS].join(', ')}\n`, 'text/plain; charset=utf-8');
+    return;
+  }
+  pendingTamper = body.tamper;
+  res.statusCode = 204;
+  res.end();
+}
+
+const providerCallback = provider.callback();
+const INTERACTION = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|abort))?\/?$/;
+
+const server = http.createServer(async (req, res) => {
+  try {
+    const { pathname } = new URL(req.url, ISSUER);
+    if (pathname === '/__test/health') { send(res, 200, 'ok', 'text/plain; charset=utf-8'); return; }
+    if (pathname.startsWith('/__test/')) {
+      if (TEST_HOOKS && pathname === '/__test/next-id-token') { await handleTestHook(req, res); return; }
+      send(res, 404, 'Not Found', 'text/plain; charset=utf-8');
+      return;
+    }
+    const m = INTERACTION.exec(pathname);
+    if (m) { await handleInteraction(req, res, m[1], m[2]); return; }
+    providerCallback(req, res);
+  } catch (err) {
+    console.error('request failed', req.method, req.url, err);
+    if (!res.headersSent) send(res, 500, 'internal error', 'text/plain; charset=utf-8');
+    else res.end();
+  }
+});
+
+server.listen(PORT, '127.0.0.1', () => {
+  console.log(`dev IdP listening on ${ISSUER} (demo password: ${DEMO_PASSWORD})`);
+  if (TEST_HOOKS) console.log('test hooks enabled: POST /__test/next-id-token');
+});
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    server.close();
+    server.closeAllConnections();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what Gatehouse needs to build, run and test; skips whatever is already there.
+# Only package registries are used (crates.io, npm, Debian).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+say() { echo "setup: $*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32 target"; rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
+  say "installing cargo-leptos 0.3.10 (about 13 minutes on 2 cores)"
+  cargo install cargo-leptos --version 0.3.10 --locked --features no_downloads
+fi
+
+# The CLI must equal the wasm-bindgen crate in Cargo.lock. (--locked fails against the registry here.)
+WB_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)"
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
+  say "installing wasm-bindgen-cli $WB_VERSION"
+  cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
+fi
+
+npm_install() {
+  local dir="$1" stamp="$1/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$dir/package.json" -nt "$stamp" ]; then
+    say "npm install in ${dir#$ROOT/}"; (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
+  fi
+}
+npm_install "$ROOT"            # tailwindcss, wasm-opt (binaryen)
+npm_install "$ROOT/end2end"    # oidc-provider, playwright-core
+
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} from Debian"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+say "ready"

@@ -1,0 +1,4 @@
+//! Server functions: the browser's API. Each one names its permission through the guard, then
+//! calls a domain service. Nothing else happens here.
+pub mod audit;
+pub mod session;

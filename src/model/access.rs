@@ -1,0 +1,175 @@
+//! Who may do what. This is the one place that says which role holds which permission.
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Support,
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Support, Role::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Support => "support",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Administrator",
+            Role::Support => "Support",
+            Role::Auditor => "Auditor",
+        }
+    }
+
+    /// The permission table. Adding a permission means adding it here and nowhere else.
+    pub fn permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            Role::Admin => &[ViewConsole, ReadUsers, WriteUsers, UnlockUsers, ResetMfa, ReadAudit, VerifyAudit],
+            Role::Support => &[ViewConsole, ReadUsers, UnlockUsers, ResetMfa],
+            Role::Auditor => &[ViewConsole, ReadUsers, ReadAudit, ExportAudit, VerifyAudit],
+        }
+    }
+
+    pub fn has(self, permission: Permission) -> bool {
+        self.permissions().contains(&permission)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A named capability. Every server function and data-bearing HTTP handler requires exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Permission {
+    /// See the console shell and dashboard.
+    ViewConsole,
+    ReadUsers,
+    WriteUsers,
+    UnlockUsers,
+    ResetMfa,
+    ReadAudit,
+    ExportAudit,
+    VerifyAudit,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ViewConsole => "console.view",
+            Permission::ReadUsers => "users.read",
+            Permission::WriteUsers => "users.write",
+            Permission::UnlockUsers => "users.unlock",
+            Permission::ResetMfa => "mfa.reset",
+            Permission::ReadAudit => "audit.read",
+            Permission::ExportAudit => "audit.export",
+            Permission::VerifyAudit => "audit.verify",
+        }
+    }
+}
+
+impl Permission {
+    /// Completes "You do not have permission to ...".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::ViewConsole => "use the console",
+            Permission::ReadUsers => "view users",
+            Permission::WriteUsers => "change users",
+            Permission::UnlockUsers => "unlock users",
+            Permission::ResetMfa => "reset MFA",
+            Permission::ReadAudit => "read the audit log",
+            Permission::ExportAudit => "export the audit log",
+            Permission::VerifyAudit => "verify the audit log",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The signed-in staff member, as the UI sees them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// The identity provider's subject identifier.
+    pub subject: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role.has(permission)
+    }
+}
+
+/// Console pages and the permission each needs. The server's page guard and the navigation both read this.
+pub const PAGES: &[(&str, &str, Permission)] = &[
+    ("/", "Dashboard", Permission::ViewConsole),
+    ("/audit", "Audit log", Permission::ReadAudit),
+];
+
+/// The permission a console path needs, or `None` for public paths.
+pub fn page_permission(path: &str) -> Option<Permission> {
+    PAGES
+        .iter()
+        .filter(|(prefix, _, _)| {
+            if *prefix == "/" {
+                path == "/"
+            } else {
+                path == *prefix || path.starts_with(&format!("{prefix}/"))
+            }
+        })
+        .map(|(_, _, p)| *p)
+        .next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn least_privilege_table() {
+        assert!(Role::Admin.has(Permission::ReadAudit));
+        assert!(!Role::Admin.has(Permission::ExportAudit), "admins search, auditors export");
+        assert!(!Role::Support.has(Permission::ReadAudit));
+        assert!(!Role::Support.has(Permission::WriteUsers));
+        assert!(!Role::Auditor.has(Permission::WriteUsers));
+        assert!(Role::Auditor.has(Permission::ExportAudit));
+    }
+
+    #[test]
+    fn page_permissions() {
+        assert_eq!(page_permission("/"), Some(Permission::ViewConsole));
+        assert_eq!(page_permission("/audit"), Some(Permission::ReadAudit));
+        assert_eq!(page_permission("/audit/12"), Some(Permission::ReadAudit));
+        assert_eq!(page_permission("/auditx"), None);
+        assert_eq!(page_permission("/signin"), None);
+    }
+
+    #[test]
+    fn role_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}

@@ -1,0 +1,8 @@
+//! Types shared by the server and the browser. Nothing here touches I/O.
+pub mod access;
+pub mod audit;
+pub mod error;
+pub mod time;
+
+pub use access::{Permission, Principal, Role};
+pub use error::AppError;

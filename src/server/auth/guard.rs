@@ -1,0 +1,85 @@
+//! The permission guard. Every server function and data handler gets its principal from here,
+//! and denials are audited here, so no page or endpoint can forget either.
+use crate::model::{AppError, Permission, Principal};
+use crate::server::auth::session;
+use crate::server::service::audit::{self, Actor, Entry, Outcome, RequestMeta};
+use crate::server::AppState;
+use tower_sessions::Session;
+
+/// Proof that the principal holds `permission`. Services that change data take one of these.
+#[derive(Clone, Debug)]
+pub struct Authorized {
+    pub principal: Principal,
+    pub permission: Permission,
+    pub meta: RequestMeta,
+}
+
+impl Authorized {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            subject: Some(self.principal.subject.clone()),
+            email: Some(self.principal.email.clone()),
+            role: Some(self.principal.role),
+        }
+    }
+}
+
+/// Checks the session against a permission; audits and refuses when it is not held.
+pub async fn authorize(
+    state: &AppState,
+    session: &Session,
+    meta: RequestMeta,
+    permission: Permission,
+    what: &str,
+) -> Result<Authorized, AppError> {
+    let Some(signed_in) = session::current(session, state.timeouts()).await else {
+        return Err(AppError::Unauthenticated);
+    };
+    let principal = signed_in.principal;
+    if principal.can(permission) {
+        return Ok(Authorized { principal, permission, meta });
+    }
+    let actor = Actor {
+        subject: Some(principal.subject.clone()),
+        email: Some(principal.email.clone()),
+        role: Some(principal.role),
+    };
+    let entry = Entry::new("access.denied", Outcome::Denied)
+        .details(serde_json::json!({ "permission": permission.as_str(), "resource": what }));
+    if let Err(e) = audit::record_alone(&state.db, &actor, &meta, entry).await {
+        tracing::error!(error = %e, "could not audit an access denial");
+    }
+    Err(AppError::Forbidden(permission.describe().to_string()))
+}
+
+/// For server functions: reads the request's session and metadata, then [`authorize`]s.
+/// On failure the HTTP status of the server function's response is set to match the error.
+pub async fn require(permission: Permission) -> Result<(AppState, Authorized), AppError> {
+    let result = async {
+        let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Internal)?;
+        let (session, meta) = leptos_axum::extract::<(Session, RequestMeta)>()
+            .await
+            .map_err(|_| AppError::Internal)?;
+        let name = server_fn_name();
+        let authorized = authorize(&state, &session, meta, permission, &name).await?;
+        Ok((state, authorized))
+    }
+    .await;
+    result.map_err(fail)
+}
+
+/// Sets the response status for an error returned by a server function, and passes it on.
+pub fn fail(error: AppError) -> AppError {
+    if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = http::StatusCode::from_u16(error.status()) {
+            res.set_status(status);
+        }
+    }
+    error
+}
+
+fn server_fn_name() -> String {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .map(|p| p.uri.path().to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,61 @@
+//! What a Gatehouse session holds, and the server-side absolute timeout.
+use crate::model::Principal;
+use crate::server::auth::oidc::PendingSignIn;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tower_sessions::Session;
+
+const SIGNED_IN: &str = "signed_in";
+const PENDING: &str = "pending_sign_in";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub principal: Principal,
+    /// Unix seconds; the absolute timeout counts from here.
+    pub signed_in_at: i64,
+    /// Unix seconds of the last request seen (refreshed at most once a minute); the idle timeout counts from here.
+    pub last_seen: i64,
+    /// Kept for RP-initiated logout (`id_token_hint`).
+    pub id_token: String,
+}
+
+/// Session lifetimes, enforced here on the server whatever the cookie says.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+/// The signed-in person, or `None`. A session idle too long or past its absolute lifetime is
+/// ended here. Activity is written back at most once a minute, not on every request.
+pub async fn current(session: &Session, timeouts: Timeouts) -> Option<SignedIn> {
+    let mut signed_in: SignedIn = session.get(SIGNED_IN).await.ok().flatten()?;
+    let now = chrono::Utc::now().timestamp();
+    let age = now - signed_in.signed_in_at;
+    let idle = now - signed_in.last_seen;
+    if age < 0 || age as u64 >= timeouts.absolute.as_secs() || idle as u64 >= timeouts.idle.as_secs() {
+        let _ = session.flush().await;
+        return None;
+    }
+    if idle >= 60 {
+        signed_in.last_seen = now;
+        let _ = session.insert(SIGNED_IN, &signed_in).await;
+    }
+    Some(signed_in)
+}
+
+/// Starts a fresh session for the person: a new session id (no fixation), nothing carried over.
+pub async fn establish(session: &Session, signed_in: &SignedIn) -> Result<(), tower_sessions::session::Error> {
+    session.clear().await;
+    session.cycle_id().await?;
+    session.insert(SIGNED_IN, signed_in).await
+}
+
+pub async fn set_pending(session: &Session, pending: &PendingSignIn) -> Result<(), tower_sessions::session::Error> {
+    session.insert(PENDING, pending).await
+}
+
+/// Takes the pending sign-in out of the session, so a callback can be used once only.
+pub async fn take_pending(session: &Session) -> Option<PendingSignIn> {
+    session.remove(PENDING).await.ok().flatten()
+}

@@ -1,0 +1,207 @@
+//! Configuration from environment variables. A bad value stops start-up with one line naming
+//! the variable and what is wrong with it.
+use crate::model::Role;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// The URL people use to reach Gatehouse, without a trailing slash.
+    pub public_url: String,
+    pub oidc: OidcConfig,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub groups_claim: String,
+    /// IdP group name -> Gatehouse role.
+    pub role_map: Vec<(String, Role)>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {var} {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { var, problem: problem.into() }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| var(name).ok_or_else(|| err(name, "is not set"));
+
+        let database_url = var("GATEHOUSE_DATABASE_URL").unwrap_or_else(|| "sqlite://data/gatehouse.db".into());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(err("GATEHOUSE_DATABASE_URL", "must start with sqlite:, postgres:// or postgresql://"));
+        }
+
+        let bind_raw = var("GATEHOUSE_BIND").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let bind = bind_raw
+            .parse()
+            .map_err(|_| err("GATEHOUSE_BIND", format!("is not an address:port (got {bind_raw:?})")))?;
+
+        let public_url = var("GATEHOUSE_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind_raw}"));
+        let public_url = parse_http_url("GATEHOUSE_PUBLIC_URL", &public_url)?;
+
+        let issuer = parse_http_url("GATEHOUSE_OIDC_ISSUER", &required("GATEHOUSE_OIDC_ISSUER")?)?;
+        let client_id = required("GATEHOUSE_OIDC_CLIENT_ID")?;
+        let client_secret = required("GATEHOUSE_OIDC_CLIENT_SECRET")?;
+        let groups_claim = var("GATEHOUSE_OIDC_GROUPS_CLAIM").unwrap_or_else(|| "groups".into());
+        let role_map = parse_role_map(&required("GATEHOUSE_ROLE_MAP")?)?;
+
+        let session_idle = seconds(&var, "GATEHOUSE_SESSION_IDLE_SECS", 30 * 60)?;
+        let session_absolute = seconds(&var, "GATEHOUSE_SESSION_ABSOLUTE_SECS", 12 * 60 * 60)?;
+        if session_absolute < session_idle {
+            return Err(err("GATEHOUSE_SESSION_ABSOLUTE_SECS", "must not be shorter than GATEHOUSE_SESSION_IDLE_SECS"));
+        }
+
+        Ok(Config {
+            database_url,
+            bind,
+            public_url,
+            oidc: OidcConfig { issuer, client_id, client_secret, groups_claim, role_map },
+            session_idle,
+            session_absolute,
+        })
+    }
+
+    pub fn redirect_url(&self) -> String {
+        format!("{}/auth/callback", self.public_url)
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn parse_http_url(var: &'static str, value: &str) -> Result<String, ConfigError> {
+    let v = value.trim().trim_end_matches('/');
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"))
+        .ok_or_else(|| err(var, format!("must be an http:// or https:// URL (got {value:?})")))?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains('#') || rest.contains('?') {
+        return Err(err(var, format!("is not a valid URL (got {value:?})")));
+    }
+    Ok(v.to_string())
+}
+
+fn seconds(
+    var: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    match var(name) {
+        None => Ok(Duration::from_secs(default)),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+            _ => Err(err(name, format!("must be a positive number of seconds (got {v:?})"))),
+        },
+    }
+}
+
+/// `group=role,group=role`, e.g. `console-admins=admin,helpdesk=support,auditors=auditor`.
+fn parse_role_map(raw: &str) -> Result<Vec<(String, Role)>, ConfigError> {
+    const VAR: &str = "GATEHOUSE_ROLE_MAP";
+    let mut map = Vec::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (group, role) = pair
+            .split_once('=')
+            .ok_or_else(|| err(VAR, format!("entry {pair:?} is not group=role")))?;
+        let role = Role::parse(role.trim()).ok_or_else(|| {
+            err(VAR, format!("entry {pair:?} names an unknown role (use admin, support or auditor)"))
+        })?;
+        if group.trim().is_empty() {
+            return Err(err(VAR, format!("entry {pair:?} has an empty group")));
+        }
+        map.push((group.trim().to_string(), role));
+    }
+    if map.is_empty() {
+        return Err(err(VAR, "maps no group to a role"));
+    }
+    Ok(map)
+}
+
+impl OidcConfig {
+    /// The role for a set of IdP groups. With several matches the most privileged wins:
+    /// admin, then support, then auditor (documented in docs/decisions.md).
+    pub fn role_for(&self, groups: &[String]) -> Option<Role> {
+        [Role::Admin, Role::Support, Role::Auditor].into_iter().find(|role| {
+            self.role_map.iter().any(|(g, r)| r == role && groups.iter().any(|x| x == g))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("GATEHOUSE_OIDC_ISSUER", "http://127.0.0.1:4000"),
+            ("GATEHOUSE_OIDC_CLIENT_ID", "gatehouse"),
+            ("GATEHOUSE_OIDC_CLIENT_SECRET", "s"),
+            ("GATEHOUSE_ROLE_MAP", "console-admins=admin, helpdesk=support,auditors=auditor"),
+        ])
+    }
+
+    fn load(m: &HashMap<&'static str, &'static str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| m.get(k).map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn defaults_are_safe_and_local() {
+        let c = load(&base()).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+        assert_eq!(c.database_url, "sqlite://data/gatehouse.db");
+        assert!(!c.secure_cookies());
+        assert_eq!(c.oidc.role_for(&["helpdesk".into(), "console-admins".into()]), Some(Role::Admin));
+        assert_eq!(c.oidc.role_for(&["other".into()]), None);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&'static str, Option<&'static str>)] = &[
+            ("GATEHOUSE_OIDC_ISSUER", None),
+            ("GATEHOUSE_OIDC_ISSUER", Some("ftp://x")),
+            ("GATEHOUSE_OIDC_CLIENT_SECRET", None),
+            ("GATEHOUSE_ROLE_MAP", Some("admins=root")),
+            ("GATEHOUSE_ROLE_MAP", Some("admins")),
+            ("GATEHOUSE_BIND", Some("localhost")),
+            ("GATEHOUSE_DATABASE_URL", Some("mysql://x")),
+            ("GATEHOUSE_SESSION_IDLE_SECS", Some("-5")),
+            ("GATEHOUSE_PUBLIC_URL", Some("127.0.0.1:3000")),
+        ];
+        for (var, value) in cases {
+            let mut m = base();
+            match value {
+                Some(v) => {
+                    m.insert(var, v);
+                }
+                None => {
+                    m.remove(var);
+                }
+            }
+            let e = load(&m).unwrap_err();
+            assert_eq!(&e.var, var, "{e}");
+            assert!(e.to_string().starts_with(&format!("configuration error: {var} ")));
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Server-only code: configuration, authentication, domain services, storage and HTTP edges.
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod service;
+pub mod startup;
+pub mod state;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Logs an unexpected error and turns it into the generic message the user sees, with status 500.
+pub fn internal(error: impl std::fmt::Display) -> crate::model::AppError {
+    tracing::error!(%error, "internal error");
+    auth::guard::fail(crate::model::AppError::Internal)
+}

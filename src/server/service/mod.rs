@@ -1,0 +1,2 @@
+//! Domain services: the rules, each action in one transaction with its audit record.
+pub mod audit;

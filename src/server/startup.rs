@@ -1,0 +1,106 @@
+//! Assembles the application: database, identity provider client, sessions, routes, middleware.
+use crate::app::{shell, App};
+use crate::server::auth::oidc::Oidc;
+use crate::server::db::Db;
+use crate::server::http::{auth_routes, headers, health, pages};
+use crate::server::{AppState, Config};
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Leptos options built from our config rather than from cargo-leptos' environment, so the
+/// binary and the tests need nothing but `GATEHOUSE_*` (and `LEPTOS_SITE_ROOT` for the assets).
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("gatehouse")
+        .site_root(std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into()))
+        .site_pkg_dir("pkg")
+        .site_addr(config.bind)
+        .build()
+}
+
+pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database (GATEHOUSE_DATABASE_URL): {e}"))?;
+    let oidc = Arc::new(Oidc::new(config.oidc.clone(), config.redirect_url())?);
+    // Discovery must not block start-up: the console serves /healthz and an explanatory
+    // sign-in page while the provider is down, and retries in the background.
+    oidc.clone().spawn_refresh();
+
+    let leptos = leptos_options(&config);
+    let state = AppState { db: db.clone(), config: Arc::new(config), oidc, leptos: leptos.clone() };
+    spawn_session_cleanup(db.clone());
+
+    let sessions = SessionManagerLayer::new(db.sessions.clone())
+        .with_name("gatehouse_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(state.config.session_idle.as_secs() as i64)));
+
+    let routes = generate_route_list(App);
+    let router = Router::new()
+        .route("/login", get(auth_routes::login))
+        .route("/auth/callback", get(auth_routes::callback))
+        .route("/logout", post(auth_routes::logout))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes(&state, routes, {
+            let leptos = leptos.clone();
+            move || shell(leptos.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), pages::guard_pages))
+        .layer(sessions)
+        .layer(middleware::from_fn(headers::refuse_cross_site))
+        .layer(middleware::from_fn(headers::security_headers))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state.clone());
+    Ok((router, state))
+}
+
+fn spawn_session_cleanup(db: Db) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            if let Err(e) = db.sessions.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
+}
+
+/// Serves until Ctrl-C / SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,27 @@
+use crate::server::auth::oidc::Oidc;
+use crate::server::db::Db;
+use crate::server::Config;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub oidc: Arc<Oidc>,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl AppState {
+    pub fn timeouts(&self) -> crate::server::auth::session::Timeouts {
+        crate::server::auth::session::Timeouts { idle: self.config.session_idle, absolute: self.config.session_absolute }
+    }
+}

@@ -1,0 +1,112 @@
+//! The authorization matrix: every console route and server function, for anonymous and each
+//! role, with the expected answer. Later features add rows here.
+use crate::common::*;
+use reqwest::{Client, StatusCode};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Expect {
+    /// 200.
+    Allow,
+    /// 403 (and an `access.denied` audit record).
+    Deny,
+    /// A page sends anonymous visitors to the sign-in (303 to /login).
+    SignIn,
+    /// A server function answers anonymous callers 401.
+    Unauthenticated,
+}
+use Expect::*;
+
+enum Target {
+    Page(&'static str),
+    /// Server function name and its form-encoded arguments.
+    ServerFn(&'static str, &'static str),
+}
+use Target::*;
+
+/// (target, anonymous, admin, support, auditor)
+const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
+    (Page("/"), SignIn, Allow, Allow, Allow),
+    (Page("/audit"), SignIn, Allow, Deny, Allow),
+    (Page("/audit?before=10"), SignIn, Allow, Deny, Allow),
+    (ServerFn("me", ""), Allow, Allow, Allow, Allow),
+    (ServerFn("idp_status", ""), Allow, Allow, Allow, Allow),
+    (ServerFn("dashboard", ""), Unauthenticated, Allow, Allow, Allow),
+    (ServerFn("audit_page", ""), Unauthenticated, Allow, Deny, Allow),
+    (ServerFn("audit_page", "before=5"), Unauthenticated, Allow, Deny, Allow),
+];
+
+async fn answer(app: &TestApp, client: &Client, target: &Target) -> (StatusCode, Option<String>) {
+    let res = match target {
+        Page(path) => client.get(format!("{}{path}", app.url)).send().await.unwrap(),
+        ServerFn(name, args) => app.call(client, name, args).await,
+    };
+    let loc = res.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_string);
+    (res.status(), loc)
+}
+
+fn check(expect: Expect, (status, location): (StatusCode, Option<String>)) -> Result<(), String> {
+    let ok = match expect {
+        Allow => status == StatusCode::OK,
+        Deny => status == StatusCode::FORBIDDEN,
+        SignIn => status == StatusCode::SEE_OTHER && location.as_deref().is_some_and(|l| l.starts_with("/login?return_to=")),
+        Unauthenticated => status == StatusCode::UNAUTHORIZED,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("expected {expect:?}, got {status} {location:?}"))
+    }
+}
+
+#[tokio::test]
+async fn every_route_and_server_function_for_every_role() {
+    let app = TestApp::spawn().await;
+    let anonymous = browser();
+    let mut signed_in = Vec::new();
+    for email in [ADMIN, SUPPORT, AUDITOR] {
+        let client = browser();
+        assert_eq!(app.sign_in_with(&client, email).await.status(), StatusCode::SEE_OTHER);
+        signed_in.push((email, client));
+    }
+    let mut failures = Vec::new();
+    for (target, anon, admin, support, auditor) in MATRIX {
+        let name = match target {
+            Page(p) => format!("GET {p}"),
+            ServerFn(f, a) => format!("server fn {f}({a})"),
+        };
+        let denied_before = denied_count(&app).await;
+        let mut expected_denials = 0;
+        let cases = [("anonymous", &anonymous, *anon), (ADMIN, &signed_in[0].1, *admin), (SUPPORT, &signed_in[1].1, *support), (AUDITOR, &signed_in[2].1, *auditor)];
+        for (who, client, expect) in cases {
+            if expect == Deny {
+                expected_denials += 1;
+            }
+            if let Err(e) = check(expect, answer(&app, client, target).await) {
+                failures.push(format!("{name} as {who}: {e}"));
+            }
+        }
+        let denied = denied_count(&app).await - denied_before;
+        if denied != expected_denials {
+            failures.push(format!("{name}: {denied} access.denied audit records, expected {expected_denials}"));
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix failures:\n{}", failures.join("\n"));
+}
+
+async fn denied_count(app: &TestApp) -> usize {
+    app.audit_events().await.iter().filter(|e| e.action == "access.denied").count()
+}
+
+#[tokio::test]
+async fn denied_access_names_the_missing_permission() {
+    let app = TestApp::spawn().await;
+    app.sign_in(SUPPORT).await;
+    let res = app.call(&app.client, "audit_page", "").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("read the audit log"), "{body}");
+    let e = app.audit_events().await.pop().unwrap();
+    assert_eq!(e.action, "access.denied");
+    assert_eq!(e.actor_email.as_deref(), Some(SUPPORT));
+    assert!(e.details.contains("audit.read") && e.details.contains("/api/audit_page"), "{}", e.details);
+}

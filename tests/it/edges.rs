@@ -1,0 +1,123 @@
+//! Health probes, security headers, the provider being down, configuration errors.
+use crate::common::*;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "ok");
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn baseline_security_headers_everywhere() {
+    let app = TestApp::spawn().await;
+    for path in ["/healthz", "/signin", "/login", "/no-such-page"] {
+        let res = app.get(path).await;
+        let h = res.headers();
+        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff", "{path}");
+        assert!(h.get("referrer-policy").is_some(), "{path}");
+        let csp = h.get("content-security-policy").unwrap_or_else(|| panic!("{path} has no CSP")).to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+    }
+}
+
+#[tokio::test]
+async fn pages_only_run_scripts_carrying_the_response_nonce() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/signin").await;
+    assert_eq!(res.status(), 200);
+    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the CSP").to_string();
+    assert!(nonce.len() >= 16);
+    let html = res.text().await.unwrap();
+    let scripts = html.matches("<script").count();
+    assert!(scripts > 0);
+    assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "every script carries the nonce: {html}");
+    // A new response, a new nonce.
+    let again = app.get("/signin").await;
+    assert!(!again.headers().get("content-security-policy").unwrap().to_str().unwrap().contains(&nonce));
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/no-such-page").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn cross_site_form_posts_are_refused() {
+    let app = TestApp::spawn().await;
+    app.sign_in(ADMIN).await;
+    let res = app
+        .client
+        .post(format!("{}/logout", app.url))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/").await.status(), 200, "still signed in");
+}
+
+#[tokio::test]
+async fn starts_while_the_provider_is_down_and_recovers_when_it_is_back() {
+    let idp_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let issuer = format!("http://127.0.0.1:{idp_port}");
+    let app = TestApp::spawn_with(|v| {
+        v.insert("GATEHOUSE_OIDC_ISSUER", issuer.clone());
+    })
+    .await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let res = app.get("/login?return_to=/audit").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).starts_with("/signin?error=idp_unreachable"), "{}", location(&res));
+    let html = app.get("/signin?error=idp_unreachable").await.text().await.unwrap();
+    assert!(html.contains("identity provider is unreachable"), "{html}");
+
+    // Bring a provider up on that port: the next sign-in works.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/end2end/idp/server.mjs");
+    let mut idp = tokio::process::Command::new("node")
+        .arg(script)
+        .env("IDP_PORT", idp_port.to_string())
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start a second dev provider");
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("{issuer}/__test/health")).await.is_ok_and(|r| r.status() == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "second provider did not start");
+    let res = app.get("/login").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).starts_with(&format!("{issuer}/auth?")), "{}", location(&res));
+    let _ = idp.kill().await;
+}
+
+#[tokio::test]
+async fn configuration_errors_name_the_variable() {
+    let err = gatehouse::server::Config::from_lookup(|k| match k {
+        "GATEHOUSE_OIDC_ISSUER" => Some("http://127.0.0.1:4100".into()),
+        "GATEHOUSE_OIDC_CLIENT_ID" => Some("gatehouse".into()),
+        "GATEHOUSE_OIDC_CLIENT_SECRET" => Some("x".into()),
+        "GATEHOUSE_ROLE_MAP" => Some("console-admins=superuser".into()),
+        _ => None,
+    })
+    .unwrap_err();
+    assert_eq!(err.var, "GATEHOUSE_ROLE_MAP");
+    assert!(err.to_string().contains("unknown role"));
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server against a real database (SQLite or PostgreSQL, chosen by
+//! GATEHOUSE_TEST_DB) and the real dev identity provider (TEST_IDP_ISSUER). `make test` runs
+//! this suite once per engine.
+mod common;
+
+mod audit_chain;
+mod authz_matrix;
+mod edges;
+mod sign_in;
