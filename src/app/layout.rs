@@ -6,14 +6,9 @@ use crate::model::Principal;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
-/// The signed-in person, for pages below the console layout.
-#[derive(Clone, Copy)]
-pub struct Me(pub Resource<Result<Option<Principal>, crate::model::AppError>>);
-
 #[component]
 pub fn Console() -> impl IntoView {
     let me = Resource::new_blocking(|| (), |_| current_principal());
-    provide_context(Me(me));
     view! {
         <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 btn-primary">
             "Skip to content"

@@ -66,9 +66,6 @@ impl Config {
 
         let session_idle = seconds(&var, "GATEHOUSE_SESSION_IDLE_SECS", 30 * 60)?;
         let session_absolute = seconds(&var, "GATEHOUSE_SESSION_ABSOLUTE_SECS", 12 * 60 * 60)?;
-        if session_absolute < session_idle {
-            return Err(err("GATEHOUSE_SESSION_ABSOLUTE_SECS", "must not be shorter than GATEHOUSE_SESSION_IDLE_SECS"));
-        }
 
         Ok(Config {
             database_url,

@@ -1,4 +1,4 @@
-use crate::api::audit::audit_page;
+use crate::api::audit::load_audit_page;
 use crate::app::components::{ErrorBox, Loading};
 use crate::model::audit::AuditEvent;
 use crate::model::time::format_utc;
@@ -12,7 +12,7 @@ use leptos_router::hooks::use_query_map;
 pub fn AuditLog() -> impl IntoView {
     let query = use_query_map();
     let before = move || query.read().get("before").and_then(|b| b.parse::<i64>().ok());
-    let page = Resource::new(before, audit_page);
+    let page = Resource::new(before, load_audit_page);
     view! {
         <Title text="Audit log" />
         <h1 class="text-2xl font-semibold">"Audit log"</h1>

@@ -1,4 +1,4 @@
-use crate::api::audit::dashboard_summary;
+use crate::api::audit::load_dashboard;
 use crate::app::components::{ErrorBox, Loading};
 use crate::app::pages::audit::EventRows;
 use leptos::prelude::*;
@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let summary = Resource::new(|| (), |_| dashboard_summary());
+    let summary = Resource::new(|| (), |_| load_dashboard());
     view! {
         <Title text="Dashboard" />
         <h1 class="text-2xl font-semibold">"Dashboard"</h1>
