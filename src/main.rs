@@ -3,7 +3,11 @@ use clap::{Parser, Subcommand};
 use gatehouse::server::{startup, Config};
 
 #[derive(Parser)]
-#[command(name = "gatehouse", version, about = "Central identity administration console")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Central identity administration console"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

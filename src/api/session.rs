@@ -7,8 +7,12 @@ use leptos::prelude::*;
 pub async fn current_principal() -> Result<Option<Principal>, AppError> {
     use crate::server::auth::session;
     let state = use_context::<crate::server::AppState>().ok_or(AppError::Internal)?;
-    let s = leptos_axum::extract::<tower_sessions::Session>().await.map_err(|_| AppError::Internal)?;
-    Ok(session::current(&s, state.timeouts()).await.map(|s| s.principal))
+    let s = leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|_| AppError::Internal)?;
+    Ok(session::current(&s, state.timeouts())
+        .await
+        .map(|s| s.principal))
 }
 
 /// Whether the identity provider has been reached (for the sign-in page). Public.

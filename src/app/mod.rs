@@ -38,7 +38,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 fn set_page_security_policy() {
     use crate::server::http::headers::{origin_of, page_csp};
     leptos::nonce::provide_nonce();
-    let nonce = leptos::nonce::use_nonce().map(|n| n.to_string()).unwrap_or_default();
+    let nonce = leptos::nonce::use_nonce()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     let issuer = use_context::<crate::server::AppState>()
         .map(|s| origin_of(&s.config.oidc.issuer))
         .unwrap_or_default();

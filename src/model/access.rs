@@ -37,7 +37,15 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Admin => &[ViewConsole, ReadUsers, WriteUsers, UnlockUsers, ResetMfa, ReadAudit, VerifyAudit],
+            Role::Admin => &[
+                ViewConsole,
+                ReadUsers,
+                WriteUsers,
+                UnlockUsers,
+                ResetMfa,
+                ReadAudit,
+                VerifyAudit,
+            ],
             Role::Support => &[ViewConsole, ReadUsers, UnlockUsers, ResetMfa],
             Role::Auditor => &[ViewConsole, ReadUsers, ReadAudit, ExportAudit, VerifyAudit],
         }
@@ -149,7 +157,10 @@ mod tests {
     #[test]
     fn least_privilege_table() {
         assert!(Role::Admin.has(Permission::ReadAudit));
-        assert!(!Role::Admin.has(Permission::ExportAudit), "admins search, auditors export");
+        assert!(
+            !Role::Admin.has(Permission::ExportAudit),
+            "admins search, auditors export"
+        );
         assert!(!Role::Support.has(Permission::ReadAudit));
         assert!(!Role::Support.has(Permission::WriteUsers));
         assert!(!Role::Auditor.has(Permission::WriteUsers));

@@ -33,7 +33,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { var, problem: problem.into() }
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
 }
 
 impl Config {
@@ -45,17 +48,28 @@ impl Config {
         let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| var(name).ok_or_else(|| err(name, "is not set"));
 
-        let database_url = var("GATEHOUSE_DATABASE_URL").unwrap_or_else(|| "sqlite://data/gatehouse.db".into());
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(err("GATEHOUSE_DATABASE_URL", "must start with sqlite:, postgres:// or postgresql://"));
+        let database_url =
+            var("GATEHOUSE_DATABASE_URL").unwrap_or_else(|| "sqlite://data/gatehouse.db".into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(err(
+                "GATEHOUSE_DATABASE_URL",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
         }
 
         let bind_raw = var("GATEHOUSE_BIND").unwrap_or_else(|| "127.0.0.1:3000".into());
-        let bind = bind_raw
-            .parse()
-            .map_err(|_| err("GATEHOUSE_BIND", format!("is not an address:port (got {bind_raw:?})")))?;
+        let bind = bind_raw.parse().map_err(|_| {
+            err(
+                "GATEHOUSE_BIND",
+                format!("is not an address:port (got {bind_raw:?})"),
+            )
+        })?;
 
-        let public_url = var("GATEHOUSE_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind_raw}"));
+        let public_url =
+            var("GATEHOUSE_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind_raw}"));
         let public_url = parse_http_url("GATEHOUSE_PUBLIC_URL", &public_url)?;
 
         let issuer = parse_http_url("GATEHOUSE_OIDC_ISSUER", &required("GATEHOUSE_OIDC_ISSUER")?)?;
@@ -71,7 +85,13 @@ impl Config {
             database_url,
             bind,
             public_url,
-            oidc: OidcConfig { issuer, client_id, client_secret, groups_claim, role_map },
+            oidc: OidcConfig {
+                issuer,
+                client_id,
+                client_secret,
+                groups_claim,
+                role_map,
+            },
             session_idle,
             session_absolute,
         })
@@ -91,8 +111,17 @@ fn parse_http_url(var: &'static str, value: &str) -> Result<String, ConfigError>
     let rest = v
         .strip_prefix("https://")
         .or_else(|| v.strip_prefix("http://"))
-        .ok_or_else(|| err(var, format!("must be an http:// or https:// URL (got {value:?})")))?;
-    if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains('#') || rest.contains('?') {
+        .ok_or_else(|| {
+            err(
+                var,
+                format!("must be an http:// or https:// URL (got {value:?})"),
+            )
+        })?;
+    if rest.is_empty()
+        || rest.contains(char::is_whitespace)
+        || rest.contains('#')
+        || rest.contains('?')
+    {
         return Err(err(var, format!("is not a valid URL (got {value:?})")));
     }
     Ok(v.to_string())
@@ -107,7 +136,10 @@ fn seconds(
         None => Ok(Duration::from_secs(default)),
         Some(v) => match v.trim().parse::<u64>() {
             Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
-            _ => Err(err(name, format!("must be a positive number of seconds (got {v:?})"))),
+            _ => Err(err(
+                name,
+                format!("must be a positive number of seconds (got {v:?})"),
+            )),
         },
     }
 }
@@ -121,7 +153,10 @@ fn parse_role_map(raw: &str) -> Result<Vec<(String, Role)>, ConfigError> {
             .split_once('=')
             .ok_or_else(|| err(VAR, format!("entry {pair:?} is not group=role")))?;
         let role = Role::parse(role.trim()).ok_or_else(|| {
-            err(VAR, format!("entry {pair:?} names an unknown role (use admin, support or auditor)"))
+            err(
+                VAR,
+                format!("entry {pair:?} names an unknown role (use admin, support or auditor)"),
+            )
         })?;
         if group.trim().is_empty() {
             return Err(err(VAR, format!("entry {pair:?} has an empty group")));
@@ -138,9 +173,13 @@ impl OidcConfig {
     /// The role for a set of IdP groups. With several matches the most privileged wins:
     /// admin, then support, then auditor (documented in docs/decisions.md).
     pub fn role_for(&self, groups: &[String]) -> Option<Role> {
-        [Role::Admin, Role::Support, Role::Auditor].into_iter().find(|role| {
-            self.role_map.iter().any(|(g, r)| r == role && groups.iter().any(|x| x == g))
-        })
+        [Role::Admin, Role::Support, Role::Auditor]
+            .into_iter()
+            .find(|role| {
+                self.role_map
+                    .iter()
+                    .any(|(g, r)| r == role && groups.iter().any(|x| x == g))
+            })
     }
 }
 
@@ -154,7 +193,10 @@ mod tests {
             ("GATEHOUSE_OIDC_ISSUER", "http://127.0.0.1:4000"),
             ("GATEHOUSE_OIDC_CLIENT_ID", "gatehouse"),
             ("GATEHOUSE_OIDC_CLIENT_SECRET", "s"),
-            ("GATEHOUSE_ROLE_MAP", "console-admins=admin, helpdesk=support,auditors=auditor"),
+            (
+                "GATEHOUSE_ROLE_MAP",
+                "console-admins=admin, helpdesk=support,auditors=auditor",
+            ),
         ])
     }
 
@@ -169,7 +211,11 @@ mod tests {
         assert_eq!(c.public_url, "http://127.0.0.1:3000");
         assert_eq!(c.database_url, "sqlite://data/gatehouse.db");
         assert!(!c.secure_cookies());
-        assert_eq!(c.oidc.role_for(&["helpdesk".into(), "console-admins".into()]), Some(Role::Admin));
+        assert_eq!(
+            c.oidc
+                .role_for(&["helpdesk".into(), "console-admins".into()]),
+            Some(Role::Admin)
+        );
         assert_eq!(c.oidc.role_for(&["other".into()]), None);
     }
 
@@ -198,7 +244,9 @@ mod tests {
             }
             let e = load(&m).unwrap_err();
             assert_eq!(&e.var, var, "{e}");
-            assert!(e.to_string().starts_with(&format!("configuration error: {var} ")));
+            assert!(e
+                .to_string()
+                .starts_with(&format!("configuration error: {var} ")));
         }
     }
 }

@@ -37,7 +37,12 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     oidc.clone().spawn_refresh();
 
     let leptos = leptos_options(&config);
-    let state = AppState { db: db.clone(), config: Arc::new(config), oidc, leptos: leptos.clone() };
+    let state = AppState {
+        db: db.clone(),
+        config: Arc::new(config),
+        oidc,
+        leptos: leptos.clone(),
+    };
     spawn_session_cleanup(db.clone());
 
     let sessions = SessionManagerLayer::new(db.sessions.clone())
@@ -46,7 +51,9 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies())
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(state.config.session_idle.as_secs() as i64)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            state.config.session_idle.as_secs() as i64,
+        )));
 
     let routes = generate_route_list(App);
     let router = Router::new()
@@ -60,7 +67,10 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             move || shell(leptos.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), pages::guard_pages))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            pages::guard_pages,
+        ))
         .layer(sessions)
         .layer(middleware::from_fn(headers::refuse_cross_site))
         .layer(middleware::from_fn(headers::security_headers))
@@ -82,9 +92,12 @@ fn spawn_session_cleanup(db: Db) {
 
 /// Serves until Ctrl-C / SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {
@@ -93,7 +106,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

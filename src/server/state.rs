@@ -22,6 +22,9 @@ impl FromRef<AppState> for LeptosOptions {
 
 impl AppState {
     pub fn timeouts(&self) -> crate::server::auth::session::Timeouts {
-        crate::server::auth::session::Timeouts { idle: self.config.session_idle, absolute: self.config.session_absolute }
+        crate::server::auth::session::Timeouts {
+            idle: self.config.session_idle,
+            absolute: self.config.session_absolute,
+        }
     }
 }

@@ -30,17 +30,43 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
     (Page("/audit?before=10"), SignIn, Allow, Deny, Allow),
     (ServerFn("me", ""), Allow, Allow, Allow, Allow),
     (ServerFn("idp_status", ""), Allow, Allow, Allow, Allow),
-    (ServerFn("dashboard", ""), Unauthenticated, Allow, Allow, Allow),
-    (ServerFn("audit_page", ""), Unauthenticated, Allow, Deny, Allow),
-    (ServerFn("audit_page", "before=5"), Unauthenticated, Allow, Deny, Allow),
+    (
+        ServerFn("dashboard", ""),
+        Unauthenticated,
+        Allow,
+        Allow,
+        Allow,
+    ),
+    (
+        ServerFn("audit_page", ""),
+        Unauthenticated,
+        Allow,
+        Deny,
+        Allow,
+    ),
+    (
+        ServerFn("audit_page", "before=5"),
+        Unauthenticated,
+        Allow,
+        Deny,
+        Allow,
+    ),
 ];
 
 async fn answer(app: &TestApp, client: &Client, target: &Target) -> (StatusCode, Option<String>) {
     let res = match target {
-        Page(path) => client.get(format!("{}{path}", app.url)).send().await.unwrap(),
+        Page(path) => client
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap(),
         ServerFn(name, args) => app.call(client, name, args).await,
     };
-    let loc = res.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_string);
+    let loc = res
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_string);
     (res.status(), loc)
 }
 
@@ -48,7 +74,12 @@ fn check(expect: Expect, (status, location): (StatusCode, Option<String>)) -> Re
     let ok = match expect {
         Allow => status == StatusCode::OK,
         Deny => status == StatusCode::FORBIDDEN,
-        SignIn => status == StatusCode::SEE_OTHER && location.as_deref().is_some_and(|l| l.starts_with("/login?return_to=")),
+        SignIn => {
+            status == StatusCode::SEE_OTHER
+                && location
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with("/login?return_to="))
+        }
         Unauthenticated => status == StatusCode::UNAUTHORIZED,
     };
     if ok {
@@ -65,7 +96,10 @@ async fn every_route_and_server_function_for_every_role() {
     let mut signed_in = Vec::new();
     for email in [ADMIN, SUPPORT, AUDITOR] {
         let client = browser();
-        assert_eq!(app.sign_in_with(&client, email).await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            app.sign_in_with(&client, email).await.status(),
+            StatusCode::SEE_OTHER
+        );
         signed_in.push((email, client));
     }
     let mut failures = Vec::new();
@@ -76,7 +110,12 @@ async fn every_route_and_server_function_for_every_role() {
         };
         let denied_before = denied_count(&app).await;
         let mut expected_denials = 0;
-        let cases = [("anonymous", &anonymous, *anon), (ADMIN, &signed_in[0].1, *admin), (SUPPORT, &signed_in[1].1, *support), (AUDITOR, &signed_in[2].1, *auditor)];
+        let cases = [
+            ("anonymous", &anonymous, *anon),
+            (ADMIN, &signed_in[0].1, *admin),
+            (SUPPORT, &signed_in[1].1, *support),
+            (AUDITOR, &signed_in[2].1, *auditor),
+        ];
         for (who, client, expect) in cases {
             if expect == Deny {
                 expected_denials += 1;
@@ -87,14 +126,24 @@ async fn every_route_and_server_function_for_every_role() {
         }
         let denied = denied_count(&app).await - denied_before;
         if denied != expected_denials {
-            failures.push(format!("{name}: {denied} access.denied audit records, expected {expected_denials}"));
+            failures.push(format!(
+                "{name}: {denied} access.denied audit records, expected {expected_denials}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "authorization matrix failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "authorization matrix failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 async fn denied_count(app: &TestApp) -> usize {
-    app.audit_events().await.iter().filter(|e| e.action == "access.denied").count()
+    app.audit_events()
+        .await
+        .iter()
+        .filter(|e| e.action == "access.denied")
+        .count()
 }
 
 #[tokio::test]
@@ -108,5 +157,9 @@ async fn denied_access_names_the_missing_permission() {
     let e = app.audit_events().await.pop().unwrap();
     assert_eq!(e.action, "access.denied");
     assert_eq!(e.actor_email.as_deref(), Some(SUPPORT));
-    assert!(e.details.contains("audit.read") && e.details.contains("/api/audit_page"), "{}", e.details);
+    assert!(
+        e.details.contains("audit.read") && e.details.contains("/api/audit_page"),
+        "{}",
+        e.details
+    );
 }

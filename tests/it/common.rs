@@ -29,13 +29,21 @@ pub fn idp_issuer() -> String {
 pub async fn fresh_database_url() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     match engine().as_str() {
-        "sqlite" => format!("sqlite://{}/gatehouse-test-{id}.db", std::env::temp_dir().display()),
+        "sqlite" => format!(
+            "sqlite://{}/gatehouse-test-{id}.db",
+            std::env::temp_dir().display()
+        ),
         "postgres" => {
             use sqlx::Connection;
             let admin = std::env::var("TEST_POSTGRES_URL")
                 .expect("GATEHOUSE_TEST_DB=postgres needs TEST_POSTGRES_URL (scripts/pg.sh start prints one)");
-            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the test PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE gh_{id}")).execute(&mut conn).await.expect("create database");
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connect to the test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE gh_{id}"))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
             let mut url = Url::parse(&admin).expect("TEST_POSTGRES_URL is a URL");
             url.set_path(&format!("gh_{id}"));
             url.to_string()
@@ -58,8 +66,14 @@ pub fn base_env(database_url: &str, port: u16) -> HashMap<&'static str, String> 
         ("GATEHOUSE_PUBLIC_URL", format!("http://127.0.0.1:{port}")),
         ("GATEHOUSE_OIDC_ISSUER", idp_issuer()),
         ("GATEHOUSE_OIDC_CLIENT_ID", "gatehouse".to_string()),
-        ("GATEHOUSE_OIDC_CLIENT_SECRET", "gatehouse-dev-secret".to_string()),
-        ("GATEHOUSE_ROLE_MAP", "console-admins=admin,helpdesk=support,auditors=auditor".to_string()),
+        (
+            "GATEHOUSE_OIDC_CLIENT_SECRET",
+            "gatehouse-dev-secret".to_string(),
+        ),
+        (
+            "GATEHOUSE_ROLE_MAP",
+            "console-admins=admin,helpdesk=support,auditors=auditor".to_string(),
+        ),
     ])
 }
 
@@ -84,15 +98,24 @@ impl TestApp {
     }
 
     /// Starts an instance on an existing database (several instances may share one).
-    pub async fn spawn_on(database_url: &str, tweak: impl FnOnce(&mut HashMap<&'static str, String>)) -> TestApp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    pub async fn spawn_on(
+        database_url: &str,
+        tweak: impl FnOnce(&mut HashMap<&'static str, String>),
+    ) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let mut vars = base_env(database_url, port);
         tweak(&mut vars);
         let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test config");
         let (router, state) = startup::build(config).await.expect("app starts");
         tokio::spawn(startup::serve(listener, router));
-        let app = TestApp { url: format!("http://127.0.0.1:{port}"), client: browser(), state };
+        let app = TestApp {
+            url: format!("http://127.0.0.1:{port}"),
+            client: browser(),
+            state,
+        };
         // Discovery runs in the background; give it a moment when the provider is up.
         for _ in 0..50 {
             if app.state.oidc.is_ready() {
@@ -104,7 +127,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(format!("{}{path}", self.url)).send().await.expect("request")
+        self.client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Calls a server function the way the browser does.
@@ -137,7 +164,10 @@ impl TestApp {
             let res = client.get(url.clone()).send().await.expect("request");
             if res.status().is_redirection() {
                 let next = url.join(location(&res)).expect("location");
-                if next.as_str().starts_with(&format!("{}/auth/callback", self.url)) {
+                if next
+                    .as_str()
+                    .starts_with(&format!("{}/auth/callback", self.url))
+                {
                     return next.to_string();
                 }
                 url = next;
@@ -152,7 +182,11 @@ impl TestApp {
             let form = [("email", email), ("password", DEMO_PASSWORD)];
             let login = url.join(&format!("{}/login", url.path())).unwrap();
             let res = client.post(login).form(&form).send().await.expect("login");
-            assert!(res.status().is_redirection(), "login form answered {}", res.status());
+            assert!(
+                res.status().is_redirection(),
+                "login form answered {}",
+                res.status()
+            );
             url = url.join(location(&res)).unwrap();
         }
         panic!("sign-in did not reach the callback");
@@ -166,19 +200,28 @@ impl TestApp {
             .send()
             .await
             .expect("provider hook");
-        assert_eq!(res.status(), 204, "the dev provider must run with IDP_TEST_HOOKS=1");
+        assert_eq!(
+            res.status(),
+            204,
+            "the dev provider must run with IDP_TEST_HOOKS=1"
+        );
     }
 
     /// All audit events, oldest first.
     pub async fn audit_events(&self) -> Vec<gatehouse::model::audit::AuditEvent> {
-        let mut page = gatehouse::server::db::audit::page(&self.state.db.pool, None, 10_000).await.unwrap();
+        let mut page = gatehouse::server::db::audit::page(&self.state.db.pool, None, 10_000)
+            .await
+            .unwrap();
         page.reverse();
         page
     }
 }
 
 pub fn location(res: &Response) -> &str {
-    res.headers().get("location").and_then(|v| v.to_str().ok()).expect("a Location header")
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Location header")
 }
 
 pub fn session_cookie(res: &Response) -> Option<String> {

@@ -19,9 +19,17 @@ async fn baseline_security_headers_everywhere() {
     for path in ["/healthz", "/signin", "/login", "/no-such-page"] {
         let res = app.get(path).await;
         let h = res.headers();
-        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff", "{path}");
+        assert_eq!(
+            h.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{path}"
+        );
         assert!(h.get("referrer-policy").is_some(), "{path}");
-        let csp = h.get("content-security-policy").unwrap_or_else(|| panic!("{path} has no CSP")).to_str().unwrap();
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path} has no CSP"))
+            .to_str()
+            .unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
     }
@@ -32,22 +40,46 @@ async fn pages_only_run_scripts_carrying_the_response_nonce() {
     let app = TestApp::spawn().await;
     let res = app.get("/signin").await;
     assert_eq!(res.status(), 200);
-    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
-    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the CSP").to_string();
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("a nonce in the CSP")
+        .to_string();
     assert!(nonce.len() >= 16);
     let html = res.text().await.unwrap();
     let scripts = html.matches("<script").count();
     assert!(scripts > 0);
-    assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "every script carries the nonce: {html}");
+    assert_eq!(
+        html.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "every script carries the nonce: {html}"
+    );
     // A new response, a new nonce.
     let again = app.get("/signin").await;
-    assert!(!again.headers().get("content-security-policy").unwrap().to_str().unwrap().contains(&nonce));
+    assert!(!again
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains(&nonce));
 }
 
 #[tokio::test]
 async fn unknown_pages_are_404() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.get("/no-such-page").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/no-such-page").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -79,8 +111,17 @@ async fn starts_while_the_provider_is_down_and_recovers_when_it_is_back() {
     assert_eq!(app.get("/healthz").await.status(), 200);
     let res = app.get("/login?return_to=/audit").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(location(&res).starts_with("/signin?error=idp_unreachable"), "{}", location(&res));
-    let html = app.get("/signin?error=idp_unreachable").await.text().await.unwrap();
+    assert!(
+        location(&res).starts_with("/signin?error=idp_unreachable"),
+        "{}",
+        location(&res)
+    );
+    let html = app
+        .get("/signin?error=idp_unreachable")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("identity provider is unreachable"), "{html}");
 
     // Bring a provider up on that port: the next sign-in works.
@@ -95,7 +136,10 @@ async fn starts_while_the_provider_is_down_and_recovers_when_it_is_back() {
         .expect("start a second dev provider");
     let mut up = false;
     for _ in 0..100 {
-        if reqwest::get(format!("{issuer}/__test/health")).await.is_ok_and(|r| r.status() == 200) {
+        if reqwest::get(format!("{issuer}/__test/health"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             up = true;
             break;
         }
@@ -104,7 +148,11 @@ async fn starts_while_the_provider_is_down_and_recovers_when_it_is_back() {
     assert!(up, "second provider did not start");
     let res = app.get("/login").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(location(&res).starts_with(&format!("{issuer}/auth?")), "{}", location(&res));
+    assert!(
+        location(&res).starts_with(&format!("{issuer}/auth?")),
+        "{}",
+        location(&res)
+    );
     let _ = idp.kill().await;
 }
 

@@ -6,7 +6,11 @@ use std::time::Duration;
 #[tokio::test]
 async fn each_role_signs_in_and_sees_its_console() {
     let app = TestApp::spawn().await;
-    for (email, role_label, sees_audit) in [(ADMIN, "Administrator", true), (SUPPORT, "Support", false), (AUDITOR, "Auditor", true)] {
+    for (email, role_label, sees_audit) in [
+        (ADMIN, "Administrator", true),
+        (SUPPORT, "Support", false),
+        (AUDITOR, "Auditor", true),
+    ] {
         let client = browser();
         let res = app.sign_in_with(&client, email).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{email}");
@@ -14,8 +18,15 @@ async fn each_role_signs_in_and_sees_its_console() {
         let page = client.get(format!("{}/", app.url)).send().await.unwrap();
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
-        assert!(html.contains(role_label), "{email} should see role {role_label}");
-        assert_eq!(html.contains("href=\"/audit\""), sees_audit, "{email} audit link");
+        assert!(
+            html.contains(role_label),
+            "{email} should see role {role_label}"
+        );
+        assert_eq!(
+            html.contains("href=\"/audit\""),
+            sees_audit,
+            "{email} audit link"
+        );
     }
 }
 
@@ -26,7 +37,9 @@ async fn sign_in_returns_to_the_page_first_asked_for() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/login?return_to=%2Faudit%3Fbefore%3D5");
     let _turn = IDP_TURN.lock().await;
-    let callback = app.authorize(&app.client, ADMIN, "%2Faudit%3Fbefore%3D5").await;
+    let callback = app
+        .authorize(&app.client, ADMIN, "%2Faudit%3Fbefore%3D5")
+        .await;
     let res = app.client.get(callback).send().await.unwrap();
     assert_eq!(location(&res), "/audit?before=5");
 }
@@ -43,9 +56,16 @@ async fn session_cookie_is_http_only_lax_and_rotated_at_sign_in() {
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(after.contains(attr), "{after} lacks {attr}");
     }
-    assert!(!after.contains("Secure"), "plain-http loopback must not set Secure");
+    assert!(
+        !after.contains("Secure"),
+        "plain-http loopback must not set Secure"
+    );
     let id = |c: &str| c.split(';').next().unwrap().to_string();
-    assert_ne!(id(&before), id(&after), "the session id must change at sign-in");
+    assert_ne!(
+        id(&before),
+        id(&after),
+        "the session id must change at sign-in"
+    );
 }
 
 #[tokio::test]
@@ -53,7 +73,10 @@ async fn sign_in_is_audited_with_actor_and_client() {
     let app = TestApp::spawn().await;
     app.sign_in(ADMIN).await;
     let events = app.audit_events().await;
-    let e = events.iter().find(|e| e.action == "auth.sign_in").expect("sign-in event");
+    let e = events
+        .iter()
+        .find(|e| e.action == "auth.sign_in")
+        .expect("sign-in event");
     assert_eq!(e.outcome, "success");
     assert_eq!(e.actor_email.as_deref(), Some(ADMIN));
     assert_eq!(e.actor_role.as_deref(), Some("admin"));
@@ -69,10 +92,17 @@ async fn a_person_without_a_mapped_role_gets_403_and_no_session() {
     let html = res.text().await.unwrap();
     assert!(html.contains("no Gatehouse role"), "{html}");
     let res = app.get("/").await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "no session was created");
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "no session was created"
+    );
     let events = app.audit_events().await;
     let e = events.last().unwrap();
-    assert_eq!((e.action.as_str(), e.outcome.as_str()), ("auth.sign_in", "denied"));
+    assert_eq!(
+        (e.action.as_str(), e.outcome.as_str()),
+        ("auth.sign_in", "denied")
+    );
     assert_eq!(e.actor_email.as_deref(), Some(NOBODY));
     assert!(e.details.contains("no_role"));
 }
@@ -81,12 +111,26 @@ async fn a_person_without_a_mapped_role_gets_403_and_no_session() {
 async fn assert_sign_in_failed(app: &TestApp, res: reqwest::Response, reason: &str, message: &str) {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let html = res.text().await.unwrap();
-    assert!(html.contains("Sign-in failed") && html.contains(message), "expected {message:?} in {html}");
-    assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER, "no session after a failed sign-in");
+    assert!(
+        html.contains("Sign-in failed") && html.contains(message),
+        "expected {message:?} in {html}"
+    );
+    assert_eq!(
+        app.get("/").await.status(),
+        StatusCode::SEE_OTHER,
+        "no session after a failed sign-in"
+    );
     let events = app.audit_events().await;
     let e = events.last().expect("an audit event");
-    assert_eq!((e.action.as_str(), e.outcome.as_str()), ("auth.sign_in", "failed"));
-    assert!(e.details.contains(reason), "reason {reason} in {}", e.details);
+    assert_eq!(
+        (e.action.as_str(), e.outcome.as_str()),
+        ("auth.sign_in", "failed")
+    );
+    assert!(
+        e.details.contains(reason),
+        "reason {reason} in {}",
+        e.details
+    );
 }
 
 #[tokio::test]
@@ -97,7 +141,16 @@ async fn wrong_state_is_refused() {
     let mut url = url::Url::parse(&callback).unwrap();
     let pairs: Vec<(String, String)> = url
         .query_pairs()
-        .map(|(k, v)| (k.to_string(), if k == "state" { "forged".to_string() } else { v.to_string() }))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                if k == "state" {
+                    "forged".to_string()
+                } else {
+                    v.to_string()
+                },
+            )
+        })
         .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
     let res = app.client.get(url).send().await.unwrap();
@@ -110,8 +163,11 @@ async fn missing_state_is_refused() {
     let _turn = IDP_TURN.lock().await;
     let callback = app.authorize(&app.client, ADMIN, "/").await;
     let mut url = url::Url::parse(&callback).unwrap();
-    let pairs: Vec<(String, String)> =
-        url.query_pairs().filter(|(k, _)| k != "state").map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "state")
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
     let res = app.client.get(url).send().await.unwrap();
     assert_sign_in_failed(&app, res, "missing_state", "no state").await;
@@ -137,11 +193,34 @@ async fn a_replayed_code_is_refused() {
     // A fresh sign-in attempt fed the old code (with the new state): the provider refuses it.
     let client = browser();
     let new_callback = app.authorize(&client, ADMIN, "/").await;
-    let new_state = url::Url::parse(&new_callback).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
-    let old_code = url::Url::parse(&callback).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
-    let res = client.get(format!("{}/auth/callback?code={old_code}&state={new_state}", app.url)).send().await.unwrap();
+    let new_state = url::Url::parse(&new_callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let old_code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .to_string();
+    let res = client
+        .get(format!(
+            "{}/auth/callback?code={old_code}&state={new_state}",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(res.text().await.unwrap().contains("did not accept the sign-in code"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("did not accept the sign-in code"));
 }
 
 #[tokio::test]
@@ -149,9 +228,23 @@ async fn a_forged_code_is_refused() {
     let app = TestApp::spawn().await;
     let _turn = IDP_TURN.lock().await;
     let callback = app.authorize(&app.client, ADMIN, "/").await;
-    let state = url::Url::parse(&callback).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
-    let res = app.get(&format!("/auth/callback?code=forged-code&state={state}")).await;
-    assert_sign_in_failed(&app, res, "code_rejected", "did not accept the sign-in code").await;
+    let state = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let res = app
+        .get(&format!("/auth/callback?code=forged-code&state={state}"))
+        .await;
+    assert_sign_in_failed(
+        &app,
+        res,
+        "code_rejected",
+        "did not accept the sign-in code",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -165,12 +258,27 @@ async fn id_tokens_that_fail_verification_are_refused() {
         let res = client.get(callback).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "tampered {how}");
         let html = res.text().await.unwrap();
-        assert!(html.contains("could not be verified"), "tampered {how}: {html}");
+        assert!(
+            html.contains("could not be verified"),
+            "tampered {how}: {html}"
+        );
         let res = client.get(format!("{}/", app.url)).send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "no session after tampered {how}");
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "no session after tampered {how}"
+        );
         let e = app.audit_events().await.pop().unwrap();
-        assert_eq!((e.action.as_str(), e.outcome.as_str()), ("auth.sign_in", "failed"), "{how}");
-        assert!(e.details.contains("invalid_id_token"), "{how}: {}", e.details);
+        assert_eq!(
+            (e.action.as_str(), e.outcome.as_str()),
+            ("auth.sign_in", "failed"),
+            "{how}"
+        );
+        assert!(
+            e.details.contains("invalid_id_token"),
+            "{how}: {}",
+            e.details
+        );
     }
 }
 
@@ -178,14 +286,28 @@ async fn id_tokens_that_fail_verification_are_refused() {
 async fn sign_out_ends_the_session_and_the_providers() {
     let app = TestApp::spawn().await;
     app.sign_in(ADMIN).await;
-    let res = app.client.post(format!("{}/logout", app.url)).send().await.unwrap();
+    let res = app
+        .client
+        .post(format!("{}/logout", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let to = location(&res).to_string();
-    assert!(to.starts_with(&format!("{}/session/end", idp_issuer())), "RP-initiated logout at the provider: {to}");
-    assert!(to.contains("id_token_hint=") && to.contains("post_logout_redirect_uri="), "{to}");
+    assert!(
+        to.starts_with(&format!("{}/session/end", idp_issuer())),
+        "RP-initiated logout at the provider: {to}"
+    );
+    assert!(
+        to.contains("id_token_hint=") && to.contains("post_logout_redirect_uri="),
+        "{to}"
+    );
     assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER);
     let e = app.audit_events().await.pop().unwrap();
-    assert_eq!((e.action.as_str(), e.actor_email.as_deref()), ("auth.sign_out", Some(ADMIN)));
+    assert_eq!(
+        (e.action.as_str(), e.actor_email.as_deref()),
+        ("auth.sign_out", Some(ADMIN))
+    );
 }
 
 #[tokio::test]
@@ -197,7 +319,11 @@ async fn idle_sessions_expire() {
     app.sign_in(ADMIN).await;
     assert_eq!(app.get("/").await.status(), 200);
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER, "idle session must end");
+    assert_eq!(
+        app.get("/").await.status(),
+        StatusCode::SEE_OTHER,
+        "idle session must end"
+    );
 }
 
 #[tokio::test]
@@ -213,5 +339,9 @@ async fn sessions_end_at_the_absolute_timeout_even_when_active() {
         tokio::time::sleep(Duration::from_millis(1000)).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER, "absolute timeout must end the session");
+    assert_eq!(
+        app.get("/").await.status(),
+        StatusCode::SEE_OTHER,
+        "absolute timeout must end the session"
+    );
 }

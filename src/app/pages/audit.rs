@@ -11,7 +11,12 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn AuditLog() -> impl IntoView {
     let query = use_query_map();
-    let before = move || query.read().get("before").and_then(|b| b.parse::<i64>().ok());
+    let before = move || {
+        query
+            .read()
+            .get("before")
+            .and_then(|b| b.parse::<i64>().ok())
+    };
     let page = Resource::new(before, load_audit_page);
     view! {
         <Title text="Audit log" />

@@ -37,7 +37,11 @@ pub async fn authorize(
     };
     let principal = signed_in.principal;
     if principal.can(permission) {
-        return Ok(Authorized { principal, permission, meta });
+        return Ok(Authorized {
+            principal,
+            permission,
+            meta,
+        });
     }
     let actor = Actor {
         subject: Some(principal.subject.clone()),

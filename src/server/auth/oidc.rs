@@ -3,16 +3,24 @@
 use crate::server::config::OidcConfig;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
+    RedirectUrl, Scope, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-type Client = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 struct Provider {
     client: Client,
@@ -67,7 +75,12 @@ impl Oidc {
             .build()
             .map_err(|e| e.to_string())?;
         let redirect_url = RedirectUrl::new(redirect_url).map_err(|e| e.to_string())?;
-        Ok(Oidc { config, redirect_url, http, provider: RwLock::new(None) })
+        Ok(Oidc {
+            config,
+            redirect_url,
+            http,
+            provider: RwLock::new(None),
+        })
     }
 
     pub fn is_ready(&self) -> bool {
@@ -76,11 +89,14 @@ impl Oidc {
 
     /// Fetches the provider's discovery document and keys.
     pub async fn discover(&self) -> Result<(), OidcError> {
-        let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|_| OidcError::Unreachable)?;
-        let metadata = ProviderMetadataWithLogout::discover_async(issuer, &self.http).await.map_err(|e| {
-            tracing::warn!(error = %e, issuer = %self.config.issuer, "OIDC discovery failed");
-            OidcError::Unreachable
-        })?;
+        let issuer =
+            IssuerUrl::new(self.config.issuer.clone()).map_err(|_| OidcError::Unreachable)?;
+        let metadata = ProviderMetadataWithLogout::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, issuer = %self.config.issuer, "OIDC discovery failed");
+                OidcError::Unreachable
+            })?;
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
         let userinfo = metadata.userinfo_endpoint().map(|u| u.to_string());
         let client = CoreClient::from_provider_metadata(
@@ -90,7 +106,11 @@ impl Oidc {
         )
         .set_redirect_uri(self.redirect_url.clone());
         if let Ok(mut slot) = self.provider.write() {
-            *slot = Some(Arc::new(Provider { client, end_session, userinfo }));
+            *slot = Some(Arc::new(Provider {
+                client,
+                end_session,
+                userinfo,
+            }));
         }
         tracing::info!(issuer = %self.config.issuer, "OIDC provider discovered");
         Ok(())
@@ -102,7 +122,12 @@ impl Oidc {
         tokio::spawn(async move {
             loop {
                 let ok = self.discover().await.is_ok();
-                tokio::time::sleep(if ok { Duration::from_secs(900) } else { Duration::from_secs(3) }).await;
+                tokio::time::sleep(if ok {
+                    Duration::from_secs(900)
+                } else {
+                    Duration::from_secs(3)
+                })
+                .await;
             }
         });
     }
@@ -112,7 +137,11 @@ impl Oidc {
             return Ok(p);
         }
         self.discover().await?;
-        self.provider.read().ok().and_then(|p| p.clone()).ok_or(OidcError::Unreachable)
+        self.provider
+            .read()
+            .ok()
+            .and_then(|p| p.clone())
+            .ok_or(OidcError::Unreachable)
     }
 
     /// Starts a sign-in: the URL to send the browser to and what to remember in the session.
@@ -121,7 +150,11 @@ impl Oidc {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = provider
             .client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
             .add_scope(Scope::new("email".into()))
             .add_scope(Scope::new("profile".into()))
             .add_scope(Scope::new(self.config.groups_claim.clone()))
@@ -141,7 +174,11 @@ impl Oidc {
     }
 
     /// Exchanges the code and verifies the ID token (signature, issuer, audience, expiry, nonce).
-    pub async fn complete(&self, pending: &PendingSignIn, code: String) -> Result<Identity, OidcError> {
+    pub async fn complete(
+        &self,
+        pending: &PendingSignIn,
+        code: String,
+    ) -> Result<Identity, OidcError> {
         let provider = self.provider().await?;
         let request = provider
             .client
@@ -155,9 +192,14 @@ impl Oidc {
             };
             OidcError::CodeRejected(detail)
         })?;
-        let id_token = response.id_token().ok_or_else(|| OidcError::InvalidIdToken("no ID token".into()))?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| OidcError::InvalidIdToken("no ID token".into()))?;
         let claims = id_token
-            .claims(&provider.client.id_token_verifier(), &Nonce::new(pending.nonce.clone()))
+            .claims(
+                &provider.client.id_token_verifier(),
+                &Nonce::new(pending.nonce.clone()),
+            )
             .map_err(|e| OidcError::InvalidIdToken(e.to_string()))?;
         let raw = id_token.to_string();
 
@@ -165,9 +207,15 @@ impl Oidc {
         let payload = decode_payload(&raw).unwrap_or_default();
         let mut groups = groups_from(&payload, &self.config.groups_claim);
         let email = claims.email().map(|e| e.to_string());
-        let name = claims.name().and_then(|n| n.get(None)).map(|n| n.to_string());
+        let name = claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string());
         if groups.is_none() {
-            if let Some(info) = self.userinfo(&provider, response.access_token().secret()).await {
+            if let Some(info) = self
+                .userinfo(&provider, response.access_token().secret())
+                .await
+            {
                 groups = groups_from(&info, &self.config.groups_claim);
             }
         }
@@ -183,7 +231,13 @@ impl Oidc {
 
     async fn userinfo(&self, provider: &Provider, access_token: &str) -> Option<serde_json::Value> {
         let url = provider.userinfo.as_ref()?;
-        let res = self.http.get(url).bearer_auth(access_token).send().await.ok()?;
+        let res = self
+            .http
+            .get(url)
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .ok()?;
         res.json().await.ok()
     }
 
@@ -206,15 +260,20 @@ impl Oidc {
 fn decode_payload(jwt: &str) -> Option<serde_json::Value> {
     use base64::Engine;
     let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
 fn groups_from(claims: &serde_json::Value, claim: &str) -> Option<Vec<String>> {
     match claims.get(claim)? {
-        serde_json::Value::Array(items) => {
-            Some(items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-        }
+        serde_json::Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        ),
         serde_json::Value::String(s) => Some(vec![s.clone()]),
         _ => None,
     }
@@ -227,7 +286,10 @@ mod tests {
     #[test]
     fn groups_claim_shapes() {
         let v = serde_json::json!({"groups": ["a", "b", 3], "role": "x"});
-        assert_eq!(groups_from(&v, "groups"), Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(
+            groups_from(&v, "groups"),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
         assert_eq!(groups_from(&v, "role"), Some(vec!["x".to_string()]));
         assert_eq!(groups_from(&v, "missing"), None);
     }

@@ -33,7 +33,10 @@ pub async fn current(session: &Session, timeouts: Timeouts) -> Option<SignedIn> 
     let now = chrono::Utc::now().timestamp();
     let age = now - signed_in.signed_in_at;
     let idle = now - signed_in.last_seen;
-    if age < 0 || age as u64 >= timeouts.absolute.as_secs() || idle as u64 >= timeouts.idle.as_secs() {
+    if age < 0
+        || age as u64 >= timeouts.absolute.as_secs()
+        || idle as u64 >= timeouts.idle.as_secs()
+    {
         let _ = session.flush().await;
         return None;
     }
@@ -45,13 +48,19 @@ pub async fn current(session: &Session, timeouts: Timeouts) -> Option<SignedIn> 
 }
 
 /// Starts a fresh session for the person: a new session id (no fixation), nothing carried over.
-pub async fn establish(session: &Session, signed_in: &SignedIn) -> Result<(), tower_sessions::session::Error> {
+pub async fn establish(
+    session: &Session,
+    signed_in: &SignedIn,
+) -> Result<(), tower_sessions::session::Error> {
     session.clear().await;
     session.cycle_id().await?;
     session.insert(SIGNED_IN, signed_in).await
 }
 
-pub async fn set_pending(session: &Session, pending: &PendingSignIn) -> Result<(), tower_sessions::session::Error> {
+pub async fn set_pending(
+    session: &Session,
+    pending: &PendingSignIn,
+) -> Result<(), tower_sessions::session::Error> {
     session.insert(PENDING, pending).await
 }
 

@@ -59,11 +59,16 @@ pub async fn insert(tx: &mut Tx, r: &AuditRow<'_>) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-const COLUMNS: &str = "seq, occurred_at, actor_subject, actor_email, actor_role, action, target_type, \
+const COLUMNS: &str =
+    "seq, occurred_at, actor_subject, actor_email, actor_role, action, target_type, \
                        target_id, outcome, client_ip, user_agent, details, prev_hash, hash";
 
 /// Newest first, strictly older than `before` (keyset pagination on the primary key).
-pub async fn page(pool: &AnyPool, before: Option<i64>, limit: i64) -> Result<Vec<AuditEvent>, sqlx::Error> {
+pub async fn page(
+    pool: &AnyPool,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM audit_events WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
     ))
@@ -75,7 +80,11 @@ pub async fn page(pool: &AnyPool, before: Option<i64>, limit: i64) -> Result<Vec
 }
 
 /// Events in chain order, from `after` (exclusive), for verification.
-pub async fn chain_slice(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<ChainRow>, sqlx::Error> {
+pub async fn chain_slice(
+    pool: &AnyPool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ChainRow>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq ASC LIMIT $2"
     ))
@@ -84,7 +93,12 @@ pub async fn chain_slice(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<C
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|r| Ok(ChainRow { prev_hash: r.try_get("prev_hash")?, event: event_from_row(r)? }))
+        .map(|r| {
+            Ok(ChainRow {
+                prev_hash: r.try_get("prev_hash")?,
+                event: event_from_row(r)?,
+            })
+        })
         .collect()
 }
 
@@ -94,16 +108,25 @@ pub struct ChainRow {
 }
 
 pub async fn head(pool: &AnyPool) -> Result<(i64, String), sqlx::Error> {
-    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
     Ok((row.try_get("seq")?, row.try_get("hash")?))
 }
 
 pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(pool).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+        .fetch_one(pool)
+        .await
 }
 
 /// Count of events with `action` at or after `since_ms`.
-pub async fn count_action_since(pool: &AnyPool, action: &str, outcome: &str, since_ms: i64) -> Result<i64, sqlx::Error> {
+pub async fn count_action_since(
+    pool: &AnyPool,
+    action: &str,
+    outcome: &str,
+    since_ms: i64,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_events WHERE action = $1 AND outcome = $2 AND occurred_at >= $3",
     )
@@ -114,7 +137,11 @@ pub async fn count_action_since(pool: &AnyPool, action: &str, outcome: &str, sin
     .await
 }
 
-pub async fn count_outcome_since(pool: &AnyPool, outcome: &str, since_ms: i64) -> Result<i64, sqlx::Error> {
+pub async fn count_outcome_since(
+    pool: &AnyPool,
+    outcome: &str,
+    since_ms: i64,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE outcome = $1 AND occurred_at >= $2")
         .bind(outcome)
         .bind(since_ms)

@@ -5,7 +5,7 @@ mod sessions;
 
 pub use sessions::SessionStore;
 
-use sqlx::any::{AnyPoolOptions, AnyConnectOptions};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AnyPool, Executor};
@@ -43,7 +43,10 @@ impl Db {
                     std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
                 }
             }
-            let native = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+            let native = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await?;
             sqlx::migrate!("migrations/sqlite").run(&native).await?;
             let pool = AnyPoolOptions::new()
                 .max_connections(8)
@@ -57,7 +60,11 @@ impl Db {
                 .connect_with(AnyConnectOptions::from_str(url)?)
                 .await?;
             let sessions = SessionStore::sqlite(native).await?;
-            Ok(Db { pool, engine: Engine::Sqlite, sessions })
+            Ok(Db {
+                pool,
+                engine: Engine::Sqlite,
+                sessions,
+            })
         } else {
             let native = PgPoolOptions::new()
                 .max_connections(4)
@@ -71,7 +78,11 @@ impl Db {
                 .connect(url)
                 .await?;
             let sessions = SessionStore::postgres(native).await?;
-            Ok(Db { pool, engine: Engine::Postgres, sessions })
+            Ok(Db {
+                pool,
+                engine: Engine::Postgres,
+                sessions,
+            })
         }
     }
 
@@ -85,7 +96,10 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -19,14 +19,23 @@ pub struct LoginParams {
 /// Only local paths, so the sign-in cannot be turned into an open redirect.
 fn safe_return_to(raw: Option<&str>) -> String {
     match raw {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.starts_with("/login") => {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && !p.starts_with("/login") =>
+        {
             p.to_string()
         }
         _ => "/".to_string(),
     }
 }
 
-pub async fn login(State(state): State<AppState>, session: Session, Query(params): Query<LoginParams>) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    Query(params): Query<LoginParams>,
+) -> Response {
     let return_to = safe_return_to(params.return_to.as_deref());
     if session::current(&session, state.timeouts()).await.is_some() {
         return Redirect::to(&return_to).into_response();
@@ -35,11 +44,20 @@ pub async fn login(State(state): State<AppState>, session: Session, Query(params
         Ok((url, pending)) => {
             if let Err(e) = session::set_pending(&session, &pending).await {
                 tracing::error!(error = %e, "could not store the pending sign-in");
-                return plain_page(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Could not start the sign-in; please try again.", Some(("/signin", "Try again")));
+                return plain_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Sign-in failed",
+                    "Could not start the sign-in; please try again.",
+                    Some(("/signin", "Try again")),
+                );
             }
             Redirect::to(&url).into_response()
         }
-        Err(_) => Redirect::to(&format!("/signin?error=idp_unreachable&return_to={}", encode(&return_to))).into_response(),
+        Err(_) => Redirect::to(&format!(
+            "/signin?error=idp_unreachable&return_to={}",
+            encode(&return_to)
+        ))
+        .into_response(),
     }
 }
 
@@ -59,7 +77,10 @@ struct Failure {
 }
 
 fn failure(reason: &'static str, message: impl Into<String>) -> Failure {
-    Failure { reason, message: message.into() }
+    Failure {
+        reason,
+        message: message.into(),
+    }
 }
 
 pub async fn callback(
@@ -72,11 +93,17 @@ pub async fn callback(
         Ok(response) => response,
         Err(f) => {
             let _ = session.flush().await;
-            let entry = Entry::new("auth.sign_in", Outcome::Failed).details(serde_json::json!({ "reason": f.reason, "message": f.message }));
+            let entry = Entry::new("auth.sign_in", Outcome::Failed)
+                .details(serde_json::json!({ "reason": f.reason, "message": f.message }));
             if let Err(e) = audit::record_alone(&state.db, &Actor::default(), &meta, entry).await {
                 tracing::error!(error = %e, "could not audit a failed sign-in");
             }
-            plain_page(StatusCode::BAD_REQUEST, "Sign-in failed", &f.message, Some(("/login", "Try signing in again")))
+            plain_page(
+                StatusCode::BAD_REQUEST,
+                "Sign-in failed",
+                &f.message,
+                Some(("/login", "Try signing in again")),
+            )
         }
     }
 }
@@ -92,27 +119,62 @@ async fn complete_sign_in(
     })?;
     if let Some(error) = params.error {
         let detail = params.error_description.unwrap_or_default();
-        return Err(failure("provider_error", format!("The identity provider refused the sign-in: {error} {detail}").trim().to_string()));
+        return Err(failure(
+            "provider_error",
+            format!("The identity provider refused the sign-in: {error} {detail}")
+                .trim()
+                .to_string(),
+        ));
     }
-    let returned_state = params.state.ok_or_else(|| failure("missing_state", "The sign-in response carried no state."))?;
+    let returned_state = params
+        .state
+        .ok_or_else(|| failure("missing_state", "The sign-in response carried no state."))?;
     if !constant_time_eq(returned_state.as_bytes(), pending.state.as_bytes()) {
-        return Err(failure("state_mismatch", "The sign-in response does not match the sign-in that was started (state mismatch)."));
+        return Err(failure(
+            "state_mismatch",
+            "The sign-in response does not match the sign-in that was started (state mismatch).",
+        ));
     }
     if let Some(iss) = params.iss {
         if iss.trim_end_matches('/') != state.oidc.issuer() {
-            return Err(failure("issuer_mismatch", "The sign-in response came from an unexpected issuer."));
+            return Err(failure(
+                "issuer_mismatch",
+                "The sign-in response came from an unexpected issuer.",
+            ));
         }
     }
-    let code = params.code.ok_or_else(|| failure("missing_code", "The sign-in response carried no code."))?;
-    let identity = state.oidc.complete(&pending, code).await.map_err(|e| match e {
-        OidcError::Unreachable => failure("idp_unreachable", "The identity provider is unreachable; please try again shortly."),
-        OidcError::CodeRejected(d) => failure("code_rejected", format!("The identity provider did not accept the sign-in code ({d}).")),
-        OidcError::InvalidIdToken(d) => failure("invalid_id_token", format!("The identity token could not be verified ({d}).")),
-        OidcError::Incomplete(d) => failure("incomplete_identity", format!("The identity provider sent an incomplete identity ({d}).")),
-    })?;
+    let code = params
+        .code
+        .ok_or_else(|| failure("missing_code", "The sign-in response carried no code."))?;
+    let identity = state
+        .oidc
+        .complete(&pending, code)
+        .await
+        .map_err(|e| match e {
+            OidcError::Unreachable => failure(
+                "idp_unreachable",
+                "The identity provider is unreachable; please try again shortly.",
+            ),
+            OidcError::CodeRejected(d) => failure(
+                "code_rejected",
+                format!("The identity provider did not accept the sign-in code ({d})."),
+            ),
+            OidcError::InvalidIdToken(d) => failure(
+                "invalid_id_token",
+                format!("The identity token could not be verified ({d})."),
+            ),
+            OidcError::Incomplete(d) => failure(
+                "incomplete_identity",
+                format!("The identity provider sent an incomplete identity ({d})."),
+            ),
+        })?;
 
     let Some(role) = state.config.oidc.role_for(&identity.groups) else {
-        let actor = Actor { subject: Some(identity.subject.clone()), email: Some(identity.email.clone()), role: None };
+        let actor = Actor {
+            subject: Some(identity.subject.clone()),
+            email: Some(identity.email.clone()),
+            role: None,
+        };
         let entry = Entry::new("auth.sign_in", Outcome::Denied)
             .details(serde_json::json!({ "reason": "no_role", "groups": identity.groups }));
         if let Err(e) = audit::record_alone(&state.db, &actor, meta, entry).await {
@@ -123,21 +185,49 @@ async fn complete_sign_in(
             "You signed in as {}, but your account has no Gatehouse role. Ask an administrator to add you to one of the groups mapped to a role.",
             identity.email
         );
-        return Ok(plain_page(StatusCode::FORBIDDEN, "No access to Gatehouse", &message, None));
+        return Ok(plain_page(
+            StatusCode::FORBIDDEN,
+            "No access to Gatehouse",
+            &message,
+            None,
+        ));
     };
 
-    let principal = Principal { subject: identity.subject, email: identity.email, name: identity.name, role };
+    let principal = Principal {
+        subject: identity.subject,
+        email: identity.email,
+        name: identity.name,
+        role,
+    };
     let now = chrono::Utc::now().timestamp();
-    let signed_in = SignedIn { principal: principal.clone(), signed_in_at: now, last_seen: now, id_token: identity.id_token };
-    let actor = Actor { subject: Some(principal.subject.clone()), email: Some(principal.email.clone()), role: Some(role) };
-    let entry = Entry::new("auth.sign_in", Outcome::Success).details(serde_json::json!({ "groups": identity.groups }));
-    audit::record_alone(&state.db, &actor, meta, entry).await.map_err(|e| {
-        tracing::error!(error = %e, "could not audit a sign-in");
-        failure("internal", "Sign-in could not be recorded; please try again.")
-    })?;
+    let signed_in = SignedIn {
+        principal: principal.clone(),
+        signed_in_at: now,
+        last_seen: now,
+        id_token: identity.id_token,
+    };
+    let actor = Actor {
+        subject: Some(principal.subject.clone()),
+        email: Some(principal.email.clone()),
+        role: Some(role),
+    };
+    let entry = Entry::new("auth.sign_in", Outcome::Success)
+        .details(serde_json::json!({ "groups": identity.groups }));
+    audit::record_alone(&state.db, &actor, meta, entry)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not audit a sign-in");
+            failure(
+                "internal",
+                "Sign-in could not be recorded; please try again.",
+            )
+        })?;
     session::establish(session, &signed_in).await.map_err(|e| {
         tracing::error!(error = %e, "could not establish the session");
-        failure("internal", "Sign-in could not be completed; please try again.")
+        failure(
+            "internal",
+            "Sign-in could not be completed; please try again.",
+        )
     })?;
     Ok(Redirect::to(&pending.return_to).into_response())
 }
@@ -147,15 +237,30 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Sign-out is a POST (from the console's sign-out button) so another site cannot sign people out.
-pub async fn logout(State(state): State<AppState>, session: Session, meta: RequestMeta) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+) -> Response {
     let signed_out_url = format!("{}/signin?signed_out=1", state.config.public_url);
     let Some(signed_in) = session::current(&session, state.timeouts()).await else {
         let _ = session.flush().await;
         return Redirect::to("/signin?signed_out=1").into_response();
     };
     let p = &signed_in.principal;
-    let actor = Actor { subject: Some(p.subject.clone()), email: Some(p.email.clone()), role: Some(p.role) };
-    if let Err(e) = audit::record_alone(&state.db, &actor, &meta, Entry::new("auth.sign_out", Outcome::Success)).await {
+    let actor = Actor {
+        subject: Some(p.subject.clone()),
+        email: Some(p.email.clone()),
+        role: Some(p.role),
+    };
+    if let Err(e) = audit::record_alone(
+        &state.db,
+        &actor,
+        &meta,
+        Entry::new("auth.sign_out", Outcome::Success),
+    )
+    .await
+    {
         tracing::error!(error = %e, "could not audit a sign-out");
     }
     let _ = session.flush().await;

@@ -20,6 +20,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
-        Ok(RequestMeta { client_ip, user_agent })
+        Ok(RequestMeta {
+            client_ip,
+            user_agent,
+        })
     }
 }

@@ -29,7 +29,11 @@ pub async fn guard_pages(
     match authorize(&state, &session, meta, permission, &path).await {
         Ok(_) => next.run(request).await,
         Err(crate::model::AppError::Unauthenticated) => {
-            let return_to = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let return_to = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
             Redirect::to(&format!("/login?return_to={}", encode(return_to))).into_response()
         }
         Err(e) => plain_page(
@@ -46,14 +50,27 @@ pub fn encode(s: &str) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// A small standalone page (no scripts) in the console's style.
-pub fn plain_page(status: StatusCode, title: &str, message: &str, link: Option<(&str, &str)>) -> Response {
+pub fn plain_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    link: Option<(&str, &str)>,
+) -> Response {
     let link = link
         .map(|(href, text)| {
-            format!(r#"<p class="mt-6"><a class="btn-primary" href="{}">{}</a></p>"#, escape(href), escape(text))
+            format!(
+                r#"<p class="mt-6"><a class="btn-primary" href="{}">{}</a></p>"#,
+                escape(href),
+                escape(text)
+            )
         })
         .unwrap_or_default();
     let body = format!(

@@ -46,7 +46,12 @@ pub struct Entry<'a> {
 
 impl<'a> Entry<'a> {
     pub fn new(action: &'a str, outcome: Outcome) -> Self {
-        Entry { action, target: None, outcome, details: serde_json::json!({}) }
+        Entry {
+            action,
+            target: None,
+            outcome,
+            details: serde_json::json!({}),
+        }
     }
     pub fn target(mut self, kind: &'a str, id: &'a str) -> Self {
         self.target = Some((kind, id));
@@ -59,7 +64,12 @@ impl<'a> Entry<'a> {
 }
 
 /// Appends one event inside the caller's transaction, so it commits or rolls back with the change.
-pub async fn record(tx: &mut Tx, actor: &Actor, meta: &RequestMeta, entry: Entry<'_>) -> Result<i64, sqlx::Error> {
+pub async fn record(
+    tx: &mut Tx,
+    actor: &Actor,
+    meta: &RequestMeta,
+    entry: Entry<'_>,
+) -> Result<i64, sqlx::Error> {
     let (seq, prev_hash) = db::audit::claim_next(tx).await?;
     let details = entry.details.to_string();
     let mut row = AuditRow {
@@ -85,7 +95,12 @@ pub async fn record(tx: &mut Tx, actor: &Actor, meta: &RequestMeta, entry: Entry
 }
 
 /// Records an event that is not part of another change (sign-in failures, denials), in its own transaction.
-pub async fn record_alone(db: &Db, actor: &Actor, meta: &RequestMeta, entry: Entry<'_>) -> Result<i64, sqlx::Error> {
+pub async fn record_alone(
+    db: &Db,
+    actor: &Actor,
+    meta: &RequestMeta,
+    entry: Entry<'_>,
+) -> Result<i64, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let seq = record(&mut tx, actor, meta, entry).await?;
     tx.commit().await?;
@@ -154,9 +169,17 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, sqlx::Error> {
         }
         for r in &rows {
             let e = &r.event;
-            let broken = |why: &str| Ok(VerifyReport { checked, first_broken: Some((e.seq, why.to_string())) });
+            let broken = |why: &str| {
+                Ok(VerifyReport {
+                    checked,
+                    first_broken: Some((e.seq, why.to_string())),
+                })
+            };
             if e.seq != expected_seq {
-                return broken(&format!("expected event {expected_seq} next but found {} (deleted or inserted events)", e.seq));
+                return broken(&format!(
+                    "expected event {expected_seq} next but found {} (deleted or inserted events)",
+                    e.seq
+                ));
             }
             if r.prev_hash != expected_prev {
                 return broken("its previous-hash does not match the event before it");
@@ -175,7 +198,10 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, sqlx::Error> {
             first_broken: Some((checked + 1, format!("the chain ends at {checked} but the head records {head_seq} events (truncated)"))),
         });
     }
-    Ok(VerifyReport { checked, first_broken: None })
+    Ok(VerifyReport {
+        checked,
+        first_broken: None,
+    })
 }
 
 pub const PAGE_SIZE: i64 = 50;
@@ -188,7 +214,10 @@ pub async fn page(db: &Db, before: Option<i64>) -> Result<AuditPage, sqlx::Error
     } else {
         None
     };
-    Ok(AuditPage { events, next_before })
+    Ok(AuditPage {
+        events,
+        next_before,
+    })
 }
 
 pub async fn dashboard(db: &Db) -> Result<DashboardSummary, sqlx::Error> {
@@ -196,7 +225,8 @@ pub async fn dashboard(db: &Db) -> Result<DashboardSummary, sqlx::Error> {
     let (audit_events, _) = db::audit::head(&db.pool).await?;
     Ok(DashboardSummary {
         audit_events,
-        sign_ins_24h: db::audit::count_action_since(&db.pool, "auth.sign_in", "success", since).await?,
+        sign_ins_24h: db::audit::count_action_since(&db.pool, "auth.sign_in", "success", since)
+            .await?,
         denied_24h: db::audit::count_outcome_since(&db.pool, "denied", since).await?,
         recent: db::audit::page(&db.pool, None, 5).await?,
     })
