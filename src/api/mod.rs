@@ -2,3 +2,4 @@
 //! calls a domain service. Nothing else happens here.
 pub mod audit;
 pub mod session;
+pub mod users;

@@ -37,7 +37,7 @@ pub fn Console() -> impl IntoView {
 fn Nav(principal: Principal) -> impl IntoView {
     let links = PAGES
         .iter()
-        .filter(|(_, _, permission)| principal.can(*permission))
+        .filter(|(_, label, permission)| !label.is_empty() && principal.can(*permission))
         .map(|(href, label, _)| {
             view! {
                 <li>

@@ -66,6 +66,10 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::Console>
                     <Route path=path!("") view=pages::Dashboard />
                     <Route path=path!("audit") view=pages::AuditLog />
+                    <Route path=path!("users") view=pages::Users />
+                    <Route path=path!("users/new") view=pages::NewUser />
+                    <Route path=path!("users/:id") view=pages::UserDetailPage />
+                    <Route path=path!("guids/:id") view=pages::GuidPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -129,9 +129,13 @@ impl Principal {
     }
 }
 
-/// Console pages and the permission each needs. The server's page guard and the navigation both read this.
+/// Console pages and the permission each needs. The server's page guard and the navigation both
+/// read this; entries without a label are guarded but not in the navigation.
 pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/", "Dashboard", Permission::ViewConsole),
+    ("/users/new", "", Permission::WriteUsers),
+    ("/users", "Users", Permission::ReadUsers),
+    ("/guids", "", Permission::ReadUsers), // reached from a user; no list page yet
     ("/audit", "Audit log", Permission::ReadAudit),
 ];
 
@@ -174,6 +178,9 @@ mod tests {
         assert_eq!(page_permission("/audit/12"), Some(Permission::ReadAudit));
         assert_eq!(page_permission("/auditx"), None);
         assert_eq!(page_permission("/signin"), None);
+        assert_eq!(page_permission("/users/u_1"), Some(Permission::ReadUsers));
+        assert_eq!(page_permission("/users/new"), Some(Permission::WriteUsers));
+        assert_eq!(page_permission("/guids/g_1"), Some(Permission::ReadUsers));
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub enum AppError {
     NotFound(String),
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// Several fields are wrong: (field, message) each.
+    #[error("{}", .0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; "))]
+    Fields(Vec<(String, String)>),
     #[error("{0}")]
     Conflict(String),
     #[error("Too many requests: {0}")]
@@ -25,6 +28,15 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The message for one form field, if this error is about it.
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid { field, message } if field == name => Some(message.clone()),
+            AppError::Fields(list) => list.iter().find(|(f, _)| f == name).map(|(_, m)| m.clone()),
+            _ => None,
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Invalid {
             field: field.into(),
@@ -38,7 +50,7 @@ impl AppError {
             AppError::Unauthenticated => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
-            AppError::Invalid { .. } | AppError::Request(_) => 400,
+            AppError::Invalid { .. } | AppError::Fields(_) | AppError::Request(_) => 400,
             AppError::Conflict(_) => 409,
             AppError::RateLimited(_) => 429,
             AppError::Internal => 500,

@@ -3,6 +3,7 @@ pub mod access;
 pub mod audit;
 pub mod error;
 pub mod time;
+pub mod users;
 
 pub use access::{Permission, Principal, Role};
 pub use error::AppError;

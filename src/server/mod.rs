@@ -1,8 +1,10 @@
 //! Server-only code: configuration, authentication, domain services, storage and HTTP edges.
 pub mod auth;
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod seed;
 pub mod service;
 pub mod startup;
 pub mod state;

@@ -72,6 +72,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             pages::guard_pages,
         ))
         .layer(sessions)
+        .layer(middleware::from_fn(headers::bad_arguments_are_400))
         .layer(middleware::from_fn(headers::refuse_cross_site))
         .layer(middleware::from_fn(headers::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())

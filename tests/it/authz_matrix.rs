@@ -13,6 +13,10 @@ enum Expect {
     SignIn,
     /// A server function answers anonymous callers 401.
     Unauthenticated,
+    /// Authorized, then refused as bad input (400): the permission check passed, nothing changed.
+    Bad,
+    /// Authorized, then the target does not exist (404).
+    Missing,
 }
 use Expect::*;
 
@@ -51,6 +55,93 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Allow,
     ),
+    // Users and GUIDs
+    (Page("/users"), SignIn, Allow, Allow, Allow),
+    (
+        Page("/users?q=ada&status=active"),
+        SignIn,
+        Allow,
+        Allow,
+        Allow,
+    ),
+    (Page("/users/new"), SignIn, Allow, Deny, Deny),
+    (
+        ServerFn("users/list", "query[sort]=name"),
+        Unauthenticated,
+        Allow,
+        Allow,
+        Allow,
+    ),
+    (
+        ServerFn("users/list", "query[q]=ada"),
+        Unauthenticated,
+        Allow,
+        Allow,
+        Allow,
+    ),
+    (
+        ServerFn("users/get", "id=u_missing"),
+        Unauthenticated,
+        Missing,
+        Missing,
+        Missing,
+    ),
+    (
+        ServerFn("users/trail", "id=u_missing"),
+        Unauthenticated,
+        Allow,
+        Allow,
+        Allow,
+    ),
+    (
+        ServerFn("users/create", "input[email]=bad"),
+        Unauthenticated,
+        Bad,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("users/update", "id=u_missing&version=1&input[email]=bad"),
+        Unauthenticated,
+        Bad,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("users/status", "id=u_missing&status=active&version=1"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("users/unlock", "id=u_missing&version=1"),
+        Unauthenticated,
+        Missing,
+        Missing,
+        Deny,
+    ),
+    (
+        ServerFn("users/relink", "id=u_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("guids/get", "id=g_missing"),
+        Unauthenticated,
+        Missing,
+        Missing,
+        Missing,
+    ),
+    (
+        ServerFn("guids/merge", "survivor=g_a&absorbed=g_a"),
+        Unauthenticated,
+        Bad,
+        Deny,
+        Deny,
+    ),
 ];
 
 async fn answer(app: &TestApp, client: &Client, target: &Target) -> (StatusCode, Option<String>) {
@@ -81,6 +172,8 @@ fn check(expect: Expect, (status, location): (StatusCode, Option<String>)) -> Re
                     .is_some_and(|l| l.starts_with("/login?return_to="))
         }
         Unauthenticated => status == StatusCode::UNAUTHORIZED,
+        Bad => status == StatusCode::BAD_REQUEST,
+        Missing => status == StatusCode::NOT_FOUND,
     };
     if ok {
         Ok(())

@@ -169,3 +169,19 @@ async fn configuration_errors_name_the_variable() {
     assert_eq!(err.var, "GATEHOUSE_ROLE_MAP");
     assert!(err.to_string().contains("unknown role"));
 }
+
+#[tokio::test]
+async fn unreadable_server_function_arguments_are_400() {
+    let app = TestApp::spawn().await;
+    app.sign_in(ADMIN).await;
+    let res = app.call(&app.client, "users/get", "").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = app
+        .call(
+            &app.client,
+            "users/status",
+            "id=x&status=active&version=notanumber",
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}

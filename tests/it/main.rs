@@ -7,3 +7,4 @@ mod audit_chain;
 mod authz_matrix;
 mod edges;
 mod sign_in;
+mod users;

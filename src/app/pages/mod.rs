@@ -1,10 +1,19 @@
 //! One module per console area.
 mod audit;
 mod dashboard;
+mod guid;
 mod not_found;
 mod signin;
+mod user_detail;
+mod user_form;
+mod user_new;
+mod users;
 
 pub use audit::AuditLog;
 pub use dashboard::Dashboard;
+pub use guid::GuidPage;
 pub use not_found::NotFound;
 pub use signin::SignIn;
+pub use user_detail::UserDetailPage;
+pub use user_new::NewUser;
+pub use users::Users;

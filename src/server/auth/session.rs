@@ -68,3 +68,28 @@ pub async fn set_pending(
 pub async fn take_pending(session: &Session) -> Option<PendingSignIn> {
     session.remove(PENDING).await.ok().flatten()
 }
+
+/// Creates a signed-in session record directly in the store, bypassing the identity provider.
+/// Only for the benchmark harness, which measures pages rather than sign-in.
+pub async fn create_for_benchmark(
+    store: &crate::server::db::SessionStore,
+    principal: Principal,
+) -> Result<String, String> {
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::SessionStore as _;
+    let now = chrono::Utc::now().timestamp();
+    let signed_in = SignedIn {
+        principal,
+        signed_in_at: now,
+        last_seen: now,
+        id_token: String::new(),
+    };
+    let value = serde_json::to_value(&signed_in).map_err(|e| e.to_string())?;
+    let mut record = Record {
+        id: Id::default(),
+        data: [(SIGNED_IN.to_string(), value)].into_iter().collect(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(2),
+    };
+    store.create(&mut record).await.map_err(|e| e.to_string())?;
+    Ok(record.id.to_string())
+}

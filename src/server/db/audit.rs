@@ -166,3 +166,21 @@ fn event_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEvent, sqlx::Error> {
         hash: r.try_get("hash")?,
     })
 }
+
+/// The newest events about one target.
+pub async fn by_target(
+    pool: &AnyPool,
+    target_type: &str,
+    target_id: &str,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_events WHERE target_type = $1 AND target_id = $2 ORDER BY seq DESC LIMIT $3"
+    ))
+    .bind(target_type)
+    .bind(target_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(event_from_row).collect()
+}

@@ -1,7 +1,9 @@
 //! Storage. The only place with SQL. Queries are written once in the subset of SQL that SQLite
 //! and PostgreSQL share and run through sqlx's `Any` driver; times are Unix milliseconds.
 pub mod audit;
+pub mod seed;
 mod sessions;
+pub mod users;
 
 pub use sessions::SessionStore;
 

@@ -65,3 +65,21 @@ pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
     }
     next.run(request).await
 }
+
+/// A server function whose arguments could not be read fails before any handler code runs, and
+/// Leptos answers 500. That is the caller's mistake: answer 400 (the body already says why).
+pub async fn bad_arguments_are_400(request: Request, next: Next) -> Response {
+    let is_server_fn = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_server_fn || response.status() != http::StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    if bytes.starts_with(b"{\"Request\"") {
+        parts.status = http::StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}

@@ -1,2 +1,3 @@
 //! Domain services: the rules, each action in one transaction with its audit record.
 pub mod audit;
+pub mod users;

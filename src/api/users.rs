@@ -1,0 +1,106 @@
+//! Users and GUIDs: each function names its permission, then calls the users service.
+use crate::model::audit::AuditEvent;
+use crate::model::users::{GuidView, UserDetail, UserInput, UserPage, UserQuery};
+use crate::model::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::Permission;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::server::{auth::guard::fail, auth::require, service::users};
+
+#[server(prefix = "/api", endpoint = "users/list")]
+pub async fn list_users(query: UserQuery) -> Result<UserPage, AppError> {
+    let (state, _) = require(Permission::ReadUsers).await?;
+    users::list(&state.db, &query).await.map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "users/get")]
+pub async fn get_user(id: String) -> Result<UserDetail, AppError> {
+    let (state, _) = require(Permission::ReadUsers).await?;
+    users::get(&state.db, &id).await.map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "users/trail")]
+pub async fn user_audit_trail(id: String) -> Result<Vec<AuditEvent>, AppError> {
+    let (state, _) = require(Permission::ReadUsers).await?;
+    crate::server::db::audit::by_target(&state.db.pool, "user", &id, 20)
+        .await
+        .map_err(crate::server::internal)
+}
+
+#[server(prefix = "/api", endpoint = "users/create")]
+pub async fn create_user(input: UserInput) -> Result<UserDetail, AppError> {
+    let (state, auth) = require(Permission::WriteUsers).await?;
+    users::create(&state.db, &auth, &input).await.map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "users/update")]
+pub async fn update_user(
+    id: String,
+    version: i64,
+    input: UserInput,
+) -> Result<UserDetail, AppError> {
+    let (state, auth) = require(Permission::WriteUsers).await?;
+    users::update(&state.db, &auth, &id, version, &input)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "users/status")]
+pub async fn set_user_status(
+    id: String,
+    status: String,
+    version: i64,
+) -> Result<UserDetail, AppError> {
+    let (state, auth) = require(Permission::WriteUsers).await?;
+    let to = crate::model::users::UserStatus::parse(&status)
+        .map_err(|e| fail(AppError::invalid("status", e)))?;
+    users::change_status(&state.db, &auth, &id, to, version)
+        .await
+        .map_err(fail)
+}
+
+/// Support's one write: a locked user back to active.
+#[server(prefix = "/api", endpoint = "users/unlock")]
+pub async fn unlock_user(id: String, version: i64) -> Result<UserDetail, AppError> {
+    use crate::model::users::UserStatus;
+    let (state, auth) = require(Permission::UnlockUsers).await?;
+    let user = users::get(&state.db, &id).await.map_err(fail)?;
+    if user.status != UserStatus::Locked {
+        return Err(fail(AppError::invalid(
+            "status",
+            format!(
+                "Only a locked user can be unlocked; this one is {}.",
+                user.status.as_str()
+            ),
+        )));
+    }
+    users::change_status(&state.db, &auth, &id, UserStatus::Active, version)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "guids/get")]
+pub async fn get_guid(id: String) -> Result<GuidView, AppError> {
+    let (state, _) = require(Permission::ReadUsers).await?;
+    users::guid_view(&state.db, &id).await.map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "guids/merge")]
+pub async fn merge_guids(survivor: String, absorbed: String) -> Result<GuidView, AppError> {
+    let (state, auth) = require(Permission::WriteUsers).await?;
+    users::merge(&state.db, &auth, &survivor, &absorbed)
+        .await
+        .map_err(fail)
+}
+
+/// Links an account to another GUID, or (with no GUID) unlinks it into a new one.
+#[server(prefix = "/api", endpoint = "users/relink")]
+pub async fn relink_user(id: String, guid: Option<String>) -> Result<UserDetail, AppError> {
+    let (state, auth) = require(Permission::WriteUsers).await?;
+    let guid = guid.filter(|g| !g.trim().is_empty());
+    users::relink(&state.db, &auth, &id, guid.as_deref())
+        .await
+        .map_err(fail)
+}

@@ -1,0 +1,195 @@
+//! The users list: search as you type, filters and sort in the URL, keyset pages.
+use crate::api::users::list_users;
+use crate::app::components::{ErrorBox, Loading};
+use crate::model::time::format_utc;
+use crate::model::users::{UserQuery, UserSort, UserStatus, UserSummary};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The URL of a users view.
+pub fn users_href(q: &UserQuery) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("q", q.q.as_str()),
+        ("status", q.status.as_str()),
+        ("source", q.source.as_str()),
+        ("after", q.after.as_str()),
+    ] {
+        if !v.is_empty() {
+            parts.push(format!("{k}={}", encode(v)));
+        }
+    }
+    if q.sort != UserSort::Name {
+        parts.push(format!("sort={}", q.sort.as_str()));
+    }
+    if parts.is_empty() {
+        "/users".into()
+    } else {
+        format!("/users?{}", parts.join("&"))
+    }
+}
+
+#[component]
+pub fn Users() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        let p = params.read();
+        UserQuery {
+            q: p.get("q").unwrap_or_default(),
+            status: p.get("status").unwrap_or_default(),
+            source: p.get("source").unwrap_or_default(),
+            sort: UserSort::parse(&p.get("sort").unwrap_or_default()),
+            after: p.get("after").unwrap_or_default(),
+        }
+    });
+    let page = Resource::new(move || query.get(), list_users);
+    let navigate = use_navigate();
+    let go = move |change: &dyn Fn(&mut UserQuery)| {
+        let mut q = query.get_untracked();
+        change(&mut q);
+        q.after.clear();
+        navigate(
+            &users_href(&q),
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    };
+    let go1 = go.clone();
+    let go2 = go.clone();
+    let go3 = go.clone();
+    view! {
+        <Title text="Users" />
+        <div class="flex flex-wrap items-center gap-3">
+            <h1 class="text-2xl font-semibold">"Users"</h1>
+            <A href="/users/new" attr:class="btn-primary ml-auto" attr:id="new-user">"New user"</A>
+        </div>
+        <form class="mt-4 flex flex-wrap gap-3" role="search" on:submit=|ev| ev.prevent_default()>
+            <label class="flex-1 min-w-64">
+                <span class="sr-only">"Search users"</span>
+                <input
+                    id="user-search"
+                    type="search"
+                    class="input w-full"
+                    placeholder="Email, name, phone, user id, GUID or external id"
+                    autocomplete="off"
+                    prop:value=move || query.get().q
+                    on:input=move |ev| {
+                        let v = event_target_value(&ev);
+                        go1(&move |q: &mut UserQuery| q.q = v.clone());
+                    }
+                />
+            </label>
+            <label>
+                <span class="sr-only">"Status"</span>
+                <select id="status-filter" class="input" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    go2(&move |q: &mut UserQuery| q.status = v.clone());
+                }>
+                    <option value="" selected=move || query.get().status.is_empty()>"Any status"</option>
+                    {UserStatus::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || query.get().status == s.as_str()>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>
+                <span class="sr-only">"Sort by"</span>
+                <select id="sort" class="input" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    go3(&move |q: &mut UserQuery| q.sort = UserSort::parse(&v));
+                }>
+                    {[(UserSort::Name, "Name"), (UserSort::Email, "Email"), (UserSort::Created, "Newest accounts last"), (UserSort::LastSignIn, "Last sign-in")]
+                        .into_iter()
+                        .map(|(s, label)| view! { <option value=s.as_str() selected=move || query.get().sort == s>"Sort: "{label}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+        </form>
+        <Transition fallback=Loading>
+            {move || page.get().map(|r| match r {
+                Err(e) => view! { <div class="mt-4"><ErrorBox error=e /></div> }.into_any(),
+                Ok(p) if p.users.is_empty() => {
+                    let q = query.get();
+                    let filtered = !q.q.is_empty() || !q.status.is_empty() || !q.source.is_empty();
+                    view! {
+                        <div class="mt-6 card p-6" id="users-empty">
+                            {if filtered {
+                                view! { <p>"No user matches this search. Check the spelling, or search by email, user id or GUID."</p>
+                                        <p class="mt-2"><a class="link" href="/users">"Clear the search"</a></p> }.into_any()
+                            } else {
+                                view! { <p>"No users yet. Create the first one, or load realistic data with "<code>"gatehouse seed"</code>"."</p> }.into_any()
+                            }}
+                        </div>
+                    }.into_any()
+                }
+                Ok(p) => {
+                    let next = p.next.clone().map(|after| users_href(&UserQuery { after, ..query.get_untracked() }));
+                    view! {
+                        <div class="mt-4 card overflow-x-auto">
+                            <UserTable users=p.users />
+                        </div>
+                        {next.map(|href| view! {
+                            <p class="mt-4"><A href=href attr:class="btn-ghost" attr:id="users-next">"Next page"</A></p>
+                        })}
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn UserTable(users: Vec<UserSummary>) -> impl IntoView {
+    view! {
+        <table class="w-full text-left text-sm" id="users-table">
+            <thead class="bg-slate-100 text-xs uppercase text-slate-600 dark:bg-slate-800 dark:text-slate-300">
+                <tr>
+                    <th scope="col" class="px-3 py-2">"Name"</th>
+                    <th scope="col" class="px-3 py-2">"Email"</th>
+                    <th scope="col" class="px-3 py-2">"Status"</th>
+                    <th scope="col" class="px-3 py-2">"Source"</th>
+                    <th scope="col" class="px-3 py-2">"Created"</th>
+                    <th scope="col" class="px-3 py-2">"Last sign-in"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {users.into_iter().map(|u| view! {
+                    <tr class="border-t border-slate-200 dark:border-slate-800" data-user=u.id.clone()>
+                        <td class="px-3 py-2"><A href=format!("/users/{}", u.id) attr:class="link">{u.display_name.clone()}</A></td>
+                        <td class="px-3 py-2">{u.email.clone()}</td>
+                        <td class="px-3 py-2"><StatusBadge status=u.status /></td>
+                        <td class="px-3 py-2">{u.source.clone()}<span class="block text-xs text-slate-500">{u.external_id.clone().unwrap_or_default()}</span></td>
+                        <td class="px-3 py-2 whitespace-nowrap">{format_utc(u.created_at)}</td>
+                        <td class="px-3 py-2 whitespace-nowrap">{if u.last_sign_in_at == 0 { "never".to_string() } else { format_utc(u.last_sign_in_at) }}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+pub fn StatusBadge(status: UserStatus) -> impl IntoView {
+    let class = match status {
+        UserStatus::Active => "badge badge-ok",
+        UserStatus::Staged | UserStatus::Suspended => "badge badge-warn",
+        UserStatus::Locked | UserStatus::Deprovisioned => "badge badge-bad",
+    };
+    view! { <span class=class data-status=status.as_str()>{status.label()}</span> }
+}

@@ -1,0 +1,345 @@
+//! Users (accounts) and GUIDs (people), as the UI and the API see them, and the rules that parse
+//! their input. Parsing happens at the edge: a `ValidEmail` or `ValidPhone` cannot hold bad data.
+use serde::{Deserialize, Serialize};
+
+pub const MAX_NAME: usize = 200;
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_SOURCE: usize = 64;
+pub const MAX_EXTERNAL_ID: usize = 200;
+pub const MAX_ATTRIBUTES_BYTES: usize = 8 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Staged,
+    Active,
+    Suspended,
+    Locked,
+    Deprovisioned,
+}
+
+impl UserStatus {
+    pub const ALL: [UserStatus; 5] = [
+        UserStatus::Staged,
+        UserStatus::Active,
+        UserStatus::Suspended,
+        UserStatus::Locked,
+        UserStatus::Deprovisioned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Staged => "staged",
+            UserStatus::Active => "active",
+            UserStatus::Suspended => "suspended",
+            UserStatus::Locked => "locked",
+            UserStatus::Deprovisioned => "deprovisioned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<UserStatus, String> {
+        UserStatus::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s.trim())
+            .ok_or_else(|| {
+                format!(
+                    "unknown status {s:?}; use staged, active, suspended, locked or deprovisioned"
+                )
+            })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            UserStatus::Staged => "Staged",
+            UserStatus::Active => "Active",
+            UserStatus::Suspended => "Suspended",
+            UserStatus::Locked => "Locked",
+            UserStatus::Deprovisioned => "Deprovisioned",
+        }
+    }
+
+    /// The lifecycle. Every allowed move is listed; anything else is refused with the reason.
+    pub fn transition_to(self, to: UserStatus) -> Result<(), String> {
+        use UserStatus::*;
+        let allowed = matches!(
+            (self, to),
+            (Staged, Active)
+                | (Staged, Deprovisioned)
+                | (Active, Suspended)
+                | (Active, Locked)
+                | (Active, Deprovisioned)
+                | (Suspended, Active)
+                | (Suspended, Deprovisioned)
+                | (Locked, Active)
+                | (Locked, Deprovisioned)
+                | (Deprovisioned, Active)
+        );
+        if allowed {
+            return Ok(());
+        }
+        Err(match (self, to) {
+            (a, b) if a == b => format!("the user is already {}", a.as_str()),
+            (Staged, _) => "a staged user must be activated first".to_string(),
+            (Deprovisioned, _) => {
+                "a deprovisioned user can only be restored (to active)".to_string()
+            }
+            (_, Staged) => "a user cannot return to staged".to_string(),
+            (Suspended, Locked) => {
+                "a suspended user cannot be locked; activate it first".to_string()
+            }
+            (Locked, Suspended) => "a locked user cannot be suspended; unlock it first".to_string(),
+            (a, b) => format!("cannot go from {} to {}", a.as_str(), b.as_str()),
+        })
+    }
+}
+
+/// A normalized, validated email address (lowercase, trimmed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidEmail(String);
+
+impl ValidEmail {
+    pub fn parse(raw: &str) -> Result<ValidEmail, String> {
+        let s = raw.trim().to_lowercase();
+        if s.is_empty() {
+            return Err("is required".into());
+        }
+        if s.len() > MAX_EMAIL {
+            return Err(format!("is longer than {MAX_EMAIL} characters"));
+        }
+        let (local, domain) = s.split_once('@').ok_or("must contain @")?;
+        let valid_chars = |p: &str| {
+            p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._%+-'".contains(c))
+        };
+        if local.is_empty()
+            || local.len() > 64
+            || !valid_chars(local)
+            || local.starts_with('.')
+            || local.ends_with('.')
+        {
+            return Err("has an invalid part before @".into());
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2
+            || labels.iter().any(|l| {
+                l.is_empty()
+                    || l.len() > 63
+                    || l.starts_with('-')
+                    || l.ends_with('-')
+                    || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+        {
+            return Err("has an invalid domain".into());
+        }
+        Ok(ValidEmail(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number in E.164 form: `+` then 8 to 15 digits, the first not 0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidPhone(String);
+
+impl ValidPhone {
+    /// Accepts common separators (spaces, dashes, dots, parentheses) and removes them.
+    pub fn parse(raw: &str) -> Result<ValidPhone, String> {
+        let compact: String = raw.chars().filter(|c| !" -.()".contains(*c)).collect();
+        let digits = compact
+            .strip_prefix('+')
+            .ok_or("must be in international form, starting with + and the country code")?;
+        if !digits.chars().all(|c| c.is_ascii_digit())
+            || !(8..=15).contains(&digits.len())
+            || digits.starts_with('0')
+        {
+            return Err("must be + followed by 8 to 15 digits (E.164)".into());
+        }
+        Ok(ValidPhone(compact))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a create or edit form sends; every field is parsed on the server.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserInput {
+    pub email: String,
+    pub display_name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub phone: String,
+    pub source: String,
+    pub external_id: String,
+    /// A JSON object, as text.
+    pub attributes: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: String,
+    pub guid: String,
+    pub email: String,
+    pub display_name: String,
+    pub status: UserStatus,
+    pub source: String,
+    pub external_id: Option<String>,
+    pub created_at: i64,
+    /// 0 when the user never signed in.
+    pub last_sign_in_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub id: String,
+    pub guid: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub phone: Option<String>,
+    pub status: UserStatus,
+    pub source: String,
+    pub external_id: Option<String>,
+    pub attributes: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_sign_in_at: i64,
+    pub deprovisioned_at: Option<i64>,
+    pub version: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserSort {
+    #[default]
+    Name,
+    Email,
+    Created,
+    LastSignIn,
+}
+
+impl UserSort {
+    pub fn parse(s: &str) -> UserSort {
+        match s {
+            "email" => UserSort::Email,
+            "created" => UserSort::Created,
+            "last_sign_in" => UserSort::LastSignIn,
+            _ => UserSort::Name,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserSort::Name => "name",
+            UserSort::Email => "email",
+            UserSort::Created => "created",
+            UserSort::LastSignIn => "last_sign_in",
+        }
+    }
+}
+
+/// A users-page query; it lives in the URL so a view can be bookmarked.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserQuery {
+    pub q: String,
+    pub status: String,
+    pub source: String,
+    pub sort: UserSort,
+    /// Opaque keyset cursor from the previous page.
+    pub after: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserPage {
+    pub users: Vec<UserSummary>,
+    pub next: Option<String>,
+}
+
+/// A person: the GUID and every account linked to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GuidView {
+    pub guid: String,
+    pub created_at: i64,
+    /// GUIDs merged into this one.
+    pub absorbed: Vec<String>,
+    pub accounts: Vec<UserSummary>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(
+            ValidEmail::parse("  Ada.Lovelace@Example.COM ")
+                .unwrap()
+                .as_str(),
+            "ada.lovelace@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@-x.com",
+            "ada@ex..com",
+        ] {
+            assert!(ValidEmail::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(ValidEmail::parse(&format!("{}@example.com", "a".repeat(300))).is_err());
+    }
+
+    #[test]
+    fn phones_must_be_e164() {
+        assert_eq!(
+            ValidPhone::parse("+41 (79) 123-45-67").unwrap().as_str(),
+            "+41791234567"
+        );
+        for bad in [
+            "0791234567",
+            "+0123456789",
+            "+12",
+            "+1234567890123456",
+            "+41 79x",
+        ] {
+            assert!(ValidPhone::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn lifecycle_allows_only_listed_moves() {
+        use UserStatus::*;
+        assert!(Staged.transition_to(Active).is_ok());
+        assert!(Active.transition_to(Locked).is_ok());
+        assert!(Deprovisioned.transition_to(Active).is_ok());
+        assert!(Staged
+            .transition_to(Suspended)
+            .unwrap_err()
+            .contains("activated first"));
+        assert!(Active
+            .transition_to(Staged)
+            .unwrap_err()
+            .contains("cannot return to staged"));
+        assert!(Deprovisioned
+            .transition_to(Locked)
+            .unwrap_err()
+            .contains("restored"));
+        assert!(Active
+            .transition_to(Active)
+            .unwrap_err()
+            .contains("already"));
+        assert_eq!(
+            UserStatus::parse("frozen").unwrap_err(),
+            "unknown status \"frozen\"; use staged, active, suspended, locked or deprovisioned"
+        );
+    }
+}

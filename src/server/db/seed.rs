@@ -1,0 +1,99 @@
+//! Bulk inserts for the `seed` command: multi-row statements in large transactions.
+use super::{Db, Engine};
+
+pub struct SeedUser {
+    pub id: String,
+    pub guid_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub phone: Option<String>,
+    pub status: &'static str,
+    pub source: &'static str,
+    pub external_id: String,
+    pub attributes: String,
+    pub created_at: i64,
+    pub last_sign_in_at: i64,
+}
+
+/// Inserts GUIDs, users and their name tokens, all in one transaction.
+pub async fn insert_batch(
+    db: &Db,
+    guids: &[(String, i64)],
+    users: &[SeedUser],
+    tokens: &[(String, String)],
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    for chunk in guids.chunks(2000) {
+        let mut sql = String::from("INSERT INTO guids (id, created_at) VALUES ");
+        push_placeholders(&mut sql, chunk.len(), 2);
+        let mut q = sqlx::query(&sql);
+        for (id, at) in chunk {
+            q = q.bind(id).bind(*at);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    const COLS: usize = 16;
+    for chunk in users.chunks(1000) {
+        let mut sql = String::from(
+            "INSERT INTO users (id, guid_id, email, email_verified, display_name, sort_name, given_name, family_name, phone, \
+             status, source, external_id, attributes, created_at, updated_at, last_sign_in_at) VALUES ",
+        );
+        push_placeholders(&mut sql, chunk.len(), COLS);
+        let mut q = sqlx::query(&sql);
+        for u in chunk {
+            q = q
+                .bind(&u.id)
+                .bind(&u.guid_id)
+                .bind(&u.email)
+                .bind(1i64)
+                .bind(&u.display_name)
+                .bind(u.display_name.to_lowercase())
+                .bind(&u.given_name)
+                .bind(&u.family_name)
+                .bind(&u.phone)
+                .bind(u.status)
+                .bind(u.source)
+                .bind(&u.external_id)
+                .bind(&u.attributes)
+                .bind(u.created_at)
+                .bind(u.created_at)
+                .bind(u.last_sign_in_at);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for chunk in tokens.chunks(5000) {
+        let mut sql = String::from("INSERT INTO user_name_tokens (token, user_id) VALUES ");
+        push_placeholders(&mut sql, chunk.len(), 2);
+        if db.engine == Engine::Postgres {
+            sql.push_str(" ON CONFLICT DO NOTHING");
+        } else {
+            sql = sql.replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1);
+        }
+        let mut q = sqlx::query(&sql);
+        for (t, u) in chunk {
+            q = q.bind(t).bind(u);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}
+
+fn push_placeholders(sql: &mut String, rows: usize, cols: usize) {
+    let mut n = 1;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${n}"));
+            n += 1;
+        }
+        sql.push(')');
+    }
+}

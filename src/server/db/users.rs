@@ -1,0 +1,426 @@
+//! SQL for users, their name tokens and GUIDs.
+use super::Tx;
+use crate::model::users::{UserDetail, UserStatus, UserSummary};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+/// A user row as written by the service (already validated).
+pub struct UserRow<'a> {
+    pub id: &'a str,
+    pub guid_id: &'a str,
+    pub email: &'a str,
+    pub email_verified: bool,
+    pub display_name: &'a str,
+    pub given_name: Option<&'a str>,
+    pub family_name: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub status: UserStatus,
+    pub source: &'a str,
+    pub external_id: Option<&'a str>,
+    pub attributes: &'a str,
+    pub now: i64,
+}
+
+const SUMMARY: &str =
+    "id, guid_id, email, display_name, status, source, external_id, created_at, last_sign_in_at";
+const DETAIL: &str = "id, guid_id, email, email_verified, display_name, given_name, family_name, phone, status, source, \
+                      external_id, attributes, created_at, updated_at, last_sign_in_at, deprovisioned_at, version";
+
+pub async fn insert_guid(tx: &mut Tx, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO guids (id, created_at) VALUES ($1, $2)")
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO users (id, guid_id, email, email_verified, display_name, sort_name, given_name, family_name, phone, \
+         status, source, external_id, attributes, created_at, updated_at, last_sign_in_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 0, 1)",
+    )
+    .bind(u.id)
+    .bind(u.guid_id)
+    .bind(u.email)
+    .bind(u.email_verified as i64)
+    .bind(u.display_name)
+    .bind(u.display_name.to_lowercase())
+    .bind(u.given_name)
+    .bind(u.family_name)
+    .bind(u.phone)
+    .bind(u.status.as_str())
+    .bind(u.source)
+    .bind(u.external_id)
+    .bind(u.attributes)
+    .bind(u.now)
+    .execute(&mut **tx)
+    .await?;
+    replace_tokens(
+        tx,
+        u.id,
+        &[
+            u.display_name,
+            u.given_name.unwrap_or(""),
+            u.family_name.unwrap_or(""),
+        ],
+    )
+    .await
+}
+
+/// Updates the editable fields if `version` is still current; false when someone else changed it first.
+pub async fn update_user(tx: &mut Tx, u: &UserRow<'_>, version: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET email = $1, display_name = $2, sort_name = $3, given_name = $4, family_name = $5, phone = $6, \
+         source = $7, external_id = $8, attributes = $9, updated_at = $10, version = version + 1 \
+         WHERE id = $11 AND version = $12",
+    )
+    .bind(u.email)
+    .bind(u.display_name)
+    .bind(u.display_name.to_lowercase())
+    .bind(u.given_name)
+    .bind(u.family_name)
+    .bind(u.phone)
+    .bind(u.source)
+    .bind(u.external_id)
+    .bind(u.attributes)
+    .bind(u.now)
+    .bind(u.id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    replace_tokens(
+        tx,
+        u.id,
+        &[
+            u.display_name,
+            u.given_name.unwrap_or(""),
+            u.family_name.unwrap_or(""),
+        ],
+    )
+    .await?;
+    Ok(true)
+}
+
+pub async fn set_status(
+    tx: &mut Tx,
+    id: &str,
+    status: UserStatus,
+    now: i64,
+    version: i64,
+) -> Result<bool, sqlx::Error> {
+    let deprovisioned_at = (status == UserStatus::Deprovisioned).then_some(now);
+    let done = sqlx::query(
+        "UPDATE users SET status = $1, deprovisioned_at = $2, updated_at = $3, version = version + 1 WHERE id = $4 AND version = $5",
+    )
+    .bind(status.as_str())
+    .bind(deprovisioned_at)
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_guid(tx: &mut Tx, user_id: &str, guid: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET guid_id = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+    )
+    .bind(guid)
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Lowercase words of the names, each at most 64 characters.
+pub fn name_tokens(parts: &[&str]) -> Vec<String> {
+    let mut tokens: Vec<String> = parts
+        .iter()
+        .flat_map(|p| p.split(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase().chars().take(64).collect())
+        .collect();
+    tokens.sort();
+    tokens.dedup();
+    tokens
+}
+
+async fn replace_tokens(tx: &mut Tx, user_id: &str, parts: &[&str]) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_name_tokens WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for token in name_tokens(parts) {
+        sqlx::query("INSERT INTO user_name_tokens (token, user_id) VALUES ($1, $2)")
+            .bind(token)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn get(exec: &mut Tx, id: &str) -> Result<Option<UserDetail>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {DETAIL} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **exec)
+        .await?;
+    row.as_ref().map(detail).transpose()
+}
+
+pub async fn get_pool(pool: &AnyPool, id: &str) -> Result<Option<UserDetail>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {DETAIL} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(detail).transpose()
+}
+
+pub async fn id_by_email(tx: &mut Tx, email: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+pub async fn id_by_external(
+    tx: &mut Tx,
+    source: &str,
+    external_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users WHERE source = $1 AND external_id = $2")
+        .bind(source)
+        .bind(external_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// A bind value for dynamically built queries.
+pub enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// One keyset page: `filters` are `(column, value)` equalities; `after` is the last (key, id) seen.
+pub async fn page(
+    pool: &AnyPool,
+    key_column: &str,
+    key_is_text: bool,
+    filters: &[(&str, String)],
+    after: Option<(String, String)>,
+    limit: i64,
+) -> Result<Vec<(UserSummary, String)>, sqlx::Error> {
+    let mut sql = format!("SELECT {SUMMARY}, {key_column} AS sort_key FROM users WHERE 1 = 1");
+    let mut args = Vec::new();
+    for (column, value) in filters {
+        args.push(Arg::Text(value.clone()));
+        sql.push_str(&format!(" AND {column} = ${}", args.len()));
+    }
+    if let Some((key, id)) = after {
+        args.push(if key_is_text {
+            Arg::Text(key)
+        } else {
+            Arg::Int(key.parse().unwrap_or(0))
+        });
+        args.push(Arg::Text(id));
+        sql.push_str(&format!(
+            " AND ({key_column}, id) > (${}, ${})",
+            args.len() - 1,
+            args.len()
+        ));
+    }
+    args.push(Arg::Int(limit));
+    sql.push_str(&format!(" ORDER BY {key_column}, id LIMIT ${}", args.len()));
+    let mut q = sqlx::query(&sql);
+    for a in args {
+        q = match a {
+            Arg::Text(s) => q.bind(s),
+            Arg::Int(i) => q.bind(i),
+        };
+    }
+    let rows = q.fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            let key = if key_is_text {
+                r.try_get::<String, _>("sort_key")?
+            } else {
+                r.try_get::<i64, _>("sort_key")?.to_string()
+            };
+            Ok((summary(r)?, key))
+        })
+        .collect()
+}
+
+/// Users whose `column` starts with `prefix` (an index range scan; columns compare bytewise).
+pub async fn by_prefix(
+    pool: &AnyPool,
+    column: &str,
+    prefix: &str,
+    limit: i64,
+) -> Result<Vec<UserSummary>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {SUMMARY} FROM users WHERE {column} >= $1 AND {column} < $2 ORDER BY {column} LIMIT $3"
+    ))
+    .bind(prefix)
+    .bind(format!("{prefix}\u{10FFFF}"))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(summary).collect()
+}
+
+pub async fn by_name_token(
+    pool: &AnyPool,
+    prefix: &str,
+    limit: i64,
+) -> Result<Vec<UserSummary>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {} FROM users u WHERE u.id IN (SELECT user_id FROM user_name_tokens WHERE token >= $1 AND token < $2 LIMIT $3)",
+        SUMMARY.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+    ))
+    .bind(prefix)
+    .bind(format!("{prefix}\u{10FFFF}"))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(summary).collect()
+}
+
+pub async fn by_external_id(
+    pool: &AnyPool,
+    external_id: &str,
+    limit: i64,
+) -> Result<Vec<UserSummary>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {SUMMARY} FROM users WHERE external_id = $1 LIMIT $2"
+    ))
+    .bind(external_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(summary).collect()
+}
+
+pub async fn accounts_of_guid(pool: &AnyPool, guid: &str) -> Result<Vec<UserSummary>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {SUMMARY} FROM users WHERE guid_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(guid)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(summary).collect()
+}
+
+/// (created_at, merged_into) of a GUID.
+pub async fn guid(pool: &AnyPool, id: &str) -> Result<Option<(i64, Option<String>)>, sqlx::Error> {
+    let row = sqlx::query("SELECT created_at, merged_into FROM guids WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| Ok((r.try_get("created_at")?, r.try_get("merged_into")?)))
+        .transpose()
+}
+
+pub async fn guid_tx(tx: &mut Tx, id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
+    let row = sqlx::query("SELECT merged_into FROM guids WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| r.try_get("merged_into")).transpose()
+}
+
+pub async fn absorbed_into(pool: &AnyPool, id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM guids WHERE merged_into = $1 ORDER BY merged_at")
+        .bind(id)
+        .fetch_all(pool)
+        .await
+}
+
+/// Moves every account of `absorbed` to `survivor` and records the merge; returns the moved user ids.
+pub async fn merge_guids(
+    tx: &mut Tx,
+    survivor: &str,
+    absorbed: &str,
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let moved: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE guid_id = $1 ORDER BY id")
+            .bind(absorbed)
+            .fetch_all(&mut **tx)
+            .await?;
+    sqlx::query(
+        "UPDATE users SET guid_id = $1, updated_at = $2, version = version + 1 WHERE guid_id = $3",
+    )
+    .bind(survivor)
+    .bind(now)
+    .bind(absorbed)
+    .execute(&mut **tx)
+    .await?;
+    // Earlier merges into the absorbed GUID now resolve directly to the survivor.
+    sqlx::query("UPDATE guids SET merged_into = $1 WHERE merged_into = $2")
+        .bind(survivor)
+        .bind(absorbed)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE guids SET merged_into = $1, merged_at = $2 WHERE id = $3")
+        .bind(survivor)
+        .bind(now)
+        .bind(absorbed)
+        .execute(&mut **tx)
+        .await?;
+    Ok(moved)
+}
+
+pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(pool)
+        .await
+}
+
+fn summary(r: &AnyRow) -> Result<UserSummary, sqlx::Error> {
+    Ok(UserSummary {
+        id: r.try_get("id")?,
+        guid: r.try_get("guid_id")?,
+        email: r.try_get("email")?,
+        display_name: r.try_get("display_name")?,
+        status: status(r)?,
+        source: r.try_get("source")?,
+        external_id: r.try_get("external_id")?,
+        created_at: r.try_get("created_at")?,
+        last_sign_in_at: r.try_get("last_sign_in_at")?,
+    })
+}
+
+fn status(r: &AnyRow) -> Result<UserStatus, sqlx::Error> {
+    let s: String = r.try_get("status")?;
+    UserStatus::parse(&s).map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
+fn detail(r: &AnyRow) -> Result<UserDetail, sqlx::Error> {
+    Ok(UserDetail {
+        id: r.try_get("id")?,
+        guid: r.try_get("guid_id")?,
+        email: r.try_get("email")?,
+        email_verified: r.try_get::<i64, _>("email_verified")? != 0,
+        display_name: r.try_get("display_name")?,
+        given_name: r.try_get("given_name")?,
+        family_name: r.try_get("family_name")?,
+        phone: r.try_get("phone")?,
+        status: status(r)?,
+        source: r.try_get("source")?,
+        external_id: r.try_get("external_id")?,
+        attributes: r.try_get("attributes")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        last_sign_in_at: r.try_get("last_sign_in_at")?,
+        deprovisioned_at: r.try_get("deprovisioned_at")?,
+        version: r.try_get("version")?,
+    })
+}

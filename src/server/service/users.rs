@@ -1,0 +1,615 @@
+//! Users and GUIDs: the rules. Each action runs in one transaction with its audit record.
+use crate::model::users::*;
+use crate::model::AppError;
+use crate::server::auth::Authorized;
+use crate::server::db::{self, users::UserRow, Db};
+use crate::server::internal;
+use crate::server::service::audit::{self, Entry, Outcome};
+use serde_json::{json, Value};
+
+/// A user's fields after parsing; bad input cannot get past `parse_input`.
+struct Valid {
+    email: ValidEmail,
+    display_name: String,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    phone: Option<ValidPhone>,
+    source: String,
+    external_id: Option<String>,
+    attributes: String,
+}
+
+fn optional(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Parses every field and reports every problem at once, by field.
+fn parse_input(input: &UserInput) -> Result<Valid, AppError> {
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, message: String| errors.push((field.to_string(), message));
+    let email = ValidEmail::parse(&input.email)
+        .map_err(|e| bad("email", format!("Email {e}")))
+        .ok();
+    let display_name = input.display_name.trim().to_string();
+    if display_name.is_empty() {
+        bad("display_name", "Display name is required".into());
+    }
+    for (field, label, value) in [
+        ("display_name", "Display name", &input.display_name),
+        ("given_name", "Given name", &input.given_name),
+        ("family_name", "Family name", &input.family_name),
+    ] {
+        if value.trim().chars().count() > MAX_NAME {
+            bad(
+                field,
+                format!("{label} is longer than {MAX_NAME} characters"),
+            );
+        }
+    }
+    let phone = match optional(&input.phone) {
+        None => None,
+        Some(p) => ValidPhone::parse(&p)
+            .map_err(|e| bad("phone", format!("Phone {e}")))
+            .ok(),
+    };
+    let source = input.source.trim().to_lowercase();
+    if source.is_empty() {
+        bad(
+            "source",
+            "Source is required (the business unit, application or directory)".into(),
+        );
+    } else if source.len() > MAX_SOURCE
+        || !source
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        bad(
+            "source",
+            format!(
+                "Source must be up to {MAX_SOURCE} letters, digits, dots, dashes or underscores"
+            ),
+        );
+    }
+    let external_id = optional(&input.external_id);
+    if external_id
+        .as_ref()
+        .is_some_and(|x| x.len() > MAX_EXTERNAL_ID)
+    {
+        bad(
+            "external_id",
+            format!("External id is longer than {MAX_EXTERNAL_ID} characters"),
+        );
+    }
+    let attributes = match input.attributes.trim() {
+        "" => "{}".to_string(),
+        raw if raw.len() > MAX_ATTRIBUTES_BYTES => {
+            bad(
+                "attributes",
+                format!(
+                    "Attributes are larger than {} KiB",
+                    MAX_ATTRIBUTES_BYTES / 1024
+                ),
+            );
+            String::new()
+        }
+        raw => match serde_json::from_str::<Value>(raw) {
+            Ok(v @ Value::Object(_)) => v.to_string(),
+            Ok(_) => {
+                bad(
+                    "attributes",
+                    "Attributes must be a JSON object, like {\"team\": \"blue\"}".into(),
+                );
+                String::new()
+            }
+            Err(e) => {
+                bad("attributes", format!("Attributes are not valid JSON ({e})"));
+                String::new()
+            }
+        },
+    };
+    match (errors.is_empty(), email) {
+        (true, Some(email)) => Ok(Valid {
+            email,
+            display_name,
+            given_name: optional(&input.given_name),
+            family_name: optional(&input.family_name),
+            phone,
+            source,
+            external_id,
+            attributes,
+        }),
+        _ => Err(AppError::Fields(errors)),
+    }
+}
+
+fn row<'a>(id: &'a str, guid: &'a str, v: &'a Valid, status: UserStatus, now: i64) -> UserRow<'a> {
+    UserRow {
+        id,
+        guid_id: guid,
+        email: v.email.as_str(),
+        email_verified: false,
+        display_name: &v.display_name,
+        given_name: v.given_name.as_deref(),
+        family_name: v.family_name.as_deref(),
+        phone: v.phone.as_ref().map(ValidPhone::as_str),
+        status,
+        source: &v.source,
+        external_id: v.external_id.as_deref(),
+        attributes: &v.attributes,
+        now,
+    }
+}
+
+pub fn new_user_id() -> String {
+    format!("u_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// GUIDs are random (122 bits), so they cannot be guessed or enumerated.
+pub fn new_guid() -> String {
+    format!("g_{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn check_unique(tx: &mut db::Tx, v: &Valid, except: Option<&str>) -> Result<(), AppError> {
+    if let Some(other) = db::users::id_by_email(tx, v.email.as_str())
+        .await
+        .map_err(internal)?
+    {
+        if Some(other.as_str()) != except {
+            return Err(AppError::Fields(vec![(
+                "email".into(),
+                format!("Email {} is already used by another user", v.email.as_str()),
+            )]));
+        }
+    }
+    if let Some(ext) = &v.external_id {
+        if let Some(other) = db::users::id_by_external(tx, &v.source, ext)
+            .await
+            .map_err(internal)?
+        {
+            if Some(other.as_str()) != except {
+                return Err(AppError::Fields(vec![(
+                    "external_id".into(),
+                    format!("External id {ext} is already used in source {}", v.source),
+                )]));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn snapshot(u: &UserDetail) -> Value {
+    json!({
+        "email": u.email, "display_name": u.display_name, "given_name": u.given_name, "family_name": u.family_name,
+        "phone": u.phone, "status": u.status.as_str(), "source": u.source, "external_id": u.external_id,
+        "attributes": u.attributes, "guid": u.guid,
+    })
+}
+
+/// `{"field": {"before": .., "after": ..}}` for the fields that differ.
+fn changes(before: &Value, after: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+        for (k, av) in a {
+            let bv = b.get(k).unwrap_or(&Value::Null);
+            if bv != av {
+                out.insert(k.clone(), json!({ "before": bv, "after": av }));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+pub async fn create(db: &Db, auth: &Authorized, input: &UserInput) -> Result<UserDetail, AppError> {
+    let v = parse_input(input)?;
+    let mut tx = db.begin_write().await.map_err(internal)?;
+    check_unique(&mut tx, &v, None).await?;
+    let now = db::now_ms();
+    let (id, guid) = (new_user_id(), new_guid());
+    db::users::insert_guid(&mut tx, &guid, now)
+        .await
+        .map_err(internal)?;
+    db::users::insert_user(&mut tx, &row(&id, &guid, &v, UserStatus::Active, now))
+        .await
+        .map_err(internal)?;
+    let created = db::users::get(&mut tx, &id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Internal)?;
+    let entry = Entry::new("user.create", Outcome::Success)
+        .target("user", &id)
+        .details(json!({ "after": snapshot(&created) }));
+    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(created)
+}
+
+const CONFLICT: &str = "This user was changed by someone else since you opened it. Reload to see their changes, then make yours again.";
+
+pub async fn update(
+    db: &Db,
+    auth: &Authorized,
+    id: &str,
+    version: i64,
+    input: &UserInput,
+) -> Result<UserDetail, AppError> {
+    let v = parse_input(input)?;
+    let mut tx = db.begin_write().await.map_err(internal)?;
+    let before = db::users::get(&mut tx, id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::NotFound("The user".into()))?;
+    if before.version != version {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    check_unique(&mut tx, &v, Some(id)).await?;
+    let now = db::now_ms();
+    if !db::users::update_user(
+        &mut tx,
+        &row(id, &before.guid, &v, before.status, now),
+        version,
+    )
+    .await
+    .map_err(internal)?
+    {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    let after = db::users::get(&mut tx, id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Internal)?;
+    let entry = Entry::new("user.update", Outcome::Success)
+        .target("user", id)
+        .details(json!({ "changes": changes(&snapshot(&before), &snapshot(&after)) }));
+    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(after)
+}
+
+/// Moves a user through the lifecycle; `version` guards against acting on a stale view.
+pub async fn change_status(
+    db: &Db,
+    auth: &Authorized,
+    id: &str,
+    to: UserStatus,
+    version: i64,
+) -> Result<UserDetail, AppError> {
+    let mut tx = db.begin_write().await.map_err(internal)?;
+    let before = db::users::get(&mut tx, id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::NotFound("The user".into()))?;
+    if before.version != version {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    before
+        .status
+        .transition_to(to)
+        .map_err(|why| AppError::invalid("status", format!("Cannot change the status: {why}.")))?;
+    let now = db::now_ms();
+    if !db::users::set_status(&mut tx, id, to, now, version)
+        .await
+        .map_err(internal)?
+    {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    let after = db::users::get(&mut tx, id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Internal)?;
+    let entry = Entry::new("user.status", Outcome::Success)
+        .target("user", id)
+        .details(json!({ "changes": { "status": { "before": before.status.as_str(), "after": to.as_str() } } }));
+    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(after)
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<UserDetail, AppError> {
+    db::users::get_pool(&db.pool, id.trim())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::NotFound("The user".into()))
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// A page of the users list, or search results when `q` is set.
+pub async fn list(db: &Db, query: &UserQuery) -> Result<UserPage, AppError> {
+    let status = match query.status.trim() {
+        "" => None,
+        s => Some(UserStatus::parse(s).map_err(|e| AppError::invalid("status", e))?),
+    };
+    let source = optional(&query.source).map(|s| s.to_lowercase());
+    if !query.q.trim().is_empty() {
+        return search(db, query.q.trim(), status, source.as_deref()).await;
+    }
+    let (column, is_text) = match query.sort {
+        UserSort::Name => ("sort_name", true),
+        UserSort::Email => ("email", true),
+        UserSort::Created => ("created_at", false),
+        UserSort::LastSignIn => ("last_sign_in_at", false),
+    };
+    let mut filters = Vec::new();
+    if let Some(s) = status {
+        filters.push(("status", s.as_str().to_string()));
+    }
+    if let Some(s) = source {
+        filters.push(("source", s));
+    }
+    let after = optional(&query.after).and_then(|c| {
+        c.rsplit_once('|')
+            .map(|(k, id)| (k.to_string(), id.to_string()))
+    });
+    let mut rows = db::users::page(&db.pool, column, is_text, &filters, after, PAGE_SIZE + 1)
+        .await
+        .map_err(internal)?;
+    let next = if rows.len() as i64 > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|(u, key)| format!("{key}|{}", u.id))
+    } else {
+        None
+    };
+    Ok(UserPage {
+        users: rows.into_iter().map(|(u, _)| u).collect(),
+        next,
+    })
+}
+
+/// One box finds by email, name, phone, user id, GUID prefix or a source's external id.
+async fn search(
+    db: &Db,
+    q: &str,
+    status: Option<UserStatus>,
+    source: Option<&str>,
+) -> Result<UserPage, AppError> {
+    const LIMIT: i64 = 50;
+    let lower = q.to_lowercase();
+    let mut found = Vec::new();
+    let pool = &db.pool;
+    if lower.starts_with("u_") {
+        found.extend(
+            db::users::by_prefix(pool, "id", &lower, LIMIT)
+                .await
+                .map_err(internal)?,
+        );
+    } else if lower.starts_with("g_") {
+        found.extend(
+            db::users::by_prefix(pool, "guid_id", &lower, LIMIT)
+                .await
+                .map_err(internal)?,
+        );
+    } else if q.starts_with('+') {
+        let phone: String = q.chars().filter(|c| !" -.()".contains(*c)).collect();
+        found.extend(
+            db::users::by_prefix(pool, "phone", &phone, LIMIT)
+                .await
+                .map_err(internal)?,
+        );
+    } else if lower.contains('@') {
+        found.extend(
+            db::users::by_prefix(pool, "email", &lower, LIMIT)
+                .await
+                .map_err(internal)?,
+        );
+    } else {
+        found.extend(
+            db::users::by_external_id(pool, q, LIMIT)
+                .await
+                .map_err(internal)?,
+        );
+        found.extend(
+            db::users::by_prefix(pool, "email", &lower, LIMIT)
+                .await
+                .map_err(internal)?,
+        );
+        let words = db::users::name_tokens(&[&lower]);
+        if let Some(first) = words.iter().max_by_key(|w| w.len()) {
+            let candidates = db::users::by_name_token(pool, first, 500)
+                .await
+                .map_err(internal)?;
+            // Every other word must also start a word of the name.
+            found.extend(candidates.into_iter().filter(|u| {
+                let name_words = db::users::name_tokens(&[&u.display_name]);
+                words
+                    .iter()
+                    .all(|w| name_words.iter().any(|n| n.starts_with(w.as_str())))
+            }));
+        }
+    }
+    found.retain(|u| status.is_none_or(|s| u.status == s) && source.is_none_or(|s| u.source == s));
+    found.sort_by(|a, b| {
+        a.display_name
+            .to_lowercase()
+            .cmp(&b.display_name.to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
+    found.dedup_by(|a, b| a.id == b.id);
+    found.truncate(LIMIT as usize);
+    Ok(UserPage {
+        users: found,
+        next: None,
+    })
+}
+
+/// The consolidated view of a person. An absorbed GUID resolves to its survivor.
+pub async fn guid_view(db: &Db, id: &str) -> Result<GuidView, AppError> {
+    let not_found = || AppError::NotFound("The GUID".into());
+    let (mut created_at, merged_into) = db::users::guid(&db.pool, id.trim())
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let mut guid = id.trim().to_string();
+    if let Some(survivor) = merged_into {
+        created_at = db::users::guid(&db.pool, &survivor)
+            .await
+            .map_err(internal)?
+            .ok_or_else(not_found)?
+            .0;
+        guid = survivor;
+    }
+    Ok(GuidView {
+        accounts: db::users::accounts_of_guid(&db.pool, &guid)
+            .await
+            .map_err(internal)?,
+        absorbed: db::users::absorbed_into(&db.pool, &guid)
+            .await
+            .map_err(internal)?,
+        created_at,
+        guid,
+    })
+}
+
+/// Merges `absorbed` into `survivor`: every account moves, the absorbed GUID resolves to the
+/// survivor from now on. The audit record lists the moved accounts so it can be undone by hand.
+pub async fn merge(
+    db: &Db,
+    auth: &Authorized,
+    survivor: &str,
+    absorbed: &str,
+) -> Result<GuidView, AppError> {
+    let (survivor, absorbed) = (survivor.trim(), absorbed.trim());
+    if survivor == absorbed {
+        return Err(AppError::invalid(
+            "guid",
+            "A GUID cannot be merged with itself.",
+        ));
+    }
+    let mut tx = db.begin_write().await.map_err(internal)?;
+    for (id, label) in [(survivor, "surviving"), (absorbed, "absorbed")] {
+        match db::users::guid_tx(&mut tx, id).await.map_err(internal)? {
+            None => return Err(AppError::NotFound(format!("The {label} GUID {id}"))),
+            Some(Some(into)) => {
+                return Err(AppError::invalid(
+                    "guid",
+                    format!("GUID {id} was already merged into {into}; use that one."),
+                ))
+            }
+            Some(None) => {}
+        }
+    }
+    let moved = db::users::merge_guids(&mut tx, survivor, absorbed, db::now_ms())
+        .await
+        .map_err(internal)?;
+    let entry = Entry::new("guid.merge", Outcome::Success)
+        .target("guid", survivor)
+        .details(json!({ "survivor": survivor, "absorbed": absorbed, "moved_users": moved }));
+    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    guid_view(db, survivor).await
+}
+
+/// Moves one account to another (existing, unmerged) GUID, or to a new GUID when `to` is `None`.
+pub async fn relink(
+    db: &Db,
+    auth: &Authorized,
+    user_id: &str,
+    to: Option<&str>,
+) -> Result<UserDetail, AppError> {
+    let mut tx = db.begin_write().await.map_err(internal)?;
+    let user = db::users::get(&mut tx, user_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::NotFound("The user".into()))?;
+    let now = db::now_ms();
+    let target = match to.map(str::trim) {
+        Some(g) => match db::users::guid_tx(&mut tx, g).await.map_err(internal)? {
+            None => return Err(AppError::NotFound(format!("GUID {g}"))),
+            Some(Some(into)) => {
+                return Err(AppError::invalid(
+                    "guid",
+                    format!("GUID {g} was merged into {into}; link to that one."),
+                ))
+            }
+            Some(None) if g == user.guid => {
+                return Err(AppError::invalid(
+                    "guid",
+                    "The account is already linked to that GUID.",
+                ))
+            }
+            Some(None) => g.to_string(),
+        },
+        None => {
+            let g = new_guid();
+            db::users::insert_guid(&mut tx, &g, now)
+                .await
+                .map_err(internal)?;
+            g
+        }
+    };
+    db::users::set_guid(&mut tx, user_id, &target, now)
+        .await
+        .map_err(internal)?;
+    let action = if to.is_some() {
+        "user.link"
+    } else {
+        "user.unlink"
+    };
+    let entry = Entry::new(action, Outcome::Success)
+        .target("user", user_id)
+        .details(json!({ "changes": { "guid": { "before": user.guid, "after": target } } }));
+    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    db::users::get_pool(&db.pool, user_id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> UserInput {
+        UserInput {
+            email: "Ada@Example.com".into(),
+            display_name: "Ada Lovelace".into(),
+            source: "Research".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn input_is_parsed_and_normalized() {
+        let v = parse_input(&input()).unwrap();
+        assert_eq!(v.email.as_str(), "ada@example.com");
+        assert_eq!(v.source, "research");
+        assert_eq!(v.attributes, "{}");
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let bad = UserInput {
+            email: "nope".into(),
+            display_name: "x".repeat(300),
+            phone: "079 123".into(),
+            source: "".into(),
+            attributes: "[1,2]".into(),
+            ..Default::default()
+        };
+        let Err(AppError::Fields(errors)) = parse_input(&bad) else {
+            panic!("expected field errors")
+        };
+        let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["email", "display_name", "phone", "source", "attributes"]
+        );
+    }
+
+    #[test]
+    fn changes_lists_only_changed_fields() {
+        let c = changes(&json!({"a": 1, "b": 2}), &json!({"a": 1, "b": 3}));
+        assert_eq!(c, json!({"b": {"before": 2, "after": 3}}));
+    }
+}
