@@ -13,3 +13,6 @@ setup:
 
 build: setup
 	source scripts/env.sh && cargo leptos build --release
+
+bench: build
+	scripts/bench-users.sh

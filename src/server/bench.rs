@@ -7,6 +7,9 @@ use rand::seq::SliceRandom;
 use sqlx::Row;
 use std::time::{Duration, Instant};
 
+/// Builds one request of a scenario, given a random source.
+type MakeRequest<'a> = Box<dyn Fn(&mut rand::rngs::ThreadRng) -> reqwest::RequestBuilder + 'a>;
+
 pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
     let config = Config::from_lookup(|k| {
         std::env::var(k).ok().or_else(|| match k {
@@ -79,10 +82,7 @@ pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
             .body(body)
     };
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let scenarios: Vec<(
-        &str,
-        Box<dyn Fn(&mut rand::rngs::ThreadRng) -> reqwest::RequestBuilder>,
-    )> = vec![
+    let scenarios: Vec<(&str, MakeRequest)> = vec![
         (
             "first users page",
             Box::new(|_| list("query[sort]=name".into())),
