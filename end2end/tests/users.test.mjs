@@ -7,13 +7,13 @@ import {
   signIn, textOf, USERS, waitForHydration,
 } from './helpers.mjs';
 
-const RUN = Date.now().toString(36);
+// Fastest-changing digits first, so that even a short prefix tells runs and calls apart.
+const RUN = [...Date.now().toString(36)].reverse().join('');
 let counter = 0;
-/** A tag unique to this run and call, e.g. `lx3k9a2b1`. */
-const uniqueTag = () => `${RUN}${(counter += 1)}`;
+/** A tag unique to this run and call, e.g. `1b2a9k3xl`. */
+const uniqueTag = () => `${(counter += 1)}${RUN}`;
 /** Letters only (name search splits words on anything else), unique per run and call. */
 const uniqueWord = () => uniqueTag().replace(/[0-9]/g, (d) => 'abcdefghij'[d]);
-const cap = (s) => s[0].toUpperCase() + s.slice(1);
 
 const USER_DETAIL = /^\/users\/u_[0-9a-f]+$/;
 const statusBadge = '#user-name + span[data-status]';
@@ -21,7 +21,7 @@ const statusBadge = '#user-name + span[data-status]';
 /** Valid form data for a new user; `overrides` replace single fields. */
 function newPerson(overrides = {}) {
   const tag = uniqueTag();
-  const family = `Quorvath${cap(uniqueWord())}`;
+  const family = `Qu${uniqueWord()}`;
   return {
     email: `E2E.Person.${tag}@Example.COM`,
     display_name: `Tamsin ${family}`,
@@ -155,7 +155,8 @@ e2eTest('admin finds a user by typing part of the family name, live and without 
   await expectText(page, 'main h1', 'Users');
   await page.evaluate(() => { window.__marker = 42; });
 
-  const prefix = person.family_name.slice(0, 12).toLowerCase();
+  const prefix = person.family_name.slice(0, -2).toLowerCase();
+  assert.ok(prefix.length >= 4);
   await page.locator('#user-search').pressSequentially(prefix, { delay: 25 });
   await eventually(async () => assert.equal(new URL(page.url()).searchParams.get('q'), prefix, 'the URL carries the search'));
   assert.equal(pathOf(page), `/users?q=${prefix}`);
@@ -217,7 +218,6 @@ e2eTest('two tabs edit the same user: the second save is refused as changed by s
   await tabB.click('#save-user');
   const conflict = tabB.locator('[role="alert"]', { hasText: 'changed by someone else' });
   await conflict.waitFor({ state: 'visible' });
-  await expectText(tabB, '#user-name', person.display_name);
 
   await tabB.reload();
   await waitForHydration(tabB);
