@@ -18,6 +18,7 @@ e2eTest('admin signs in with the provider form, sees the dashboard and finds its
   await expectSignedInAs(page, USERS.admin);
   assert.deepEqual(await navLinks(page), [
     { text: 'Dashboard', href: '/' },
+    { text: 'Users', href: '/users' },
     { text: 'Audit log', href: '/audit' },
   ]);
   for (const id of ['#stat-audit-events', '#stat-sign-ins', '#stat-denied']) {
@@ -45,7 +46,10 @@ e2eTest('support signs in without the audit log link and gets "Access denied" on
   assert.equal(pathOf(page), '/');
   await expectText(page, 'main h1', 'Dashboard');
   await expectSignedInAs(page, USERS.support);
-  assert.deepEqual(await navLinks(page), [{ text: 'Dashboard', href: '/' }]);
+  assert.deepEqual(await navLinks(page), [
+    { text: 'Dashboard', href: '/' },
+    { text: 'Users', href: '/users' },
+  ]);
   assert.equal(await page.locator('a[href="/audit"]').count(), 0, 'no link to the audit log anywhere');
   assert.equal(await page.locator('#audit-table').count(), 0, 'no recent activity table for support');
 
@@ -64,6 +68,7 @@ e2eTest('auditor signs in and reads the audit log', async ({ page }) => {
   await expectSignedInAs(page, USERS.auditor);
   assert.deepEqual(await navLinks(page), [
     { text: 'Dashboard', href: '/' },
+    { text: 'Users', href: '/users' },
     { text: 'Audit log', href: '/audit' },
   ]);
 

@@ -282,6 +282,7 @@ async fn one_search_box_finds_by_email_name_phone_ids_and_external_id() {
             &[
                 ("input[phone]", "+41791234567"),
                 ("input[external_id]", "EMP-0042"),
+                ("input[family_name]", "Byron"),
             ],
         )
         .await,
@@ -294,6 +295,8 @@ async fn one_search_box_finds_by_email_name_phone_ids_and_external_id() {
         "ada@",
         "ADA@EXAMPLE",
         "love",
+        "byro",
+        "ada byron",
         "Ada Love",
         "+4179123",
         &id,

@@ -23,17 +23,34 @@ pub fn UserDetailPage() -> impl IntoView {
     let set_status = ServerAction::<SetUserStatus>::new();
     let unlock = ServerAction::<UnlockUser>::new();
     let relink = ServerAction::<RelinkUser>::new();
-    // Any successful action reloads the user.
-    let version = move || {
-        (
-            update.version().get(),
-            set_status.version().get(),
-            unlock.version().get(),
-            relink.version().get(),
-        )
-    };
-    let user = Resource::new(move || (id(), version()), |(id, _)| get_user(id));
-    let trail = Resource::new(move || (id(), version()), |(id, _)| user_audit_trail(id));
+    // A successful action reloads the user; a failed one keeps the form as typed.
+    let (reloads, set_reloads) = signal(0u32);
+    let bump = move || set_reloads.update(|n| *n += 1);
+    Effect::new(move |_| {
+        if matches!(update.value().get(), Some(Ok(_))) {
+            bump()
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(set_status.value().get(), Some(Ok(_))) {
+            bump()
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(unlock.value().get(), Some(Ok(_))) {
+            bump()
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(relink.value().get(), Some(Ok(_))) {
+            bump()
+        }
+    });
+    let user = Resource::new(move || (id(), reloads.get()), |(id, _)| get_user(id));
+    let trail = Resource::new(
+        move || (id(), reloads.get()),
+        |(id, _)| user_audit_trail(id),
+    );
     let me = Resource::new(|| (), |_| current_principal());
     let can = move |p: Permission| matches!(me.get(), Some(Ok(Some(ref m))) if m.can(p));
     let action_error = move || {

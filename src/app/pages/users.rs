@@ -57,6 +57,8 @@ pub fn Users() -> impl IntoView {
         }
     });
     let page = Resource::new(move || query.get(), list_users);
+    let me = Resource::new(|| (), |_| crate::api::session::current_principal());
+    let can_write = move || matches!(me.get(), Some(Ok(Some(ref p))) if p.can(crate::model::Permission::WriteUsers));
     let navigate = use_navigate();
     let go = move |change: &dyn Fn(&mut UserQuery)| {
         let mut q = query.get_untracked();
@@ -78,7 +80,9 @@ pub fn Users() -> impl IntoView {
         <Title text="Users" />
         <div class="flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold">"Users"</h1>
-            <A href="/users/new" attr:class="btn-primary ml-auto" attr:id="new-user">"New user"</A>
+            {move || can_write().then(|| view! {
+                <A href="/users/new" attr:class="btn-primary ml-auto" attr:id="new-user">"New user"</A>
+            })}
         </div>
         <form class="mt-4 flex flex-wrap gap-3" role="search" on:submit=|ev| ev.prevent_default()>
             <label class="flex-1 min-w-64">

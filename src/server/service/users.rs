@@ -409,19 +409,22 @@ async fn search(
                 .await
                 .map_err(internal)?,
         );
+        // Every word must start a word of the names (display, given or family).
         let words = db::users::name_tokens(&[&lower]);
-        if let Some(first) = words.iter().max_by_key(|w| w.len()) {
-            let candidates = db::users::by_name_token(pool, first, 500)
+        let mut matching: Option<Vec<UserSummary>> = None;
+        for word in words.iter().take(4) {
+            let hits = db::users::by_name_token(pool, word, 500)
                 .await
                 .map_err(internal)?;
-            // Every other word must also start a word of the name.
-            found.extend(candidates.into_iter().filter(|u| {
-                let name_words = db::users::name_tokens(&[&u.display_name]);
-                words
-                    .iter()
-                    .all(|w| name_words.iter().any(|n| n.starts_with(w.as_str())))
-            }));
+            matching = Some(match matching {
+                None => hits,
+                Some(prev) => prev
+                    .into_iter()
+                    .filter(|u| hits.iter().any(|h| h.id == u.id))
+                    .collect(),
+            });
         }
+        found.extend(matching.unwrap_or_default());
     }
     found.retain(|u| status.is_none_or(|s| u.status == s) && source.is_none_or(|s| u.source == s));
     found.sort_by(|a, b| {
