@@ -2,7 +2,7 @@
 use crate::app::{shell, App};
 use crate::server::auth::oidc::Oidc;
 use crate::server::db::Db;
-use crate::server::http::{auth_routes, headers, health, pages};
+use crate::server::http::{auth_routes, exports, headers, health, pages};
 use crate::server::{AppState, Config};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
@@ -60,6 +60,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         .route("/login", get(auth_routes::login))
         .route("/auth/callback", get(auth_routes::callback))
         .route("/logout", post(auth_routes::logout))
+        .route("/users/export.csv", get(exports::users_csv))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes(&state, routes, {

@@ -66,6 +66,13 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
     ),
     (Page("/users/new"), SignIn, Allow, Deny, Deny),
     (
+        Page("/users/export.csv?status=locked"),
+        SignIn,
+        Allow,
+        Deny,
+        Deny,
+    ),
+    (
         ServerFn("users/list", "query[sort]=name"),
         Unauthenticated,
         Allow,

@@ -80,8 +80,12 @@ pub fn Users() -> impl IntoView {
         <Title text="Users" />
         <div class="flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold">"Users"</h1>
-            {move || can_write().then(|| view! {
-                <A href="/users/new" attr:class="btn-primary ml-auto" attr:id="new-user">"New user"</A>
+            {move || can_write().then(|| {
+                let export = users_href(&UserQuery { after: String::new(), ..query.get() }).replacen("/users", "/users/export.csv", 1);
+                view! {
+                    <a href=export class="btn-ghost ml-auto" id="export-users" rel="external" download="">"Export CSV"</a>
+                    <A href="/users/new" attr:class="btn-primary" attr:id="new-user">"New user"</A>
+                }
             })}
         </div>
         <form class="mt-4 flex flex-wrap gap-3" role="search" on:submit=|ev| ev.prevent_default()>
