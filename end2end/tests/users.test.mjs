@@ -276,9 +276,14 @@ e2eTest('admin merges the GUID of a second user into the first: one person with 
   await eventually(async () => assert.deepEqual(await tableUserIds(page), [a.id]));
   assert.equal(await page.locator('#resolved-note').count(), 0);
 
+  // Compare both sides; the names differ, so the admin picks which one the person keeps.
   await page.fill('#merge-absorbed', absorbed);
+  await page.click('#compare');
+  await page.locator('#merge-compare tr[data-field="display_name"][data-conflict="true"]').waitFor();
+  await page.check('#keep-display_name-absorbed');
   await page.click('#merge');
   await eventually(async () => assert.deepEqual((await tableUserIds(page)).sort(), [a.id, b.id].sort()));
+  await expectText(page, '#person-name', second.display_name);
   const tableText = await textOf(page, 'table#users-table');
   assert.ok(tableText.includes(first.email.toLowerCase()), `lists ${first.email}: ${tableText}`);
   assert.ok(tableText.includes(second.email.toLowerCase()), `lists ${second.email}: ${tableText}`);

@@ -1,13 +1,18 @@
 //! Users and GUIDs: each function names its permission, then calls the users service.
 use crate::model::audit::AuditEvent;
-use crate::model::users::{GuidView, UserDetail, UserInput, UserPage, UserQuery};
+use crate::model::users::{
+    DuplicateCandidate, DuplicatePage, GuidPage, GuidQuery, GuidView, MergeChoices, UserDetail,
+    UserInput, UserPage, UserQuery,
+};
+#[cfg(feature = "ssr")]
+use crate::model::users::DuplicateReason;
 use crate::model::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::Permission;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth::guard::fail, auth::require, service::users};
+use crate::server::{auth::guard::fail, auth::require, service::people, service::users};
 
 #[server(prefix = "/api", endpoint = "users/list")]
 pub async fn list_users(query: UserQuery) -> Result<UserPage, AppError> {
@@ -87,12 +92,23 @@ pub async fn get_guid(id: String) -> Result<GuidView, AppError> {
     users::guid_view(&state.db, &id).await.map_err(fail)
 }
 
+/// Merges `absorbed` into `survivor`; `choices` picks the winning side of each conflicting field.
 #[server(prefix = "/api", endpoint = "guids/merge")]
-pub async fn merge_guids(survivor: String, absorbed: String) -> Result<GuidView, AppError> {
+pub async fn merge_guids(
+    survivor: String,
+    absorbed: String,
+    choices: Option<MergeChoices>,
+) -> Result<GuidView, AppError> {
     let (state, auth) = require(Permission::WriteUsers).await?;
-    users::merge(&state.db, &auth, &survivor, &absorbed)
-        .await
-        .map_err(fail)
+    users::merge(
+        &state.db,
+        &auth,
+        &survivor,
+        &absorbed,
+        &choices.unwrap_or_default(),
+    )
+    .await
+    .map_err(fail)
 }
 
 /// Links an account to another GUID, or (with no GUID) unlinks it into a new one.
@@ -103,4 +119,26 @@ pub async fn relink_user(id: String, guid: Option<String>) -> Result<UserDetail,
     users::relink(&state.db, &auth, &id, guid.as_deref())
         .await
         .map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "guids/list")]
+pub async fn list_guids(query: GuidQuery) -> Result<GuidPage, AppError> {
+    let (state, _) = require(Permission::ReadUsers).await?;
+    people::page(&state.db, &query).await.map_err(fail)
+}
+
+/// Pairs of people that look like one person, for one kind of evidence.
+#[server(prefix = "/api", endpoint = "guids/duplicates")]
+pub async fn list_duplicates(reason: String, after: String) -> Result<DuplicatePage, AppError> {
+    let (state, _) = require(Permission::ReadUsers).await?;
+    people::duplicates(&state.db, DuplicateReason::parse(&reason), &after)
+        .await
+        .map_err(fail)
+}
+
+/// Other people who may be this person, with the reason.
+#[server(prefix = "/api", endpoint = "guids/duplicates_of")]
+pub async fn duplicates_of_guid(id: String) -> Result<Vec<DuplicateCandidate>, AppError> {
+    let (state, _) = require(Permission::ReadUsers).await?;
+    people::duplicates_of(&state.db, &id).await.map_err(fail)
 }

@@ -68,6 +68,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("audit") view=pages::AuditLog />
                     <Route path=path!("users") view=pages::Users />
                     <Route path=path!("users/new") view=pages::NewUser />
+                    <Route path=path!("users/import") view=pages::ImportUsers />
+                    <Route path=path!("users/jobs/:id") view=pages::JobPage />
+                    <Route path=path!("guids") view=pages::Guids />
                     <Route path=path!("users/:id") view=pages::UserDetailPage />
                     <Route path=path!("guids/:id") view=pages::GuidPage />
                 </ParentRoute>

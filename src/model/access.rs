@@ -138,8 +138,10 @@ impl Principal {
 pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/", "Dashboard", Permission::ViewConsole),
     ("/users/new", "", Permission::WriteUsers),
+    ("/users/import", "", Permission::WriteUsers),
+    ("/users/jobs", "", Permission::WriteUsers),
     ("/users", "Users", Permission::ReadUsers),
-    ("/guids", "", Permission::ReadUsers), // reached from a user; no list page yet
+    ("/guids", "People", Permission::ReadUsers),
     ("/audit", "Audit log", Permission::ReadAudit),
 ];
 
@@ -185,6 +187,8 @@ mod tests {
         assert_eq!(page_permission("/users/u_1"), Some(Permission::ReadUsers));
         assert_eq!(page_permission("/users/new"), Some(Permission::WriteUsers));
         assert_eq!(page_permission("/guids/g_1"), Some(Permission::ReadUsers));
+        assert_eq!(page_permission("/users/import"), Some(Permission::WriteUsers));
+        assert_eq!(page_permission("/users/jobs/j_1"), Some(Permission::WriteUsers));
     }
 
     #[test]

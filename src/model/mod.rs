@@ -2,6 +2,7 @@
 pub mod access;
 pub mod audit;
 pub mod error;
+pub mod jobs;
 pub mod time;
 pub mod users;
 

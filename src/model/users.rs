@@ -139,6 +139,14 @@ impl ValidEmail {
     }
 }
 
+/// The mailbox an email reaches, without a "+tag": `ada+hr@x.com` and `ada@x.com` share one.
+pub fn mailbox_key(email: &str) -> String {
+    match (email.find('+'), email.find('@')) {
+        (Some(plus), Some(at)) if plus < at => format!("{}{}", &email[..plus], &email[at..]),
+        _ => email.to_string(),
+    }
+}
+
 /// A phone number in E.164 form: `+` then 8 to 15 digits, the first not 0.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidPhone(String);
@@ -211,6 +219,8 @@ pub struct UserDetail {
     pub updated_at: i64,
     pub last_sign_in_at: i64,
     pub deprovisioned_at: Option<i64>,
+    /// Until when a deprovisioned user can be restored; after that it is purged.
+    pub restorable_until: Option<i64>,
     pub version: i64,
 }
 
@@ -261,15 +271,228 @@ pub struct UserPage {
     pub next: Option<String>,
 }
 
+/// The person's consolidated profile, kept on the GUID. On a merge the admin picks, field by
+/// field, which side's value survives.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PersonProfile {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl PersonProfile {
+    pub const FIELDS: [(&'static str, &'static str); 3] = [
+        ("display_name", "Name"),
+        ("email", "Primary email"),
+        ("phone", "Phone"),
+    ];
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        match field {
+            "display_name" => self.display_name.as_deref(),
+            "email" => self.email.as_deref(),
+            "phone" => self.phone.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Fields where both sides have a value and the values differ.
+    pub fn conflicts(&self, other: &PersonProfile) -> Vec<&'static str> {
+        Self::FIELDS
+            .iter()
+            .map(|(f, _)| *f)
+            .filter(|f| matches!((self.get(f), other.get(f)), (Some(a), Some(b)) if a != b))
+            .collect()
+    }
+}
+
 /// A person: the GUID and every account linked to it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GuidView {
     pub guid: String,
     pub created_at: i64,
+    pub profile: PersonProfile,
     /// GUIDs merged into this one.
     pub absorbed: Vec<String>,
     pub accounts: Vec<UserSummary>,
 }
+
+/// Which side wins for each conflicting profile field on a merge: "survivor" (the default) or "absorbed".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MergeChoices {
+    pub display_name: String,
+    pub email: String,
+    pub phone: String,
+}
+
+impl MergeChoices {
+    fn choice(&self, field: &str) -> &str {
+        match field {
+            "display_name" => &self.display_name,
+            "email" => &self.email,
+            _ => &self.phone,
+        }
+    }
+
+    /// The merged profile. A field only one side has is kept; a conflicting one takes the chosen side.
+    pub fn apply(
+        &self,
+        survivor: &PersonProfile,
+        absorbed: &PersonProfile,
+    ) -> Result<PersonProfile, crate::model::AppError> {
+        let mut out = PersonProfile::default();
+        for (field, label) in PersonProfile::FIELDS {
+            let (s, a) = (survivor.get(field), absorbed.get(field));
+            let take_absorbed = match self.choice(field).trim() {
+                "" | "survivor" => false,
+                "absorbed" => true,
+                other => {
+                    return Err(crate::model::AppError::invalid(
+                        field,
+                        format!("{label}: unknown choice {other:?}; use survivor or absorbed"),
+                    ))
+                }
+            };
+            let value = if take_absorbed { a.or(s) } else { s.or(a) }.map(str::to_string);
+            match field {
+                "display_name" => out.display_name = value,
+                "email" => out.email = value,
+                _ => out.phone = value,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A row of the GUIDs page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GuidSummary {
+    pub guid: String,
+    pub created_at: i64,
+    pub profile: PersonProfile,
+    pub accounts: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GuidQuery {
+    /// A GUID prefix, or a user search (email, name, phone ...) whose people are listed.
+    pub q: String,
+    pub after: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GuidPage {
+    pub guids: Vec<GuidSummary>,
+    pub next: Option<String>,
+}
+
+/// Why two people might be the same person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateReason {
+    /// Both accounts have a verified email for the same mailbox (ignoring "+tags").
+    VerifiedEmail,
+    Phone,
+    /// The same external id (e.g. an employee number) in two sources.
+    ExternalId,
+}
+
+impl DuplicateReason {
+    pub const ALL: [DuplicateReason; 3] = [
+        DuplicateReason::Phone,
+        DuplicateReason::VerifiedEmail,
+        DuplicateReason::ExternalId,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DuplicateReason::VerifiedEmail => "verified_email",
+            DuplicateReason::Phone => "phone",
+            DuplicateReason::ExternalId => "external_id",
+        }
+    }
+
+    pub fn parse(s: &str) -> DuplicateReason {
+        DuplicateReason::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .unwrap_or(DuplicateReason::Phone)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DuplicateReason::VerifiedEmail => "Same verified mailbox",
+            DuplicateReason::Phone => "Same phone",
+            DuplicateReason::ExternalId => "Same external id",
+        }
+    }
+}
+
+/// Two GUIDs that look like one person, and the evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateCandidate {
+    pub guid: String,
+    pub display_name: String,
+    pub other_guid: String,
+    pub other_display_name: String,
+    pub reason: DuplicateReason,
+    /// The shared value (the phone, the mailbox, the external id), shown as the reason.
+    pub evidence: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DuplicatePage {
+    pub candidates: Vec<DuplicateCandidate>,
+    pub next: Option<String>,
+}
+
+/// Status changes that can be applied to many users at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BulkAction {
+    Suspend,
+    Activate,
+    Deprovision,
+}
+
+impl BulkAction {
+    pub fn parse(s: &str) -> Result<BulkAction, String> {
+        match s.trim() {
+            "suspend" => Ok(BulkAction::Suspend),
+            "activate" => Ok(BulkAction::Activate),
+            "deprovision" => Ok(BulkAction::Deprovision),
+            other => Err(format!(
+                "unknown bulk action {other:?}; use suspend, activate or deprovision"
+            )),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkAction::Suspend => "suspend",
+            BulkAction::Activate => "activate",
+            BulkAction::Deprovision => "deprovision",
+        }
+    }
+    pub fn target(self) -> UserStatus {
+        match self {
+            BulkAction::Suspend => UserStatus::Suspended,
+            BulkAction::Activate => UserStatus::Active,
+            BulkAction::Deprovision => UserStatus::Deprovisioned,
+        }
+    }
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            BulkAction::Suspend => "Suspended",
+            BulkAction::Activate => "Activated",
+            BulkAction::Deprovision => "Deprovisioned",
+        }
+    }
+}
+
+/// At most this many users can be picked one by one; beyond that, act on the filter.
+pub const MAX_SELECTION: usize = 500;
 
 #[cfg(test)]
 mod tests {
@@ -296,6 +519,41 @@ mod tests {
             assert!(ValidEmail::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(ValidEmail::parse(&format!("{}@example.com", "a".repeat(300))).is_err());
+    }
+
+    #[test]
+    fn merge_takes_the_chosen_side_per_field() {
+        let s = PersonProfile {
+            display_name: Some("Ada L.".into()),
+            email: Some("ada@a.com".into()),
+            phone: None,
+        };
+        let a = PersonProfile {
+            display_name: Some("Ada Lovelace".into()),
+            email: Some("ada@b.com".into()),
+            phone: Some("+41790000000".into()),
+        };
+        assert_eq!(s.conflicts(&a), ["display_name", "email"]);
+        let choices = MergeChoices {
+            display_name: "absorbed".into(),
+            ..Default::default()
+        };
+        let out = choices.apply(&s, &a).unwrap();
+        assert_eq!(out.display_name.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(out.email.as_deref(), Some("ada@a.com"));
+        assert_eq!(out.phone.as_deref(), Some("+41790000000"));
+        let bad = MergeChoices {
+            email: "both".into(),
+            ..Default::default()
+        };
+        assert!(bad.apply(&s, &a).is_err());
+    }
+
+    #[test]
+    fn mailbox_key_drops_the_tag() {
+        assert_eq!(mailbox_key("ada+hr@x.com"), "ada@x.com");
+        assert_eq!(mailbox_key("ada@x.com"), "ada@x.com");
+        assert_eq!(mailbox_key("ada@x+y.com"), "ada@x+y.com");
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub session_idle: Duration,
     pub session_absolute: Duration,
+    /// How long a deprovisioned user can be restored before it is purged.
+    pub restore_window: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -80,6 +82,7 @@ impl Config {
 
         let session_idle = seconds(&var, "GATEHOUSE_SESSION_IDLE_SECS", 30 * 60)?;
         let session_absolute = seconds(&var, "GATEHOUSE_SESSION_ABSOLUTE_SECS", 12 * 60 * 60)?;
+        let restore_window = seconds(&var, "GATEHOUSE_RESTORE_WINDOW_SECS", 30 * 86_400)?;
 
         Ok(Config {
             database_url,
@@ -94,6 +97,7 @@ impl Config {
             },
             session_idle,
             session_absolute,
+            restore_window,
         })
     }
 

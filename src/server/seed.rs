@@ -158,16 +158,17 @@ pub async fn run(
         let mut tokens = Vec::with_capacity(n as usize * 3);
         let mut current_guid = String::new();
         let mut current_person: (usize, usize, Option<String>) = (0, 0, None);
+        // The first email of the current person, and whether its GUID row is still to be written.
+        let mut first_email = String::new();
+        let mut pending_guid: Option<i64> = None;
         for i in 0..n {
             let idx = made + i;
             // Spread accounts over persons: a new person whenever the running share of GUIDs says so.
             if current_guid.is_empty() || (idx * guids / users) >= guid_no {
                 guid_no += 1;
                 current_guid = format!("g_{}", uuid::Uuid::from_u128(rng.gen()).simple());
-                guid_rows.push((
-                    current_guid.clone(),
-                    now - rng.gen_range(0..3 * 365 * 86_400_000i64),
-                ));
+                pending_guid = Some(now - rng.gen_range(0..3 * 365 * 86_400_000i64));
+                first_email.clear();
                 let phone = rng
                     .gen_bool(0.7)
                     .then(|| format!("+41{}", rng.gen_range(700_000_000u64..799_999_999)));
@@ -179,22 +180,32 @@ pub async fn run(
             }
             let (g, f, ref phone) = current_person;
             // About 2% of accounts are unlinked duplicates: a new GUID, but the same name and phone as another person.
-            let guid_id = if rng.gen_bool(0.02) {
-                let dup = format!("g_{}", uuid::Uuid::from_u128(rng.gen()).simple());
-                guid_rows.push((dup.clone(), now));
-                dup
-            } else {
-                current_guid.clone()
-            };
+            let duplicate = !first_email.is_empty() && rng.gen_bool(0.02);
             let source = SOURCES[rng.gen_range(0..SOURCES.len())];
             let given = GIVEN[g];
             let family = FAMILY[f];
             let display = format!("{given} {family}");
-            let email = format!(
-                "{}.{}.{idx}.{run_tag}@{source}.example.com",
-                given.to_lowercase(),
-                family.to_lowercase().replace(['ü', ' '], "u")
-            );
+            // Half of the duplicates reuse the person's mailbox with a +tag (same verified mailbox).
+            let email = if duplicate && rng.gen_bool(0.5) {
+                first_email.replacen('@', &format!("+{idx}@"), 1)
+            } else {
+                format!(
+                    "{}.{}.{idx}.{run_tag}@{source}.example.com",
+                    given.to_lowercase(),
+                    family.to_lowercase().replace(['ü', ' '], "u")
+                )
+            };
+            let guid_id = if duplicate {
+                let dup = format!("g_{}", uuid::Uuid::from_u128(rng.gen()).simple());
+                guid_rows.push((dup.clone(), now, display.clone(), email.clone(), phone.clone()));
+                dup
+            } else {
+                if let Some(at) = pending_guid.take() {
+                    guid_rows.push((current_guid.clone(), at, display.clone(), email.clone(), phone.clone()));
+                    first_email = email.clone();
+                }
+                current_guid.clone()
+            };
             let status = match rng.gen_range(0..100) {
                 0..=84 => "active",
                 85..=89 => "staged",

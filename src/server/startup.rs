@@ -2,7 +2,7 @@
 use crate::app::{shell, App};
 use crate::server::auth::oidc::Oidc;
 use crate::server::db::Db;
-use crate::server::http::{auth_routes, exports, headers, health, pages};
+use crate::server::http::{auth_routes, exports, headers, health, imports, pages};
 use crate::server::{AppState, Config};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
@@ -28,9 +28,10 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 }
 
 pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
-    let db = Db::connect(&config.database_url)
+    let mut db = Db::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot open the database (GATEHOUSE_DATABASE_URL): {e}"))?;
+    db.restore_window_ms = config.restore_window.as_millis() as i64;
     let oidc = Arc::new(Oidc::new(config.oidc.clone(), config.redirect_url())?);
     // Discovery must not block start-up: the console serves /healthz and an explanatory
     // sign-in page while the provider is down, and retries in the background.
@@ -44,6 +45,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         leptos: leptos.clone(),
     };
     spawn_session_cleanup(db.clone());
+    crate::server::service::people::spawn_purge(db.clone());
 
     let sessions = SessionManagerLayer::new(db.sessions.clone())
         .with_name("gatehouse_session")
@@ -61,6 +63,10 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         .route("/auth/callback", get(auth_routes::callback))
         .route("/logout", post(auth_routes::logout))
         .route("/users/export.csv", get(exports::users_csv))
+        .route(
+            "/users/import",
+            post(imports::upload).layer(imports::body_limit()),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes(&state, routes, {

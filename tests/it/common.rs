@@ -232,3 +232,45 @@ pub fn session_cookie(res: &Response) -> Option<String> {
         .find(|c| c.starts_with("gatehouse_session="))
         .map(str::to_string)
 }
+
+impl TestApp {
+    /// Calls a server function and parses its JSON answer, asserting success.
+    pub async fn call_ok(&self, name: &str, body: &str) -> serde_json::Value {
+        let res = self.call(&self.client, name, body).await;
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        assert_eq!(status, StatusCode::OK, "{name}({body}) answered {text}");
+        serde_json::from_str(&text).expect("json")
+    }
+
+    /// Waits for a job to finish and returns it.
+    pub async fn wait_for_job(&self, id: &str) -> serde_json::Value {
+        for _ in 0..600 {
+            let job = self.call_ok("jobs/get", &format!("id={id}")).await;
+            if ["done", "rejected", "failed"].contains(&job["state"].as_str().unwrap_or("")) {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("job {id} did not finish within 60 s");
+    }
+
+    /// Creates a user through the server function; returns it.
+    pub async fn create_user(&self, email: &str, name: &str, extra: &[(&str, &str)]) -> serde_json::Value {
+        let mut pairs = vec![("input[email]", email), ("input[display_name]", name)];
+        if !extra.iter().any(|(k, _)| *k == "input[source]") {
+            pairs.push(("input[source]", "hr-emea"));
+        }
+        pairs.extend_from_slice(extra);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.call_ok("users/create", &body).await
+    }
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}

@@ -6,5 +6,7 @@ mod common;
 mod audit_chain;
 mod authz_matrix;
 mod edges;
+mod import;
+mod people;
 mod sign_in;
 mod users;

@@ -1,6 +1,8 @@
 //! Small reusable pieces of UI.
+mod job;
 mod theme;
 
+pub use job::JobProgress;
 pub use theme::ThemeToggle;
 
 use crate::model::AppError;

@@ -2,6 +2,8 @@
 mod audit;
 mod dashboard;
 mod guid;
+mod guids;
+mod import;
 mod not_found;
 mod signin;
 mod user_detail;
@@ -12,6 +14,8 @@ mod users;
 pub use audit::AuditLog;
 pub use dashboard::Dashboard;
 pub use guid::GuidPage;
+pub use guids::Guids;
+pub use import::{ImportUsers, JobPage};
 pub use not_found::NotFound;
 pub use signin::SignIn;
 pub use user_detail::UserDetailPage;

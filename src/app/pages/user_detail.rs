@@ -138,6 +138,7 @@ fn Profile(user: UserDetail) -> impl IntoView {
             {row("Attributes", user.attributes.clone())}
             {row("Created", format_utc(user.created_at))}
             {row("Updated", format_utc(user.updated_at))}
+            {user.restorable_until.map(|t| row("Restorable until", format!("{} (then purged)", format_utc(t))))}
             {row("Last sign-in", if user.last_sign_in_at == 0 { "never".into() } else { format_utc(user.last_sign_in_at) })}
             <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
                 <dt class="text-sm text-slate-500 dark:text-slate-400">"GUID"</dt>

@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -56,7 +56,9 @@ pub fn Users() -> impl IntoView {
             after: p.get("after").unwrap_or_default(),
         }
     });
-    let page = Resource::new(move || query.get(), list_users);
+    let (reloads, set_reloads) = signal(0u32);
+    let page = Resource::new(move || (query.get(), reloads.get()), |(q, _)| list_users(q));
+    let selection = RwSignal::new(Vec::<String>::new());
     let me = Resource::new(|| (), |_| crate::api::session::current_principal());
     let can_write = move || matches!(me.get(), Some(Ok(Some(ref p))) if p.can(crate::model::Permission::WriteUsers));
     let navigate = use_navigate();
@@ -84,6 +86,7 @@ pub fn Users() -> impl IntoView {
                 let export = users_href(&UserQuery { after: String::new(), ..query.get() }).replacen("/users", "/users/export.csv", 1);
                 view! {
                     <a href=export class="btn-ghost ml-auto" id="export-users" rel="external" download="">"Export CSV"</a>
+                    <A href="/users/import" attr:class="btn-ghost" attr:id="import-users">"Import CSV"</A>
                     <A href="/users/new" attr:class="btn-primary" attr:id="new-user">"New user"</A>
                 }
             })}
@@ -129,6 +132,9 @@ pub fn Users() -> impl IntoView {
                 </select>
             </label>
         </form>
+        {move || can_write().then(|| view! {
+            <BulkBar query=query selection=selection on_finished=Callback::new(move |_| { selection.set(Vec::new()); set_reloads.update(|n| *n += 1); }) />
+        })}
         <Transition fallback=Loading>
             {move || page.get().map(|r| match r {
                 Err(e) => view! { <div class="mt-4"><ErrorBox error=e /></div> }.into_any(),
@@ -150,7 +156,11 @@ pub fn Users() -> impl IntoView {
                     let next = p.next.clone().map(|after| users_href(&UserQuery { after, ..query.get_untracked() }));
                     view! {
                         <div class="mt-4 card overflow-x-auto">
-                            <UserTable users=p.users />
+                            {if can_write() {
+                                view! { <UserTable users=p.users selection=selection /> }.into_any()
+                            } else {
+                                view! { <UserTable users=p.users /> }.into_any()
+                            }}
                         </div>
                         {next.map(|href| view! {
                             <p class="mt-4"><A href=href attr:class="btn-ghost" attr:id="users-next">"Next page"</A></p>
@@ -162,12 +172,38 @@ pub fn Users() -> impl IntoView {
     }
 }
 
+/// Users as a table; with `selection`, each row gets a checkbox (and the header one for the page).
 #[component]
-pub fn UserTable(users: Vec<UserSummary>) -> impl IntoView {
+pub fn UserTable(
+    users: Vec<UserSummary>,
+    #[prop(optional)] selection: Option<RwSignal<Vec<String>>>,
+) -> impl IntoView {
+    let page_ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let all_checked = {
+        let ids = page_ids.clone();
+        move || selection.is_some_and(|s| !ids.is_empty() && s.with(|sel| ids.iter().all(|i| sel.contains(i))))
+    };
+    let toggle_all = move |on: bool| {
+        if let Some(s) = selection {
+            s.update(|sel| {
+                sel.retain(|i| !page_ids.contains(i));
+                if on {
+                    sel.extend(page_ids.iter().cloned());
+                }
+            });
+        }
+    };
     view! {
         <table class="w-full text-left text-sm" id="users-table">
             <thead class="bg-slate-100 text-xs uppercase text-slate-600 dark:bg-slate-800 dark:text-slate-300">
                 <tr>
+                    {selection.is_some().then(|| view! {
+                        <th scope="col" class="px-3 py-2 w-8">
+                            <input type="checkbox" id="select-page" aria-label="Select every user on this page"
+                                prop:checked=all_checked.clone()
+                                on:change=move |ev| toggle_all(event_target_checked(&ev)) />
+                        </th>
+                    })}
                     <th scope="col" class="px-3 py-2">"Name"</th>
                     <th scope="col" class="px-3 py-2">"Email"</th>
                     <th scope="col" class="px-3 py-2">"Status"</th>
@@ -179,6 +215,22 @@ pub fn UserTable(users: Vec<UserSummary>) -> impl IntoView {
             <tbody>
                 {users.into_iter().map(|u| view! {
                     <tr class="border-t border-slate-200 dark:border-slate-800" data-user=u.id.clone()>
+                        {selection.map(|s| {
+                            let (id1, id2) = (u.id.clone(), u.id.clone());
+                            view! {
+                                <td class="px-3 py-2">
+                                    <input type="checkbox" class="select-user" aria-label=format!("Select {}", u.display_name)
+                                        prop:checked=move || s.with(|sel| sel.contains(&id1))
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            s.update(|sel| {
+                                                sel.retain(|i| i != &id2);
+                                                if on { sel.push(id2.clone()); }
+                                            });
+                                        } />
+                                </td>
+                            }
+                        })}
                         <td class="px-3 py-2"><A href=format!("/users/{}", u.id) attr:class="link">{u.display_name.clone()}</A></td>
                         <td class="px-3 py-2">{u.email.clone()}</td>
                         <td class="px-3 py-2"><StatusBadge status=u.status /></td>
@@ -200,4 +252,76 @@ pub fn StatusBadge(status: UserStatus) -> impl IntoView {
         UserStatus::Locked | UserStatus::Deprovisioned => "badge badge-bad",
     };
     view! { <span class=class data-status=status.as_str()>{status.label()}</span> }
+}
+
+/// Bulk actions: on the selected users, or on everything matching the current filter.
+#[component]
+fn BulkBar(
+    query: Memo<UserQuery>,
+    selection: RwSignal<Vec<String>>,
+    on_finished: Callback<crate::model::jobs::Job>,
+) -> impl IntoView {
+    use crate::app::components::JobProgress;
+    use crate::model::users::BulkAction;
+    let action = RwSignal::new("suspend".to_string());
+    let scope = RwSignal::new("selected".to_string());
+    let confirming = RwSignal::new(false);
+    let start = Action::new(move |(a, everything): &(String, bool)| {
+        let (a, everything) = (a.clone(), *everything);
+        let ids = selection.get_untracked();
+        let filter = query.get_untracked();
+        async move {
+            if everything {
+                crate::api::jobs::bulk_users(a, None, Some(UserQuery { after: String::new(), ..filter })).await
+            } else {
+                crate::api::jobs::bulk_users(a, Some(ids), None).await
+            }
+        }
+    });
+    let count = move || selection.with(Vec::len);
+    let export_href = move || format!("/users/export.csv?ids={}", selection.with(|s| s.join(",")));
+    let apply = move |_| {
+        let everything = scope.get_untracked() == "filter";
+        if everything && !confirming.get_untracked() {
+            confirming.set(true);
+            return;
+        }
+        confirming.set(false);
+        start.dispatch((action.get_untracked(), everything));
+    };
+    view! {
+        <section class="mt-4 flex flex-wrap items-center gap-3 rounded-md border border-slate-200 p-3 dark:border-slate-800" aria-label="Bulk actions" id="bulk-bar">
+            <span class="text-sm tabular-nums" id="selected-count" aria-live="polite">{move || format!("{} selected", count())}</span>
+            <label>
+                <span class="sr-only">"Apply to"</span>
+                <select id="bulk-scope" class="input" on:change=move |ev| { scope.set(event_target_value(&ev)); confirming.set(false); }>
+                    <option value="selected">"The selected users"</option>
+                    <option value="filter">"Everything matching this filter"</option>
+                </select>
+            </label>
+            <label>
+                <span class="sr-only">"Action"</span>
+                <select id="bulk-action" class="input" on:change=move |ev| { action.set(event_target_value(&ev)); confirming.set(false); }>
+                    {[BulkAction::Suspend, BulkAction::Activate, BulkAction::Deprovision].into_iter().map(|a| view! {
+                        <option value=a.as_str()>{match a { BulkAction::Suspend => "Suspend", BulkAction::Activate => "Activate (or restore)", BulkAction::Deprovision => "Deprovision" }}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="button" class="btn-primary" id="bulk-apply" on:click=apply
+                disabled=move || scope.get() == "selected" && count() == 0>
+                {move || if confirming.get() { "Confirm: apply to everything matching" } else { "Apply" }}
+            </button>
+            <a class="btn-ghost" id="export-selected" rel="external" download="" href=export_href
+               class:hidden=move || count() == 0>"Export selected"</a>
+            {move || confirming.get().then(|| view! {
+                <p class="w-full text-sm text-amber-800 dark:text-amber-200" role="alert">
+                    "This changes every user matching the current search and filters, not only this page. Click again to confirm."
+                </p>
+            })}
+            {move || start.value().get().map(|r| match r {
+                Err(e) => view! { <div class="w-full"><ErrorBox error=e /></div> }.into_any(),
+                Ok(job) => view! { <div class="w-full" id="bulk-job"><JobProgress id=job on_finished=on_finished /></div> }.into_any(),
+            })}
+        </section>
+    }
 }

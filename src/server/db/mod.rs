@@ -1,6 +1,8 @@
 //! Storage. The only place with SQL. Queries are written once in the subset of SQL that SQLite
 //! and PostgreSQL share and run through sqlx's `Any` driver; times are Unix milliseconds.
 pub mod audit;
+pub mod jobs;
+pub mod people;
 pub mod seed;
 mod sessions;
 pub mod users;
@@ -27,7 +29,12 @@ pub struct Db {
     pub pool: AnyPool,
     pub engine: Engine,
     pub sessions: SessionStore,
+    /// How long a deprovisioned user stays restorable (milliseconds); set from the config.
+    pub restore_window_ms: i64,
 }
+
+/// 30 days, unless `GATEHOUSE_RESTORE_WINDOW_SECS` says otherwise.
+pub const DEFAULT_RESTORE_WINDOW_MS: i64 = 30 * 86_400_000;
 
 impl Db {
     /// Connects, creating the SQLite file if needed, and applies pending migrations.
@@ -66,6 +73,7 @@ impl Db {
                 pool,
                 engine: Engine::Sqlite,
                 sessions,
+                restore_window_ms: DEFAULT_RESTORE_WINDOW_MS,
             })
         } else {
             let native = PgPoolOptions::new()
@@ -84,6 +92,7 @@ impl Db {
                 pool,
                 engine: Engine::Postgres,
                 sessions,
+                restore_window_ms: DEFAULT_RESTORE_WINDOW_MS,
             })
         }
     }

@@ -1,6 +1,6 @@
 //! SQL for users, their name tokens and GUIDs.
 use super::Tx;
-use crate::model::users::{UserDetail, UserStatus, UserSummary};
+use crate::model::users::{mailbox_key, PersonProfile, UserDetail, UserStatus, UserSummary};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
@@ -26,20 +26,31 @@ const SUMMARY: &str =
 const DETAIL: &str = "id, guid_id, email, email_verified, display_name, given_name, family_name, phone, status, source, \
                       external_id, attributes, created_at, updated_at, last_sign_in_at, deprovisioned_at, version";
 
-pub async fn insert_guid(tx: &mut Tx, id: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO guids (id, created_at) VALUES ($1, $2)")
-        .bind(id)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+/// A new person, with the profile of its first account.
+pub async fn insert_guid(
+    tx: &mut Tx,
+    id: &str,
+    now: i64,
+    profile: &PersonProfile,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO guids (id, created_at, display_name, email, phone) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(profile.display_name.as_deref())
+    .bind(profile.email.as_deref())
+    .bind(profile.phone.as_deref())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
 pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO users (id, guid_id, email, email_verified, display_name, sort_name, given_name, family_name, phone, \
-         status, source, external_id, attributes, created_at, updated_at, last_sign_in_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 0, 1)",
+         status, source, external_id, attributes, created_at, updated_at, last_sign_in_at, version, email_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 0, 1, $15)",
     )
     .bind(u.id)
     .bind(u.guid_id)
@@ -55,6 +66,7 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error
     .bind(u.external_id)
     .bind(u.attributes)
     .bind(u.now)
+    .bind(mailbox_key(u.email))
     .execute(&mut **tx)
     .await?;
     replace_tokens(
@@ -73,7 +85,7 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error
 pub async fn update_user(tx: &mut Tx, u: &UserRow<'_>, version: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE users SET email = $1, display_name = $2, sort_name = $3, given_name = $4, family_name = $5, phone = $6, \
-         source = $7, external_id = $8, attributes = $9, updated_at = $10, version = version + 1 \
+         source = $7, external_id = $8, attributes = $9, updated_at = $10, version = version + 1, email_key = $13 \
          WHERE id = $11 AND version = $12",
     )
     .bind(u.email)
@@ -88,6 +100,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow<'_>, version: i64) -> Result<b
     .bind(u.now)
     .bind(u.id)
     .bind(version)
+    .bind(mailbox_key(u.email))
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -318,14 +331,56 @@ pub async fn accounts_of_guid(pool: &AnyPool, guid: &str) -> Result<Vec<UserSumm
     rows.iter().map(summary).collect()
 }
 
-/// (created_at, merged_into) of a GUID.
-pub async fn guid(pool: &AnyPool, id: &str) -> Result<Option<(i64, Option<String>)>, sqlx::Error> {
-    let row = sqlx::query("SELECT created_at, merged_into FROM guids WHERE id = $1")
+/// A GUID row: created_at, merged_into and the person's profile.
+pub struct GuidRow {
+    pub created_at: i64,
+    pub merged_into: Option<String>,
+    pub profile: PersonProfile,
+}
+
+const GUID_COLUMNS: &str = "id, created_at, merged_into, display_name, email, phone";
+
+fn guid_row(r: &AnyRow) -> Result<GuidRow, sqlx::Error> {
+    Ok(GuidRow {
+        created_at: r.try_get("created_at")?,
+        merged_into: r.try_get("merged_into")?,
+        profile: PersonProfile {
+            display_name: r.try_get("display_name")?,
+            email: r.try_get("email")?,
+            phone: r.try_get("phone")?,
+        },
+    })
+}
+
+pub async fn guid(pool: &AnyPool, id: &str) -> Result<Option<GuidRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {GUID_COLUMNS} FROM guids WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await?;
-    row.map(|r| Ok((r.try_get("created_at")?, r.try_get("merged_into")?)))
-        .transpose()
+    row.as_ref().map(guid_row).transpose()
+}
+
+pub async fn guid_in_tx(tx: &mut Tx, id: &str) -> Result<Option<GuidRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {GUID_COLUMNS} FROM guids WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(guid_row).transpose()
+}
+
+pub async fn set_guid_profile(
+    tx: &mut Tx,
+    id: &str,
+    profile: &PersonProfile,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE guids SET display_name = $1, email = $2, phone = $3 WHERE id = $4")
+        .bind(profile.display_name.as_deref())
+        .bind(profile.email.as_deref())
+        .bind(profile.phone.as_deref())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub async fn guid_tx(tx: &mut Tx, id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
@@ -421,6 +476,88 @@ fn detail(r: &AnyRow) -> Result<UserDetail, sqlx::Error> {
         updated_at: r.try_get("updated_at")?,
         last_sign_in_at: r.try_get("last_sign_in_at")?,
         deprovisioned_at: r.try_get("deprovisioned_at")?,
+        restorable_until: None,
         version: r.try_get("version")?,
     })
+}
+
+/// How many users match the equality filters (for a bulk job's progress bar).
+pub async fn count_filtered(pool: &AnyPool, filters: &[(&str, String)]) -> Result<i64, sqlx::Error> {
+    let mut sql = String::from("SELECT COUNT(*) FROM users WHERE 1 = 1");
+    for (i, (column, _)) in filters.iter().enumerate() {
+        sql.push_str(&format!(" AND {column} = ${}", i + 1));
+    }
+    let mut q = sqlx::query_scalar(&sql);
+    for (_, value) in filters {
+        q = q.bind(value.clone());
+    }
+    q.fetch_one(pool).await
+}
+
+/// The users with these emails (at most a few hundred per call).
+pub async fn by_emails(pool: &AnyPool, emails: &[&str]) -> Result<Vec<UserDetail>, sqlx::Error> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=emails.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {DETAIL} FROM users WHERE email IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for e in emails {
+        q = q.bind(*e);
+    }
+    let rows = q.fetch_all(pool).await?;
+    rows.iter().map(detail).collect()
+}
+
+/// (source, external_id, email) of the users holding any of these external ids.
+pub async fn by_external_ids(
+    pool: &AnyPool,
+    ids: &[&str],
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT source, external_id, email FROM users WHERE external_id IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let rows = q.fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("source")?,
+                r.try_get("external_id")?,
+                r.try_get("email")?,
+            ))
+        })
+        .collect()
+}
+
+/// The users with these ids, by name (at most a few hundred per call).
+pub async fn summaries_by_ids(
+    pool: &AnyPool,
+    ids: &[String],
+) -> Result<Vec<UserSummary>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {SUMMARY} FROM users WHERE id IN ({}) ORDER BY sort_name, id",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(pool).await?;
+    rows.iter().map(summary).collect()
 }

@@ -1,6 +1,6 @@
 //! Streamed CSV export of any filtered users view: page by page from the database to the
 //! browser, in constant memory. The export itself is audited with its filter.
-use crate::model::users::{UserQuery, UserSummary};
+use crate::model::users::{UserQuery, UserSummary, MAX_SELECTION};
 use crate::model::{AppError, Permission};
 use crate::server::auth::authorize;
 use crate::server::http::pages::plain_page;
@@ -18,6 +18,7 @@ pub async fn users_csv(
     session: Session,
     meta: RequestMeta,
     Query(query): Query<UserQuery>,
+    Query(selection): Query<Selection>,
 ) -> Response {
     let auth = match authorize(
         &state,
@@ -31,7 +32,24 @@ pub async fn users_csv(
         Ok(a) => a,
         Err(e) => return error_page(e),
     };
-    let filter = serde_json::json!({ "q": query.q, "status": query.status, "source": query.source, "sort": query.sort.as_str() });
+    let ids: Vec<String> = selection
+        .ids
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if ids.len() > MAX_SELECTION {
+        return error_page(AppError::invalid(
+            "ids",
+            format!("At most {MAX_SELECTION} users can be exported one by one; export the whole filter instead."),
+        ));
+    }
+    let filter = if ids.is_empty() {
+        serde_json::json!({ "q": query.q, "status": query.status, "source": query.source, "sort": query.sort.as_str() })
+    } else {
+        serde_json::json!({ "selection": ids })
+    };
     let entry = Entry::new("users.export", Outcome::Success)
         .details(serde_json::json!({ "filter": filter, "format": "csv" }));
     if let Err(e) = audit::record_alone(&state.db, &auth.actor(), &auth.meta, entry).await {
@@ -41,6 +59,21 @@ pub async fn users_csv(
     // Each step yields one page as CSV; `None` as the cursor state means the export is finished.
     let header_row =
         "id,guid,email,display_name,status,source,external_id,created_at_ms,last_sign_in_at_ms\n";
+    if !ids.is_empty() {
+        return match crate::server::db::users::summaries_by_ids(&state.db.pool, &ids).await {
+            Ok(users) => {
+                let mut out = String::from(header_row);
+                for u in &users {
+                    push_row(&mut out, u);
+                }
+                csv_response(Body::from(out))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "selection export failed");
+                error_page(AppError::Internal)
+            }
+        };
+    }
     let first = UserQuery {
         after: String::new(),
         ..query
@@ -75,6 +108,17 @@ pub async fn users_csv(
             }
         },
     );
+    csv_response(Body::from_stream(stream))
+}
+
+/// `?ids=u_1,u_2`: export these users only (a selection on the users page).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct Selection {
+    ids: String,
+}
+
+fn csv_response(body: Body) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -83,7 +127,7 @@ pub async fn users_csv(
                 "attachment; filename=\"gatehouse-users.csv\"",
             ),
         ],
-        Body::from_stream(stream),
+        body,
     )
         .into_response()
 }

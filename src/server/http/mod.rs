@@ -3,5 +3,6 @@ pub mod auth_routes;
 pub mod exports;
 pub mod headers;
 pub mod health;
+pub mod imports;
 pub mod meta;
 pub mod pages;

@@ -1,3 +1,5 @@
 //! Domain services: the rules, each action in one transaction with its audit record.
 pub mod audit;
+pub mod jobs;
+pub mod people;
 pub mod users;

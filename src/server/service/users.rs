@@ -2,21 +2,21 @@
 use crate::model::users::*;
 use crate::model::AppError;
 use crate::server::auth::Authorized;
-use crate::server::db::{self, users::UserRow, Db};
+use crate::server::db::{self, users::GuidRow, users::UserRow, Db};
 use crate::server::internal;
 use crate::server::service::audit::{self, Entry, Outcome};
 use serde_json::{json, Value};
 
 /// A user's fields after parsing; bad input cannot get past `parse_input`.
-struct Valid {
-    email: ValidEmail,
-    display_name: String,
-    given_name: Option<String>,
-    family_name: Option<String>,
-    phone: Option<ValidPhone>,
-    source: String,
-    external_id: Option<String>,
-    attributes: String,
+pub(crate) struct Valid {
+    pub(crate) email: ValidEmail,
+    pub(crate) display_name: String,
+    pub(crate) given_name: Option<String>,
+    pub(crate) family_name: Option<String>,
+    pub(crate) phone: Option<ValidPhone>,
+    pub(crate) source: String,
+    pub(crate) external_id: Option<String>,
+    pub(crate) attributes: String,
 }
 
 fn optional(s: &str) -> Option<String> {
@@ -25,7 +25,7 @@ fn optional(s: &str) -> Option<String> {
 }
 
 /// Parses every field and reports every problem at once, by field.
-fn parse_input(input: &UserInput) -> Result<Valid, AppError> {
+pub(crate) fn parse_input(input: &UserInput) -> Result<Valid, AppError> {
     let mut errors = Vec::new();
     let mut bad = |field: &str, message: String| errors.push((field.to_string(), message));
     let email = ValidEmail::parse(&input.email)
@@ -123,6 +123,17 @@ fn parse_input(input: &UserInput) -> Result<Valid, AppError> {
     }
 }
 
+impl Valid {
+    /// The profile a new person gets from its first account.
+    fn profile(&self) -> PersonProfile {
+        PersonProfile {
+            display_name: Some(self.display_name.clone()),
+            email: Some(self.email.as_str().to_string()),
+            phone: self.phone.as_ref().map(|p| p.as_str().to_string()),
+        }
+    }
+}
+
 fn row<'a>(id: &'a str, guid: &'a str, v: &'a Valid, status: UserStatus, now: i64) -> UserRow<'a> {
     UserRow {
         id,
@@ -150,7 +161,7 @@ pub fn new_guid() -> String {
     format!("g_{}", uuid::Uuid::new_v4().simple())
 }
 
-async fn check_unique(tx: &mut db::Tx, v: &Valid, except: Option<&str>) -> Result<(), AppError> {
+pub(crate) async fn check_unique(tx: &mut db::Tx, v: &Valid, except: Option<&str>) -> Result<(), AppError> {
     if let Some(other) = db::users::id_by_email(tx, v.email.as_str())
         .await
         .map_err(internal)?
@@ -178,7 +189,7 @@ async fn check_unique(tx: &mut db::Tx, v: &Valid, except: Option<&str>) -> Resul
     Ok(())
 }
 
-fn snapshot(u: &UserDetail) -> Value {
+pub(crate) fn snapshot(u: &UserDetail) -> Value {
     json!({
         "email": u.email, "display_name": u.display_name, "given_name": u.given_name, "family_name": u.family_name,
         "phone": u.phone, "status": u.status.as_str(), "source": u.source, "external_id": u.external_id,
@@ -204,29 +215,94 @@ pub async fn create(db: &Db, auth: &Authorized, input: &UserInput) -> Result<Use
     let v = parse_input(input)?;
     let mut tx = db.begin_write().await.map_err(internal)?;
     check_unique(&mut tx, &v, None).await?;
-    let now = db::now_ms();
-    let (id, guid) = (new_user_id(), new_guid());
-    db::users::insert_guid(&mut tx, &guid, now)
-        .await
-        .map_err(internal)?;
-    db::users::insert_user(&mut tx, &row(&id, &guid, &v, UserStatus::Active, now))
-        .await
-        .map_err(internal)?;
-    let created = db::users::get(&mut tx, &id)
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Internal)?;
-    let entry = Entry::new("user.create", Outcome::Success)
-        .target("user", &id)
-        .details(json!({ "after": snapshot(&created) }));
-    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
-        .await
-        .map_err(internal)?;
+    let created = insert_new(&mut tx, auth, &v, UserStatus::Active, json!({})).await?;
     tx.commit().await.map_err(internal)?;
     Ok(created)
 }
 
-const CONFLICT: &str = "This user was changed by someone else since you opened it. Reload to see their changes, then make yours again.";
+/// Writes a new user (and its new GUID) with its audit record, inside the caller's transaction.
+/// `via` adds context to the audit details (e.g. the import job).
+pub(crate) async fn insert_new(
+    tx: &mut db::Tx,
+    auth: &Authorized,
+    v: &Valid,
+    status: UserStatus,
+    via: Value,
+) -> Result<UserDetail, AppError> {
+    let now = db::now_ms();
+    let (id, guid) = (new_user_id(), new_guid());
+    db::users::insert_guid(tx, &guid, now, &v.profile())
+        .await
+        .map_err(internal)?;
+    db::users::insert_user(tx, &row(&id, &guid, v, status, now))
+        .await
+        .map_err(internal)?;
+    let created = db::users::get(tx, &id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Internal)?;
+    let mut details = json!({ "after": snapshot(&created) });
+    if let (Some(d), Some(extra)) = (details.as_object_mut(), via.as_object()) {
+        d.extend(extra.clone());
+    }
+    let entry = Entry::new("user.create", Outcome::Success)
+        .target("user", &id)
+        .details(details);
+    audit::record(tx, &auth.actor(), &auth.meta, entry)
+        .await
+        .map_err(internal)?;
+    Ok(created)
+}
+
+/// Writes new values over `before` with the audit record of what changed, inside the caller's
+/// transaction; `None` when nothing changed (nothing is written then).
+pub(crate) async fn write_update(
+    tx: &mut db::Tx,
+    auth: &Authorized,
+    before: &UserDetail,
+    v: &Valid,
+    via: Value,
+) -> Result<Option<UserDetail>, AppError> {
+    let now = db::now_ms();
+    let proposed = UserDetail {
+        email: v.email.as_str().to_string(),
+        display_name: v.display_name.clone(),
+        given_name: v.given_name.clone(),
+        family_name: v.family_name.clone(),
+        phone: v.phone.as_ref().map(|p| p.as_str().to_string()),
+        source: v.source.clone(),
+        external_id: v.external_id.clone(),
+        attributes: v.attributes.clone(),
+        ..before.clone()
+    };
+    let diff = changes(&snapshot(before), &snapshot(&proposed));
+    if diff.as_object().is_some_and(|m| m.is_empty()) {
+        return Ok(None);
+    }
+    if !db::users::update_user(tx, &row(&before.id, &before.guid, v, before.status, now), before.version)
+        .await
+        .map_err(internal)?
+    {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    let after = db::users::get(tx, &before.id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Internal)?;
+    let mut details = json!({ "changes": diff });
+    if let (Some(d), Some(extra)) = (details.as_object_mut(), via.as_object()) {
+        d.extend(extra.clone());
+    }
+    let entry = Entry::new("user.update", Outcome::Success)
+        .target("user", &before.id)
+        .details(details);
+    audit::record(tx, &auth.actor(), &auth.meta, entry)
+        .await
+        .map_err(internal)?;
+    Ok(Some(after))
+}
+
+pub(crate) const CONFLICT: &str = "This user was changed by someone else since you opened it. Reload to see their changes, then make yours again.";
 
 pub async fn update(
     db: &Db,
@@ -245,29 +321,12 @@ pub async fn update(
         return Err(AppError::Conflict(CONFLICT.into()));
     }
     check_unique(&mut tx, &v, Some(id)).await?;
-    let now = db::now_ms();
-    if !db::users::update_user(
-        &mut tx,
-        &row(id, &before.guid, &v, before.status, now),
-        version,
-    )
-    .await
-    .map_err(internal)?
-    {
-        return Err(AppError::Conflict(CONFLICT.into()));
-    }
-    let after = db::users::get(&mut tx, id)
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Internal)?;
-    let entry = Entry::new("user.update", Outcome::Success)
-        .target("user", id)
-        .details(json!({ "changes": changes(&snapshot(&before), &snapshot(&after)) }));
-    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
-        .await
-        .map_err(internal)?;
+    let after = match write_update(&mut tx, auth, &before, &v, json!({})).await? {
+        Some(after) => after,
+        None => before,
+    };
     tx.commit().await.map_err(internal)?;
-    Ok(after)
+    Ok(with_restore_window(db, after))
 }
 
 /// Moves a user through the lifecycle; `version` guards against acting on a stale view.
@@ -286,35 +345,69 @@ pub async fn change_status(
     if before.version != version {
         return Err(AppError::Conflict(CONFLICT.into()));
     }
+    apply_status(db, &mut tx, auth, &before, to).await?;
+    let after = db::users::get(&mut tx, id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(with_restore_window(db, after))
+}
+
+/// The one place a status changes: the lifecycle rule, the restore window, the write and its
+/// audit record, inside the caller's transaction. A refusal writes nothing.
+pub(crate) async fn apply_status(
+    db: &Db,
+    tx: &mut db::Tx,
+    auth: &Authorized,
+    before: &UserDetail,
+    to: UserStatus,
+) -> Result<(), AppError> {
     before
         .status
         .transition_to(to)
         .map_err(|why| AppError::invalid("status", format!("Cannot change the status: {why}.")))?;
     let now = db::now_ms();
-    if !db::users::set_status(&mut tx, id, to, now, version)
+    if let Some(until) = with_restore_window(db, before.clone()).restorable_until {
+        if now > until {
+            return Err(AppError::invalid(
+                "status",
+                format!(
+                    "Cannot restore: the restore window ended on {}; the account is waiting to be purged.",
+                    crate::model::time::format_utc(until)
+                ),
+            ));
+        }
+    }
+    if !db::users::set_status(tx, &before.id, to, now, before.version)
         .await
         .map_err(internal)?
     {
         return Err(AppError::Conflict(CONFLICT.into()));
     }
-    let after = db::users::get(&mut tx, id)
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Internal)?;
     let entry = Entry::new("user.status", Outcome::Success)
-        .target("user", id)
+        .target("user", &before.id)
         .details(json!({ "changes": { "status": { "before": before.status.as_str(), "after": to.as_str() } } }));
-    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+    audit::record(tx, &auth.actor(), &auth.meta, entry)
         .await
         .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
-    Ok(after)
+    Ok(())
+}
+
+/// Fills in until when a deprovisioned user can still be restored.
+pub fn with_restore_window(db: &Db, mut user: UserDetail) -> UserDetail {
+    user.restorable_until = match (user.status, user.deprovisioned_at) {
+        (UserStatus::Deprovisioned, Some(at)) => Some(at + db.restore_window_ms),
+        _ => None,
+    };
+    user
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<UserDetail, AppError> {
     db::users::get_pool(&db.pool, id.trim())
         .await
         .map_err(internal)?
+        .map(|u| with_restore_window(db, u))
         .ok_or_else(|| AppError::NotFound("The user".into()))
 }
 
@@ -444,17 +537,16 @@ async fn search(
 /// The consolidated view of a person. An absorbed GUID resolves to its survivor.
 pub async fn guid_view(db: &Db, id: &str) -> Result<GuidView, AppError> {
     let not_found = || AppError::NotFound("The GUID".into());
-    let (mut created_at, merged_into) = db::users::guid(&db.pool, id.trim())
+    let mut guid = id.trim().to_string();
+    let mut row = db::users::guid(&db.pool, &guid)
         .await
         .map_err(internal)?
         .ok_or_else(not_found)?;
-    let mut guid = id.trim().to_string();
-    if let Some(survivor) = merged_into {
-        created_at = db::users::guid(&db.pool, &survivor)
+    if let Some(survivor) = row.merged_into.clone() {
+        row = db::users::guid(&db.pool, &survivor)
             .await
             .map_err(internal)?
-            .ok_or_else(not_found)?
-            .0;
+            .ok_or_else(not_found)?;
         guid = survivor;
     }
     Ok(GuidView {
@@ -464,18 +556,21 @@ pub async fn guid_view(db: &Db, id: &str) -> Result<GuidView, AppError> {
         absorbed: db::users::absorbed_into(&db.pool, &guid)
             .await
             .map_err(internal)?,
-        created_at,
+        created_at: row.created_at,
+        profile: row.profile,
         guid,
     })
 }
 
 /// Merges `absorbed` into `survivor`: every account moves, the absorbed GUID resolves to the
-/// survivor from now on. The audit record lists the moved accounts so it can be undone by hand.
+/// survivor from now on, and each conflicting profile field takes the side the admin chose. The
+/// audit record holds both profiles, the choices and the moved accounts, so it can be undone by hand.
 pub async fn merge(
     db: &Db,
     auth: &Authorized,
     survivor: &str,
     absorbed: &str,
+    choices: &MergeChoices,
 ) -> Result<GuidView, AppError> {
     let (survivor, absorbed) = (survivor.trim(), absorbed.trim());
     if survivor == absorbed {
@@ -485,24 +580,37 @@ pub async fn merge(
         ));
     }
     let mut tx = db.begin_write().await.map_err(internal)?;
+    let mut rows = Vec::new();
     for (id, label) in [(survivor, "surviving"), (absorbed, "absorbed")] {
-        match db::users::guid_tx(&mut tx, id).await.map_err(internal)? {
+        match db::users::guid_in_tx(&mut tx, id).await.map_err(internal)? {
             None => return Err(AppError::NotFound(format!("The {label} GUID {id}"))),
-            Some(Some(into)) => {
+            Some(GuidRow {
+                merged_into: Some(into),
+                ..
+            }) => {
                 return Err(AppError::invalid(
                     "guid",
                     format!("GUID {id} was already merged into {into}; use that one."),
                 ))
             }
-            Some(None) => {}
+            Some(row) => rows.push(row.profile),
         }
     }
+    let (kept, gone) = (&rows[0], &rows[1]);
+    let result = choices.apply(kept, gone)?;
     let moved = db::users::merge_guids(&mut tx, survivor, absorbed, db::now_ms())
+        .await
+        .map_err(internal)?;
+    db::users::set_guid_profile(&mut tx, survivor, &result)
         .await
         .map_err(internal)?;
     let entry = Entry::new("guid.merge", Outcome::Success)
         .target("guid", survivor)
-        .details(json!({ "survivor": survivor, "absorbed": absorbed, "moved_users": moved }));
+        .details(json!({
+            "survivor": survivor, "absorbed": absorbed, "moved_users": moved,
+            "profiles": { "survivor": kept, "absorbed": gone, "result": result },
+            "choices": choices,
+        }));
     audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
         .await
         .map_err(internal)?;
@@ -542,7 +650,12 @@ pub async fn relink(
         },
         None => {
             let g = new_guid();
-            db::users::insert_guid(&mut tx, &g, now)
+            let profile = PersonProfile {
+                display_name: Some(user.display_name.clone()),
+                email: Some(user.email.clone()),
+                phone: user.phone.clone(),
+            };
+            db::users::insert_guid(&mut tx, &g, now, &profile)
                 .await
                 .map_err(internal)?;
             g

@@ -1,0 +1,35 @@
+-- The person's consolidated profile on the GUID (chosen field by field when GUIDs merge),
+-- the mailbox key used to suggest duplicates, and background jobs (bulk actions, imports).
+ALTER TABLE guids ADD COLUMN display_name TEXT COLLATE "C";
+ALTER TABLE guids ADD COLUMN email TEXT COLLATE "C";
+ALTER TABLE guids ADD COLUMN phone TEXT COLLATE "C";
+CREATE INDEX guids_by_created ON guids (created_at, id);
+
+-- The email without its "+tag" (ada+hr@x.com -> ada@x.com): the same mailbox seen twice.
+ALTER TABLE users ADD COLUMN email_key TEXT COLLATE "C";
+UPDATE users SET email_key = CASE WHEN strpos(email, '+') > 0 AND strpos(email, '+') < strpos(email, '@')
+    THEN substr(email, 1, strpos(email, '+') - 1) || substr(email, strpos(email, '@'))
+    ELSE email END;
+CREATE INDEX users_email_key ON users (email_key);
+CREATE INDEX users_by_deprovisioned ON users (deprovisioned_at) WHERE deprovisioned_at IS NOT NULL;
+
+UPDATE guids SET
+    display_name = (SELECT u.display_name FROM users u WHERE u.guid_id = guids.id ORDER BY u.created_at, u.id LIMIT 1),
+    email = (SELECT u.email FROM users u WHERE u.guid_id = guids.id ORDER BY u.created_at, u.id LIMIT 1),
+    phone = (SELECT u.phone FROM users u WHERE u.guid_id = guids.id AND u.phone IS NOT NULL ORDER BY u.created_at, u.id LIMIT 1)
+WHERE merged_into IS NULL;
+
+-- Long work runs as a job; any instance can report its progress from here.
+CREATE TABLE jobs (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    kind        TEXT NOT NULL,               -- users.bulk, users.import
+    actor_email TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('validating', 'running', 'done', 'rejected', 'failed')),
+    total       BIGINT NOT NULL DEFAULT 0,
+    done        BIGINT NOT NULL DEFAULT 0,
+    summary     TEXT NOT NULL DEFAULT '',    -- one line for people
+    report      TEXT NOT NULL DEFAULT '{}',  -- JSON: counts, problems (line numbers and reasons)
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+CREATE INDEX jobs_by_actor ON jobs (actor_email, created_at);

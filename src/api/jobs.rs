@@ -1,0 +1,37 @@
+//! Bulk actions on users and the progress of jobs.
+use crate::model::jobs::Job;
+use crate::model::users::UserQuery;
+use crate::model::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::Permission;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::server::{auth::guard::fail, auth::require, service::jobs};
+
+/// Suspends, activates or deprovisions the selected users, or (with `filter`) every user matching
+/// it. Returns the job whose progress the page follows.
+#[server(prefix = "/api", endpoint = "users/bulk")]
+pub async fn bulk_users(
+    action: String,
+    ids: Option<Vec<String>>,
+    filter: Option<UserQuery>,
+) -> Result<String, AppError> {
+    use crate::model::users::BulkAction;
+    let (state, auth) = require(Permission::WriteUsers).await?;
+    let action = BulkAction::parse(&action).map_err(|e| fail(AppError::invalid("action", e)))?;
+    let target = match (ids, filter) {
+        (_, Some(q)) => jobs::BulkTarget::Filter(q),
+        (Some(ids), None) => jobs::BulkTarget::Selection(ids),
+        (None, None) => jobs::BulkTarget::Selection(Vec::new()),
+    };
+    jobs::start_bulk(&state.db, &auth, action, target)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "jobs/get")]
+pub async fn get_job(id: String) -> Result<Job, AppError> {
+    let (state, _) = require(Permission::WriteUsers).await?;
+    jobs::get(&state.db, &id).await.map_err(fail)
+}
