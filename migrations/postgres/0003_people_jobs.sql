@@ -10,7 +10,7 @@ ALTER TABLE users ADD COLUMN email_key TEXT COLLATE "C";
 UPDATE users SET email_key = CASE WHEN strpos(email, '+') > 0 AND strpos(email, '+') < strpos(email, '@')
     THEN substr(email, 1, strpos(email, '+') - 1) || substr(email, strpos(email, '@'))
     ELSE email END;
-CREATE INDEX users_email_key ON users (email_key);
+CREATE INDEX users_by_mailbox ON users (email_key);
 CREATE INDEX users_by_deprovisioned ON users (deprovisioned_at) WHERE deprovisioned_at IS NOT NULL;
 
 UPDATE guids SET

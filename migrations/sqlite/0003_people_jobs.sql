@@ -10,7 +10,7 @@ ALTER TABLE users ADD COLUMN email_key TEXT;
 UPDATE users SET email_key = CASE WHEN instr(email, '+') > 0 AND instr(email, '+') < instr(email, '@')
     THEN substr(email, 1, instr(email, '+') - 1) || substr(email, instr(email, '@'))
     ELSE email END;
-CREATE INDEX users_email_key ON users (email_key);
+CREATE INDEX users_by_mailbox ON users (email_key);
 CREATE INDEX users_by_deprovisioned ON users (deprovisioned_at) WHERE deprovisioned_at IS NOT NULL;
 
 UPDATE guids SET
