@@ -1,11 +1,11 @@
 //! Users and GUIDs: each function names its permission, then calls the users service.
 use crate::model::audit::AuditEvent;
+#[cfg(feature = "ssr")]
+use crate::model::users::DuplicateReason;
 use crate::model::users::{
     DuplicateCandidate, DuplicatePage, GuidPage, GuidQuery, GuidView, MergeChoices, UserDetail,
     UserInput, UserPage, UserQuery,
 };
-#[cfg(feature = "ssr")]
-use crate::model::users::DuplicateReason;
 use crate::model::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::Permission;

@@ -187,8 +187,14 @@ mod tests {
         assert_eq!(page_permission("/users/u_1"), Some(Permission::ReadUsers));
         assert_eq!(page_permission("/users/new"), Some(Permission::WriteUsers));
         assert_eq!(page_permission("/guids/g_1"), Some(Permission::ReadUsers));
-        assert_eq!(page_permission("/users/import"), Some(Permission::WriteUsers));
-        assert_eq!(page_permission("/users/jobs/j_1"), Some(Permission::WriteUsers));
+        assert_eq!(
+            page_permission("/users/import"),
+            Some(Permission::WriteUsers)
+        );
+        assert_eq!(
+            page_permission("/users/jobs/j_1"),
+            Some(Permission::WriteUsers)
+        );
     }
 
     #[test]

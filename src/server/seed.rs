@@ -197,11 +197,23 @@ pub async fn run(
             };
             let guid_id = if duplicate {
                 let dup = format!("g_{}", uuid::Uuid::from_u128(rng.gen()).simple());
-                guid_rows.push((dup.clone(), now, display.clone(), email.clone(), phone.clone()));
+                guid_rows.push((
+                    dup.clone(),
+                    now,
+                    display.clone(),
+                    email.clone(),
+                    phone.clone(),
+                ));
                 dup
             } else {
                 if let Some(at) = pending_guid.take() {
-                    guid_rows.push((current_guid.clone(), at, display.clone(), email.clone(), phone.clone()));
+                    guid_rows.push((
+                        current_guid.clone(),
+                        at,
+                        display.clone(),
+                        email.clone(),
+                        phone.clone(),
+                    ));
                     first_email = email.clone();
                 }
                 current_guid.clone()

@@ -154,7 +154,13 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
     // People, duplicates, bulk actions, import and jobs
     (Page("/guids"), SignIn, Allow, Allow, Allow),
     (Page("/guids?q=ada"), SignIn, Allow, Allow, Allow),
-    (Page("/guids?view=duplicates&reason=phone"), SignIn, Allow, Allow, Allow),
+    (
+        Page("/guids?view=duplicates&reason=phone"),
+        SignIn,
+        Allow,
+        Allow,
+        Allow,
+    ),
     (Page("/users/import"), SignIn, Allow, Deny, Deny),
     (Page("/users/jobs/j_missing"), SignIn, Shown, Deny, Deny),
     (

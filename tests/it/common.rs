@@ -256,7 +256,12 @@ impl TestApp {
     }
 
     /// Creates a user through the server function; returns it.
-    pub async fn create_user(&self, email: &str, name: &str, extra: &[(&str, &str)]) -> serde_json::Value {
+    pub async fn create_user(
+        &self,
+        email: &str,
+        name: &str,
+        extra: &[(&str, &str)],
+    ) -> serde_json::Value {
         let mut pairs = vec![("input[email]", email), ("input[display_name]", name)];
         if !extra.iter().any(|(k, _)| *k == "input[source]") {
             pairs.push(("input[source]", "hr-emea"));

@@ -6,7 +6,10 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 async fn upload(app: &TestApp, client: &reqwest::Client, bytes: Vec<u8>) -> reqwest::Response {
-    let part = Part::bytes(bytes).file_name("people.csv").mime_str("text/csv").unwrap();
+    let part = Part::bytes(bytes)
+        .file_name("people.csv")
+        .mime_str("text/csv")
+        .unwrap();
     client
         .post(format!("{}/users/import", app.url))
         .multipart(Form::new().part("file", part))
@@ -22,13 +25,23 @@ async fn import(app: &TestApp, csv: &str) -> Value {
 
 async fn import_bytes(app: &TestApp, bytes: Vec<u8>) -> Value {
     let res = upload(app, &app.client, bytes).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{:?}", res.text().await);
-    let job = location(&res).strip_prefix("/users/jobs/").expect("job page").to_string();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        res.text().await
+    );
+    let job = location(&res)
+        .strip_prefix("/users/jobs/")
+        .expect("job page")
+        .to_string();
     app.wait_for_job(&job).await
 }
 
 async fn user_count(app: &TestApp) -> i64 {
-    gatehouse::server::db::users::count(&app.state.db.pool).await.unwrap()
+    gatehouse::server::db::users::count(&app.state.db.pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -45,10 +58,21 @@ async fn a_good_file_creates_and_updates_by_email_with_a_report_and_audit() {
     )
     .await;
     assert_eq!(job["state"], "done", "{job}");
-    assert_eq!((job["report"]["created"].as_u64(), job["report"]["updated"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (
+            job["report"]["created"].as_u64(),
+            job["report"]["updated"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
     assert_eq!(job["done"], 3);
     assert_eq!(job["total"], 3);
-    let ada = app.call_ok("users/get", &format!("id={}", existing["id"].as_str().unwrap())).await;
+    let ada = app
+        .call_ok(
+            "users/get",
+            &format!("id={}", existing["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(ada["display_name"], "Ada Lovelace");
     assert_eq!(ada["phone"], "+41791234567");
     let alan = app.call_ok("users/list", "query[q]=alan@example.com").await;
@@ -57,11 +81,33 @@ async fn a_good_file_creates_and_updates_by_email_with_a_report_and_audit() {
     assert_eq!(grace["users"][0]["display_name"], "Hopper, Grace");
 
     let events = app.audit_events().await;
-    let summary = events.iter().rev().find(|e| e.action == "users.import").expect("import audited");
-    assert!(summary.details.contains("\"created\":2"), "{}", summary.details);
-    assert_eq!(events.iter().filter(|e| e.action == "user.create" && e.details.contains("\"via\":\"import\"")).count(), 2);
-    let update = events.iter().rev().find(|e| e.action == "user.update").unwrap();
-    assert!(update.details.contains("Ada Lovelace") && update.details.contains("\"before\":\"Ada\""), "{}", update.details);
+    let summary = events
+        .iter()
+        .rev()
+        .find(|e| e.action == "users.import")
+        .expect("import audited");
+    assert!(
+        summary.details.contains("\"created\":2"),
+        "{}",
+        summary.details
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "user.create" && e.details.contains("\"via\":\"import\""))
+            .count(),
+        2
+    );
+    let update = events
+        .iter()
+        .rev()
+        .find(|e| e.action == "user.update")
+        .unwrap();
+    assert!(
+        update.details.contains("Ada Lovelace") && update.details.contains("\"before\":\"Ada\""),
+        "{}",
+        update.details
+    );
 
     // The same file again changes nothing.
     let again = import(&app, "email,display_name\nada@example.com,Ada Lovelace\n").await;
@@ -72,7 +118,12 @@ async fn a_good_file_creates_and_updates_by_email_with_a_report_and_audit() {
 async fn every_bad_line_is_reported_with_its_number_and_nothing_is_written() {
     let app = TestApp::spawn().await;
     app.sign_in(ADMIN).await;
-    app.create_user("taken@example.com", "Taken", &[("input[external_id]", "E9")]).await;
+    app.create_user(
+        "taken@example.com",
+        "Taken",
+        &[("input[external_id]", "E9")],
+    )
+    .await;
     let before = user_count(&app).await;
     let events_before = app.audit_events().await.len();
     let job = import(
@@ -91,21 +142,42 @@ async fn every_bad_line_is_reported_with_its_number_and_nothing_is_written() {
     assert_eq!(job["state"], "rejected", "{job}");
     let problems = job["report"]["problems"].as_array().unwrap();
     let at = |line: u64| -> String {
-        problems.iter().filter(|p| p["line"] == line).map(|p| p["message"].as_str().unwrap().to_string()).collect::<Vec<_>>().join(" | ")
+        problems
+            .iter()
+            .filter(|p| p["line"] == line)
+            .map(|p| p["message"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join(" | ")
     };
     assert!(at(3).contains("Email must contain @"), "{problems:?}");
-    assert!(at(4).contains("Phone must be in international form"), "{problems:?}");
+    assert!(
+        at(4).contains("Phone must be in international form"),
+        "{problems:?}"
+    );
     assert!(at(5).contains("earlier line"), "{problems:?}");
     assert!(at(6).contains("unknown status"), "{problems:?}");
-    assert!(at(7).contains("already used in source hr-emea by taken@example.com"), "{problems:?}");
-    assert!(at(8).contains("has 2 fields; the header has 6"), "{problems:?}");
+    assert!(
+        at(7).contains("already used in source hr-emea by taken@example.com"),
+        "{problems:?}"
+    );
+    assert!(
+        at(8).contains("has 2 fields; the header has 6"),
+        "{problems:?}"
+    );
     assert!(at(9).contains("Source is required"), "{problems:?}");
     assert!(at(2).is_empty(), "line 2 is fine");
     assert_eq!(job["report"]["problem_count"], 7);
-    assert!(job["summary"].as_str().unwrap().starts_with("Nothing was imported"));
+    assert!(job["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("Nothing was imported"));
     assert_eq!(user_count(&app).await, before, "nothing written");
     let events = app.audit_events().await;
-    assert_eq!(events.len(), events_before + 1, "only the refused import itself is audited");
+    assert_eq!(
+        events.len(),
+        events_before + 1,
+        "only the refused import itself is audited"
+    );
     assert_eq!(events.last().unwrap().outcome, "failed");
 }
 
@@ -117,14 +189,23 @@ async fn wrong_columns_and_wrong_encoding_are_refused_with_the_reason() {
     let job = import(&app, "mail,name,colour\nada@example.com,Ada,blue\n").await;
     assert_eq!(job["state"], "rejected");
     let problems = job["report"]["problems"].to_string();
-    assert!(problems.contains("Unknown column \\\"colour\\\""), "{problems}");
-    assert!(problems.contains("required column \\\"email\\\" is missing"), "{problems}");
+    assert!(
+        problems.contains("Unknown column \\\"colour\\\""),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("required column \\\"email\\\" is missing"),
+        "{problems}"
+    );
 
     let latin1 = b"email,display_name,source\nbjorn@example.com,Bj\xf6rn,hr-emea\n".to_vec();
     let job = import_bytes(&app, latin1).await;
     assert_eq!(job["state"], "rejected");
     assert_eq!(job["report"]["problems"][0]["line"], 2);
-    assert!(job["report"]["problems"][0]["message"].as_str().unwrap().contains("not UTF-8"));
+    assert!(job["report"]["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not UTF-8"));
 
     let empty = upload(&app, &app.client, Vec::new()).await;
     assert_eq!(empty.status(), StatusCode::BAD_REQUEST);

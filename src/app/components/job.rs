@@ -58,7 +58,12 @@ fn JobView(job: Job) -> impl IntoView {
         JobState::Failed => ("Stopped by an error", "text-red-700 dark:text-red-300"),
     };
     let pct = job.percent();
-    let more = job.report.problem_count as usize - job.report.problems.len().min(job.report.problem_count as usize);
+    let more = job.report.problem_count as usize
+        - job
+            .report
+            .problems
+            .len()
+            .min(job.report.problem_count as usize);
     view! {
         <div class="card p-4" id="job" data-state=job.state.as_str()>
             <p class=format!("font-semibold {tone}") id="job-state" aria-live="polite">{label}</p>

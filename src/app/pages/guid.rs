@@ -25,7 +25,10 @@ pub fn GuidPage() -> impl IntoView {
         }
     });
     let guid = Resource::new(move || (id(), reloads.get()), |(id, _)| get_guid(id));
-    let dupes = Resource::new(move || (id(), reloads.get()), |(id, _)| duplicates_of_guid(id));
+    let dupes = Resource::new(
+        move || (id(), reloads.get()),
+        |(id, _)| duplicates_of_guid(id),
+    );
     let me = Resource::new(|| (), |_| current_principal());
     let can_write =
         move || matches!(me.get(), Some(Ok(Some(ref m))) if m.can(Permission::WriteUsers));
@@ -157,7 +160,11 @@ fn MergePanel(
 }
 
 #[component]
-fn Comparison(survivor: GuidView, absorbed: GuidView, merge: ServerAction<MergeGuids>) -> impl IntoView {
+fn Comparison(
+    survivor: GuidView,
+    absorbed: GuidView,
+    merge: ServerAction<MergeGuids>,
+) -> impl IntoView {
     let conflicts = survivor.profile.conflicts(&absorbed.profile);
     view! {
         <ActionForm action=merge attr:class="mt-4" attr:id="merge-form">

@@ -106,7 +106,9 @@ fn PeopleList() -> impl IntoView {
 #[component]
 fn Duplicates() -> impl IntoView {
     let params = use_query_map();
-    let reason = Memo::new(move |_| DuplicateReason::parse(&params.read().get("reason").unwrap_or_default()));
+    let reason = Memo::new(move |_| {
+        DuplicateReason::parse(&params.read().get("reason").unwrap_or_default())
+    });
     let after = Memo::new(move |_| params.read().get("after").unwrap_or_default());
     let page = Resource::new(
         move || (reason.get(), after.get()),

@@ -181,7 +181,11 @@ pub fn UserTable(
     let page_ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
     let all_checked = {
         let ids = page_ids.clone();
-        move || selection.is_some_and(|s| !ids.is_empty() && s.with(|sel| ids.iter().all(|i| sel.contains(i))))
+        move || {
+            selection.is_some_and(|s| {
+                !ids.is_empty() && s.with(|sel| ids.iter().all(|i| sel.contains(i)))
+            })
+        }
     };
     let toggle_all = move |on: bool| {
         if let Some(s) = selection {
@@ -272,7 +276,15 @@ fn BulkBar(
         let filter = query.get_untracked();
         async move {
             if everything {
-                crate::api::jobs::bulk_users(a, None, Some(UserQuery { after: String::new(), ..filter })).await
+                crate::api::jobs::bulk_users(
+                    a,
+                    None,
+                    Some(UserQuery {
+                        after: String::new(),
+                        ..filter
+                    }),
+                )
+                .await
             } else {
                 crate::api::jobs::bulk_users(a, Some(ids), None).await
             }

@@ -103,13 +103,9 @@ fn pair_join(reason: DuplicateReason) -> (&'static str, &'static str) {
 fn candidate(r: &AnyRow, reason: DuplicateReason) -> Result<DuplicateCandidate, sqlx::Error> {
     Ok(DuplicateCandidate {
         guid: r.try_get("g1")?,
-        display_name: r
-            .try_get::<Option<String>, _>("n1")?
-            .unwrap_or_default(),
+        display_name: r.try_get::<Option<String>, _>("n1")?.unwrap_or_default(),
         other_guid: r.try_get("g2")?,
-        other_display_name: r
-            .try_get::<Option<String>, _>("n2")?
-            .unwrap_or_default(),
+        other_display_name: r.try_get::<Option<String>, _>("n2")?.unwrap_or_default(),
         reason,
         evidence: r.try_get("evidence")?,
     })

@@ -482,7 +482,10 @@ fn detail(r: &AnyRow) -> Result<UserDetail, sqlx::Error> {
 }
 
 /// How many users match the equality filters (for a bulk job's progress bar).
-pub async fn count_filtered(pool: &AnyPool, filters: &[(&str, String)]) -> Result<i64, sqlx::Error> {
+pub async fn count_filtered(
+    pool: &AnyPool,
+    filters: &[(&str, String)],
+) -> Result<i64, sqlx::Error> {
     let mut sql = String::from("SELECT COUNT(*) FROM users WHERE 1 = 1");
     for (i, (column, _)) in filters.iter().enumerate() {
         sql.push_str(&format!(" AND {column} = ${}", i + 1));

@@ -22,13 +22,26 @@ pub async fn upload(
     meta: RequestMeta,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let auth = match authorize(&state, &session, meta, Permission::WriteUsers, "/users/import").await {
+    let auth = match authorize(
+        &state,
+        &session,
+        meta,
+        Permission::WriteUsers,
+        "/users/import",
+    )
+    .await
+    {
         Ok(a) => a,
         Err(e) => return refused(e),
     };
     let mut multipart = match multipart {
         Ok(m) => m,
-        Err(_) => return refused(AppError::invalid("file", "Send the file as a form upload (multipart/form-data).")),
+        Err(_) => {
+            return refused(AppError::invalid(
+                "file",
+                "Send the file as a form upload (multipart/form-data).",
+            ))
+        }
     };
     let mut file = None;
     loop {
@@ -59,11 +72,17 @@ fn too_large_or_bad(e: axum::extract::multipart::MultipartError) -> Response {
         return plain_page(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Import refused",
-            &format!("The file is larger than {} MB; split it into smaller files.", MAX_IMPORT_BYTES / 1024 / 1024),
+            &format!(
+                "The file is larger than {} MB; split it into smaller files.",
+                MAX_IMPORT_BYTES / 1024 / 1024
+            ),
             Some(("/users/import", "Back to the import")),
         );
     }
-    refused(AppError::invalid("file", format!("The upload could not be read: {}", e.body_text())))
+    refused(AppError::invalid(
+        "file",
+        format!("The upload could not be read: {}", e.body_text()),
+    ))
 }
 
 fn refused(e: AppError) -> Response {
@@ -72,5 +91,10 @@ fn refused(e: AppError) -> Response {
         AppError::Invalid { message, .. } => message.clone(),
         other => other.to_string(),
     };
-    plain_page(status, "Import refused", &message, Some(("/users/import", "Back to the import")))
+    plain_page(
+        status,
+        "Import refused",
+        &message,
+        Some(("/users/import", "Back to the import")),
+    )
 }

@@ -107,7 +107,9 @@ pub async fn start_bulk(
                 )
             }
         };
-        if let Err(e) = db::jobs::finish(&db.pool, &job, state, done, &summary, &report, db::now_ms()).await {
+        if let Err(e) =
+            db::jobs::finish(&db.pool, &job, state, done, &summary, &report, db::now_ms()).await
+        {
             tracing::error!(error = %e, job, "could not record the end of a job");
         }
     });
@@ -167,7 +169,16 @@ async fn run_bulk(
 
 async fn progress(db: &Db, job: &str, total: u64, report: &JobReport) {
     let done = report.changed + report.skipped;
-    if let Err(e) = db::jobs::progress(&db.pool, job, JobState::Running, total.max(done), done, db::now_ms()).await {
+    if let Err(e) = db::jobs::progress(
+        &db.pool,
+        job,
+        JobState::Running,
+        total.max(done),
+        done,
+        db::now_ms(),
+    )
+    .await
+    {
         tracing::warn!(error = %e, "could not record job progress");
     }
 }

@@ -33,16 +33,13 @@ pub async fn page(db: &Db, query: &GuidQuery) -> Result<GuidPage, AppError> {
         let mut ids: Vec<String> = found.users.into_iter().map(|u| u.guid).collect();
         ids.sort();
         ids.dedup();
-        let guids = db::people::by_ids(&db.pool, &ids)
-            .await
-            .map_err(internal)?;
+        let guids = db::people::by_ids(&db.pool, &ids).await.map_err(internal)?;
         return Ok(GuidPage { guids, next: None });
     }
-    let after = query.after.split_once('|').and_then(|(at, id)| {
-        at.parse::<i64>()
-            .ok()
-            .map(|at| (at, id.to_string()))
-    });
+    let after = query
+        .after
+        .split_once('|')
+        .and_then(|(at, id)| at.parse::<i64>().ok().map(|at| (at, id.to_string())));
     let mut guids = db::people::page(&db.pool, after, PAGE_SIZE + 1)
         .await
         .map_err(internal)?;
@@ -122,7 +119,9 @@ pub async fn purge_expired(db: &Db) -> Result<u64, sqlx::Error> {
                 // The email is kept so an auditor can still answer "what happened to ada@...".
                 let entry = Entry::new("user.purge", Outcome::Success)
                     .target("user", id)
-                    .details(json!({ "guid": guid, "email": email, "reason": "restore window ended" }));
+                    .details(
+                        json!({ "guid": guid, "email": email, "reason": "restore window ended" }),
+                    );
                 audit::record(&mut tx, &system(), &RequestMeta::default(), entry).await?;
             }
         }

@@ -161,7 +161,11 @@ pub fn new_guid() -> String {
     format!("g_{}", uuid::Uuid::new_v4().simple())
 }
 
-pub(crate) async fn check_unique(tx: &mut db::Tx, v: &Valid, except: Option<&str>) -> Result<(), AppError> {
+pub(crate) async fn check_unique(
+    tx: &mut db::Tx,
+    v: &Valid,
+    except: Option<&str>,
+) -> Result<(), AppError> {
     if let Some(other) = db::users::id_by_email(tx, v.email.as_str())
         .await
         .map_err(internal)?
@@ -279,9 +283,13 @@ pub(crate) async fn write_update(
     if diff.as_object().is_some_and(|m| m.is_empty()) {
         return Ok(None);
     }
-    if !db::users::update_user(tx, &row(&before.id, &before.guid, v, before.status, now), before.version)
-        .await
-        .map_err(internal)?
+    if !db::users::update_user(
+        tx,
+        &row(&before.id, &before.guid, v, before.status, now),
+        before.version,
+    )
+    .await
+    .map_err(internal)?
     {
         return Err(AppError::Conflict(CONFLICT.into()));
     }

@@ -59,7 +59,10 @@ fn header(text: &str) -> Result<HashMap<String, usize>, Vec<String>> {
     for (i, name) in record.iter().enumerate() {
         let name = name.trim().to_lowercase();
         if !COLUMNS.contains(&name.as_str()) {
-            problems.push(format!("Unknown column {name:?}. The columns are: {}.", COLUMNS.join(", ")));
+            problems.push(format!(
+                "Unknown column {name:?}. The columns are: {}.",
+                COLUMNS.join(", ")
+            ));
         } else if columns.insert(name.clone(), i).is_some() {
             problems.push(format!("Column {name:?} appears twice."));
         }
@@ -100,7 +103,10 @@ fn lines<'a>(
         if record.len() != width {
             return Err((
                 number,
-                format!("This line has {} fields; the header has {width}.", record.len()),
+                format!(
+                    "This line has {} fields; the header has {width}.",
+                    record.len()
+                ),
             ));
         }
         let mut values = HashMap::new();
@@ -123,7 +129,8 @@ struct Planned {
 /// existing values; a new user needs a source and starts active unless the file says staged.
 fn plan(line: &Line, existing: Option<&UserDetail>) -> Result<Planned, Vec<String>> {
     let get = |name: &str| line.values.get(name).cloned();
-    let keep = |name: &str, current: Option<String>| get(name).unwrap_or(current.unwrap_or_default());
+    let keep =
+        |name: &str, current: Option<String>| get(name).unwrap_or(current.unwrap_or_default());
     let e = existing;
     let input = UserInput {
         email: get("email").unwrap_or_default(),
@@ -159,13 +166,20 @@ fn plan(line: &Line, existing: Option<&UserDetail>) -> Result<Planned, Vec<Strin
             (Ok(to), Some(u)) => match u.status.transition_to(to) {
                 Ok(()) => Some(to),
                 Err(why) => {
-                    problems.push(format!("Status: cannot change from {} to {}: {why}", u.status.as_str(), to.as_str()));
+                    problems.push(format!(
+                        "Status: cannot change from {} to {}: {why}",
+                        u.status.as_str(),
+                        to.as_str()
+                    ));
                     None
                 }
             },
             (Ok(to @ (UserStatus::Staged | UserStatus::Active)), None) => Some(to),
             (Ok(to), None) => {
-                problems.push(format!("Status: a new user starts as staged or active, not {}", to.as_str()));
+                problems.push(format!(
+                    "Status: a new user starts as staged or active, not {}",
+                    to.as_str()
+                ));
                 None
             }
         },
@@ -189,13 +203,24 @@ pub async fn start(
     if bytes.len() > MAX_IMPORT_BYTES {
         return Err(AppError::invalid(
             "file",
-            format!("The file is larger than {} MB; split it.", MAX_IMPORT_BYTES / 1024 / 1024),
+            format!(
+                "The file is larger than {} MB; split it.",
+                MAX_IMPORT_BYTES / 1024 / 1024
+            ),
         ));
     }
     let id = new_job_id();
-    db::jobs::insert(&db.pool, &id, "users.import", &auth.principal.email, JobState::Validating, 0, db::now_ms())
-        .await
-        .map_err(internal)?;
+    db::jobs::insert(
+        &db.pool,
+        &id,
+        "users.import",
+        &auth.principal.email,
+        JobState::Validating,
+        0,
+        db::now_ms(),
+    )
+    .await
+    .map_err(internal)?;
     let (db, auth, job, file_name) = (db.clone(), auth.clone(), id.clone(), file_name.to_string());
     tokio::spawn(async move {
         let mut report = JobReport::default();
@@ -231,7 +256,11 @@ pub async fn start(
         };
         let entry = Entry::new(
             "users.import",
-            if state == JobState::Done { Outcome::Success } else { Outcome::Failed },
+            if state == JobState::Done {
+                Outcome::Success
+            } else {
+                Outcome::Failed
+            },
         )
         .target("job", &job)
         .details(json!({
@@ -242,7 +271,9 @@ pub async fn start(
         if let Err(e) = audit::record_alone(&db, &auth.actor(), &auth.meta, entry).await {
             tracing::error!(error = %e, job, "could not audit an import");
         }
-        if let Err(e) = db::jobs::finish(&db.pool, &job, state, done, &summary, &report, db::now_ms()).await {
+        if let Err(e) =
+            db::jobs::finish(&db.pool, &job, state, done, &summary, &report, db::now_ms()).await
+        {
             tracing::error!(error = %e, job, "could not record the end of an import");
         }
     });
@@ -298,7 +329,15 @@ async fn run(
             .await
             .map_err(fail)?;
         checked += batch.len() as u64;
-        let _ = db::jobs::progress(&db.pool, job, JobState::Validating, total, checked, db::now_ms()).await;
+        let _ = db::jobs::progress(
+            &db.pool,
+            job,
+            JobState::Validating,
+            total,
+            checked,
+            db::now_ms(),
+        )
+        .await;
     }
     if report.problem_count > 0 {
         return Ok(Finished::Rejected(total));
@@ -318,7 +357,15 @@ async fn run(
             .await
             .map_err(|e| (written, e))?;
         written += batch.len() as u64;
-        let _ = db::jobs::progress(&db.pool, job, JobState::Running, total, written, db::now_ms()).await;
+        let _ = db::jobs::progress(
+            &db.pool,
+            job,
+            JobState::Running,
+            total,
+            written,
+            db::now_ms(),
+        )
+        .await;
     }
     Ok(Finished::Imported(total))
 }
@@ -353,7 +400,9 @@ async fn check_batch(
             }
         };
         let subject = line.values.get("email").cloned().unwrap_or_default();
-        let email = ValidEmail::parse(&subject).ok().map(|e| e.as_str().to_string());
+        let email = ValidEmail::parse(&subject)
+            .ok()
+            .map(|e| e.as_str().to_string());
         match plan(line, email.as_ref().and_then(|e| existing.get(e))) {
             Err(problems) => {
                 for p in problems {
@@ -363,7 +412,11 @@ async fn check_batch(
             Ok(p) => {
                 let email = p.valid.email.as_str().to_string();
                 if !seen_emails.insert(email.clone()) {
-                    report.problem(line.number, subject.clone(), format!("Email {email} appears on an earlier line of this file."));
+                    report.problem(
+                        line.number,
+                        subject.clone(),
+                        format!("Email {email} appears on an earlier line of this file."),
+                    );
                 }
                 if let Some(ext) = &p.valid.external_id {
                     if !seen_external.insert((p.valid.source.clone(), ext.clone())) {
@@ -375,14 +428,26 @@ async fn check_batch(
         }
     }
     // External ids held by another user in the same source.
-    let ids: Vec<&str> = planned.iter().filter_map(|(_, _, p)| p.valid.external_id.as_deref()).collect();
-    let holders = db::users::by_external_ids(&db.pool, &ids).await.map_err(internal)?;
+    let ids: Vec<&str> = planned
+        .iter()
+        .filter_map(|(_, _, p)| p.valid.external_id.as_deref())
+        .collect();
+    let holders = db::users::by_external_ids(&db.pool, &ids)
+        .await
+        .map_err(internal)?;
     for (number, subject, p) in &planned {
         if let Some(ext) = &p.valid.external_id {
             if let Some((_, _, holder)) = holders.iter().find(|(s, x, holder)| {
                 s == &p.valid.source && x == ext && holder != p.valid.email.as_str()
             }) {
-                report.problem(*number, subject.clone(), format!("External id {ext} is already used in source {} by {holder}.", p.valid.source));
+                report.problem(
+                    *number,
+                    subject.clone(),
+                    format!(
+                        "External id {ext} is already used in source {} by {holder}.",
+                        p.valid.source
+                    ),
+                );
             }
         }
     }
@@ -399,23 +464,48 @@ async fn write_batch(
     let mut tx = db.begin_write().await.map_err(internal)?;
     let (mut created, mut updated, mut unchanged) = (0, 0, 0);
     for line in batch {
-        let email = ValidEmail::parse(line.values.get("email").map(String::as_str).unwrap_or(""))
-            .map_err(|e| AppError::invalid("email", format!("line {}: {e}", line.number)))?;
-        let existing = match db::users::id_by_email(&mut tx, email.as_str()).await.map_err(internal)? {
+        let email =
+            ValidEmail::parse(line.values.get("email").map(String::as_str).unwrap_or(""))
+                .map_err(|e| AppError::invalid("email", format!("line {}: {e}", line.number)))?;
+        let existing = match db::users::id_by_email(&mut tx, email.as_str())
+            .await
+            .map_err(internal)?
+        {
             Some(id) => db::users::get(&mut tx, &id).await.map_err(internal)?,
             None => None,
         };
         let planned = plan(line, existing.as_ref()).map_err(|p| {
-            AppError::invalid("file", format!("line {} changed since it was checked: {}", line.number, p.join("; ")))
+            AppError::invalid(
+                "file",
+                format!(
+                    "line {} changed since it was checked: {}",
+                    line.number,
+                    p.join("; ")
+                ),
+            )
         })?;
-        users::check_unique(&mut tx, &planned.valid, existing.as_ref().map(|u| u.id.as_str())).await?;
+        users::check_unique(
+            &mut tx,
+            &planned.valid,
+            existing.as_ref().map(|u| u.id.as_str()),
+        )
+        .await?;
         match existing {
             None => {
-                users::insert_new(&mut tx, auth, &planned.valid, planned.status.unwrap_or(UserStatus::Active), via.clone()).await?;
+                users::insert_new(
+                    &mut tx,
+                    auth,
+                    &planned.valid,
+                    planned.status.unwrap_or(UserStatus::Active),
+                    via.clone(),
+                )
+                .await?;
                 created += 1;
             }
             Some(before) => {
-                let after = users::write_update(&mut tx, auth, &before, &planned.valid, via.clone()).await?;
+                let after =
+                    users::write_update(&mut tx, auth, &before, &planned.valid, via.clone())
+                        .await?;
                 let current = after.clone().unwrap_or(before);
                 let status_changed = match planned.status {
                     Some(to) if to != current.status => {
@@ -449,7 +539,10 @@ mod tests {
         let (line, message) = decode(bytes).unwrap_err();
         assert_eq!(line, 3);
         assert!(message.contains("UTF-8"));
-        assert!(decode(b"\xEF\xBB\xBFemail\n").is_ok(), "a UTF-8 BOM is fine");
+        assert!(
+            decode(b"\xEF\xBB\xBFemail\n").is_ok(),
+            "a UTF-8 BOM is fine"
+        );
     }
 
     #[test]
@@ -469,7 +562,15 @@ mod tests {
         let line = lines(text, &columns).next().unwrap().unwrap();
         assert_eq!(line.number, 2);
         let problems = plan(&line, None).err().unwrap();
-        assert!(problems.iter().any(|p| p.contains("Source is required")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("starts as staged or active")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("Source is required")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("starts as staged or active")),
+            "{problems:?}"
+        );
     }
 }
