@@ -19,6 +19,7 @@ e2eTest('admin signs in with the provider form, sees the dashboard and finds its
   assert.deepEqual(await navLinks(page), [
     { text: 'Dashboard', href: '/' },
     { text: 'Users', href: '/users' },
+    { text: 'People', href: '/guids' },
     { text: 'Audit log', href: '/audit' },
   ]);
   for (const id of ['#stat-audit-events', '#stat-sign-ins', '#stat-denied']) {
@@ -49,6 +50,7 @@ e2eTest('support signs in without the audit log link and gets "Access denied" on
   assert.deepEqual(await navLinks(page), [
     { text: 'Dashboard', href: '/' },
     { text: 'Users', href: '/users' },
+    { text: 'People', href: '/guids' },
   ]);
   assert.equal(await page.locator('a[href="/audit"]').count(), 0, 'no link to the audit log anywhere');
   assert.equal(await page.locator('#audit-table').count(), 0, 'no recent activity table for support');
@@ -69,6 +71,7 @@ e2eTest('auditor signs in and reads the audit log', async ({ page }) => {
   assert.deepEqual(await navLinks(page), [
     { text: 'Dashboard', href: '/' },
     { text: 'Users', href: '/users' },
+    { text: 'People', href: '/guids' },
     { text: 'Audit log', href: '/audit' },
   ]);
 

@@ -162,7 +162,7 @@ e2eTest('admin finds a user by typing part of the family name, live and without 
   assert.equal(pathOf(page), `/users?q=${prefix}`);
   const row = page.locator(`table#users-table tr[data-user="${id}"]`);
   await row.waitFor({ state: 'visible' });
-  const link = row.locator('td').first().locator('a');
+  const link = row.locator('td a').first();
   assert.equal((await link.textContent()).trim(), person.display_name);
   assert.equal(await link.getAttribute('href'), `/users/${id}`);
   assert.equal(await row.locator('span[data-status]').getAttribute('data-status'), 'active');
