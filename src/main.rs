@@ -29,6 +29,11 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         rng_seed: u64,
     },
+    /// The audit log: export it or verify its hash chain (database in GATEHOUSE_DATABASE_URL).
+    Audit {
+        #[command(subcommand)]
+        what: AuditCommand,
+    },
     /// Measure page latencies over HTTP on the database in GATEHOUSE_DATABASE_URL.
     Bench {
         #[command(subcommand)]
@@ -37,7 +42,58 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// Write matching events to standard output in chain order, with their hashes.
+    Export {
+        /// UTC date or date-time (2026-11-23 or 2026-11-23T10:00), inclusive.
+        #[arg(long, default_value = "")]
+        from: String,
+        /// UTC date or date-time, exclusive (a bare date includes that whole day).
+        #[arg(long, default_value = "")]
+        to: String,
+        /// csv or ndjson (one JSON object per line; the exact form for verification).
+        #[arg(long, default_value = "ndjson")]
+        format: String,
+        /// An action, or an area such as user.*
+        #[arg(long, default_value = "")]
+        action: String,
+        /// The actor's email.
+        #[arg(long, default_value = "")]
+        actor: String,
+    },
+    /// Walk the whole chain and report the first broken link (exit status 1 when broken).
+    Verify,
+    /// Record a checkpoint of the chain head now (signed with GATEHOUSE_AUDIT_SIGNING_KEY if set).
+    Checkpoint,
+    /// Archive the events before a date to an NDJSON file (with its checkpoint), then remove them.
+    Purge {
+        /// UTC date or date-time; events before it are archived and removed.
+        #[arg(long)]
+        before: String,
+        #[arg(long, default_value = "data/audit-archive")]
+        archive_dir: String,
+    },
+    /// Check an NDJSON export offline, optionally against a checkpoint (exit status 1 when not intact).
+    VerifyFile {
+        file: String,
+        /// The checkpoint's event position.
+        #[arg(long, requires = "hash")]
+        seq: Option<i64>,
+        /// The checkpoint's hash.
+        #[arg(long, requires = "seq")]
+        hash: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum BenchTarget {
+    /// The audit log: appends events up to --events, then times search, export and verify.
+    Audit {
+        #[arg(long, default_value_t = 10_000_000)]
+        events: i64,
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
     /// Users list, deep pages, searches and the user detail page (p50/p95/p99).
     Users {
         #[arg(long, default_value_t = 300)]
@@ -61,6 +117,54 @@ async fn main() {
             guids,
             rng_seed,
         } => seed(users, guids.unwrap_or(users * 4 / 5), rng_seed).await,
+        Command::Audit {
+            what:
+                AuditCommand::Export {
+                    from,
+                    to,
+                    format,
+                    action,
+                    actor,
+                },
+        } => {
+            let query = gatehouse::model::audit::AuditQuery {
+                from,
+                to,
+                action,
+                actor,
+                ..Default::default()
+            };
+            gatehouse::server::audit_cli::export(query, &format)
+                .await
+                .map(|_| ())
+        }
+        Command::Audit {
+            what: AuditCommand::Verify,
+        } => match gatehouse::server::audit_cli::verify().await {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
+        Command::Audit {
+            what: AuditCommand::Checkpoint,
+        } => gatehouse::server::audit_cli::checkpoint().await,
+        Command::Audit {
+            what:
+                AuditCommand::Purge {
+                    before,
+                    archive_dir,
+                },
+        } => gatehouse::server::audit_cli::purge(&before, &archive_dir).await,
+        Command::Audit {
+            what: AuditCommand::VerifyFile { file, seq, hash },
+        } => match gatehouse::server::audit_cli::verify_file(&file, seq.zip(hash)) {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
+        Command::Bench {
+            what: BenchTarget::Audit { events, requests },
+        } => gatehouse::server::bench_audit::run(events, requests).await,
         Command::Bench {
             what: BenchTarget::Users { requests },
         } => gatehouse::server::bench::users(requests).await,

@@ -1,4 +1,5 @@
-use crate::model::audit::{AuditPage, DashboardSummary};
+use crate::model::audit::{AuditPage, AuditQuery, CheckpointsView, DashboardSummary};
+use crate::model::jobs::Job;
 use crate::model::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::Permission;
@@ -16,10 +17,56 @@ pub async fn load_dashboard() -> Result<DashboardSummary, AppError> {
     Ok(summary)
 }
 
-/// One page of the audit log, newest first, older than `before`.
+/// One page of the audit log matching the filters, newest first.
 #[server(prefix = "/api", endpoint = "audit_page")]
-pub async fn load_audit_page(before: Option<i64>) -> Result<AuditPage, AppError> {
-    use crate::server::{auth::require, internal, service::audit};
+pub async fn load_audit_page(query: Option<AuditQuery>) -> Result<AuditPage, AppError> {
+    use crate::server::{auth::guard::fail, auth::require, service::audit};
     let (state, _) = require(Permission::ReadAudit).await?;
-    audit::page(&state.db, before).await.map_err(internal)
+    audit::search(&state.db, &query.unwrap_or_default())
+        .await
+        .map_err(fail)
+}
+
+/// Starts walking the whole chain; returns the job to follow.
+#[server(prefix = "/api", endpoint = "audit/verify")]
+pub async fn start_audit_verify() -> Result<String, AppError> {
+    use crate::server::{auth::guard::fail, auth::require, service::audit};
+    let (state, auth) = require(Permission::VerifyAudit).await?;
+    audit::start_verify(&state.db, &auth).await.map_err(fail)
+}
+
+/// The progress and result of a verification.
+#[server(prefix = "/api", endpoint = "audit/job")]
+pub async fn audit_job(id: String) -> Result<Job, AppError> {
+    use crate::server::{auth::guard::fail, auth::require, service::jobs};
+    let (state, _) = require(Permission::VerifyAudit).await?;
+    match jobs::get(&state.db, &id).await {
+        Ok(job) if job.kind == "audit.verify" => Ok(job),
+        Ok(_) => Err(fail(AppError::NotFound("The job".into()))),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// The latest checkpoints and the public key that signs them.
+#[server(prefix = "/api", endpoint = "audit/checkpoints")]
+pub async fn audit_checkpoints() -> Result<CheckpointsView, AppError> {
+    use crate::server::{auth::require, internal};
+    let (state, _) = require(Permission::ReadAudit).await?;
+    let checkpoints = crate::server::db::audit::checkpoints(&state.db.pool, 10)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|c| {
+            let valid = crate::server::service::checkpoints::signature_is_valid(&c);
+            (c, valid)
+        })
+        .collect();
+    let public_key = state
+        .config
+        .signing_key()
+        .map(|k| hex::encode(k.verifying_key().to_bytes()));
+    Ok(CheckpointsView {
+        public_key,
+        checkpoints,
+    })
 }

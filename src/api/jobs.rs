@@ -33,5 +33,9 @@ pub async fn bulk_users(
 #[server(prefix = "/api", endpoint = "jobs/get")]
 pub async fn get_job(id: String) -> Result<Job, AppError> {
     let (state, _) = require(Permission::WriteUsers).await?;
-    jobs::get(&state.db, &id).await.map_err(fail)
+    match jobs::get(&state.db, &id).await {
+        Ok(job) if job.kind.starts_with("users.") => Ok(job),
+        Ok(_) => Err(fail(AppError::NotFound("The job".into()))),
+        Err(e) => Err(fail(e)),
+    }
 }

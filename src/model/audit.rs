@@ -33,3 +33,122 @@ pub struct DashboardSummary {
     pub denied_24h: i64,
     pub recent: Vec<AuditEvent>,
 }
+
+/// Audit-page filters; they live in the URL so a filtered view can be bookmarked and shared.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditQuery {
+    /// A quick range ending now: `1h`, `24h`, `7d` or `30d`; ignored when `from` is set.
+    pub range: String,
+    /// UTC date (`2026-11-23`) or date and time (`2026-11-23T10:00`), inclusive.
+    pub from: String,
+    /// UTC date or date and time, exclusive; a bare date means the end of that day.
+    pub to: String,
+    /// The actor's email, exactly.
+    pub actor: String,
+    /// An action (`user.update`) or a whole area (`user.*`).
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    /// `success`, `denied` or `failed`.
+    pub outcome: String,
+    pub ip: String,
+    /// Keyset cursor: only events older than this position.
+    pub before: Option<i64>,
+}
+
+impl AuditQuery {
+    pub fn is_filtered(&self) -> bool {
+        [
+            &self.range,
+            &self.from,
+            &self.to,
+            &self.actor,
+            &self.action,
+            &self.target_type,
+            &self.target_id,
+            &self.outcome,
+            &self.ip,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
+    }
+
+    /// The query string of this view (without the cursor unless `with_cursor`).
+    pub fn to_query_string(&self, with_cursor: bool) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("range", &self.range),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("target_type", &self.target_type),
+            ("target_id", &self.target_id),
+            ("outcome", &self.outcome),
+            ("ip", &self.ip),
+        ] {
+            if !v.trim().is_empty() {
+                parts.push(format!("{k}={}", crate::model::time::url_encode(v.trim())));
+            }
+        }
+        if let (true, Some(b)) = (with_cursor, self.before) {
+            parts.push(format!("before={b}"));
+        }
+        parts.join("&")
+    }
+}
+
+pub const QUICK_RANGES: [(&str, &str, i64); 4] = [
+    ("1h", "Last hour", 3_600_000),
+    ("24h", "Last 24 hours", 86_400_000),
+    ("7d", "Last 7 days", 7 * 86_400_000),
+    ("30d", "Last 30 days", 30 * 86_400_000),
+];
+
+/// Actions by area, for the filter. `area.*` selects a whole area.
+pub const ACTION_GROUPS: &[(&str, &str, &[&str])] = &[
+    (
+        "Sign-in and access",
+        "auth.*",
+        &["auth.sign_in", "auth.sign_out", "access.denied"],
+    ),
+    (
+        "Users",
+        "user.*",
+        &[
+            "user.create",
+            "user.update",
+            "user.status",
+            "user.link",
+            "user.unlink",
+            "user.purge",
+        ],
+    ),
+    (
+        "Bulk, import and export of users",
+        "users.*",
+        &["users.bulk", "users.import", "users.export"],
+    ),
+    ("People (GUIDs)", "guid.*", &["guid.merge"]),
+    ("Audit log", "audit.*", &["audit.export", "audit.verify"]),
+];
+
+/// The chain head at a moment, optionally signed (see docs/audit-chain.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    pub created_at: i64,
+    /// Hex Ed25519 public key; `None` when Gatehouse has no signing key.
+    pub public_key: Option<String>,
+    pub signature: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointsView {
+    /// Hex Ed25519 public key of this Gatehouse, if it signs checkpoints.
+    pub public_key: Option<String>,
+    /// Newest first, each with whether its signature verifies.
+    pub checkpoints: Vec<(Checkpoint, bool)>,
+}

@@ -15,6 +15,12 @@ pub struct Config {
     pub session_absolute: Duration,
     /// How long a deprovisioned user can be restored before it is purged.
     pub restore_window: Duration,
+    /// Hex Ed25519 secret key that signs audit checkpoints; unsigned checkpoints without it.
+    pub audit_signing_key: Option<String>,
+    pub audit_checkpoint_every: Duration,
+    /// Audit events older than this are archived and removed; `None` keeps them forever.
+    pub audit_retention: Option<Duration>,
+    pub audit_archive_dir: std::path::PathBuf,
 }
 
 #[derive(Clone, Debug)]
@@ -83,6 +89,30 @@ impl Config {
         let session_idle = seconds(&var, "GATEHOUSE_SESSION_IDLE_SECS", 30 * 60)?;
         let session_absolute = seconds(&var, "GATEHOUSE_SESSION_ABSOLUTE_SECS", 12 * 60 * 60)?;
         let restore_window = seconds(&var, "GATEHOUSE_RESTORE_WINDOW_SECS", 30 * 86_400)?;
+        let audit_checkpoint_every = seconds(&var, "GATEHOUSE_AUDIT_CHECKPOINT_SECS", 3600)?;
+        let audit_retention = match var("GATEHOUSE_AUDIT_RETENTION_DAYS") {
+            None => None,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(days) if days > 0 => Some(Duration::from_secs(days * 86_400)),
+                _ => {
+                    return Err(err(
+                        "GATEHOUSE_AUDIT_RETENTION_DAYS",
+                        format!("must be a whole number of days above 0 (got {v:?})"),
+                    ))
+                }
+            },
+        };
+        let audit_archive_dir = var("GATEHOUSE_AUDIT_ARCHIVE_DIR")
+            .unwrap_or_else(|| "data/audit-archive".into())
+            .into();
+        let audit_signing_key = match var("GATEHOUSE_AUDIT_SIGNING_KEY") {
+            Some(k) if !k.trim().is_empty() => {
+                crate::server::service::checkpoints::parse_key(&k)
+                    .map_err(|e| err("GATEHOUSE_AUDIT_SIGNING_KEY", e))?;
+                Some(k.trim().to_string())
+            }
+            _ => None,
+        };
 
         Ok(Config {
             database_url,
@@ -98,11 +128,21 @@ impl Config {
             session_idle,
             session_absolute,
             restore_window,
+            audit_signing_key,
+            audit_checkpoint_every,
+            audit_retention,
+            audit_archive_dir,
         })
     }
 
     pub fn redirect_url(&self) -> String {
         format!("{}/auth/callback", self.public_url)
+    }
+
+    pub fn signing_key(&self) -> Option<ed25519_dalek::SigningKey> {
+        self.audit_signing_key
+            .as_deref()
+            .and_then(|k| crate::server::service::checkpoints::parse_key(k).ok())
     }
 
     pub fn secure_cookies(&self) -> bool {

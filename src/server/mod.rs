@@ -1,6 +1,8 @@
 //! Server-only code: configuration, authentication, domain services, storage and HTTP edges.
+pub mod audit_cli;
 pub mod auth;
 pub mod bench;
+pub mod bench_audit;
 pub mod config;
 pub mod db;
 pub mod http;

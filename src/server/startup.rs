@@ -46,6 +46,19 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     };
     spawn_session_cleanup(db.clone());
     crate::server::service::people::spawn_purge(db.clone());
+    crate::server::service::checkpoints::spawn(
+        db.clone(),
+        state.config.signing_key(),
+        state.config.audit_checkpoint_every,
+    );
+    if let Some(retention) = state.config.audit_retention {
+        crate::server::service::retention::spawn(
+            db.clone(),
+            retention,
+            state.config.audit_archive_dir.clone(),
+            state.config.signing_key(),
+        );
+    }
 
     let sessions = SessionManagerLayer::new(db.sessions.clone())
         .with_name("gatehouse_session")
@@ -63,6 +76,8 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         .route("/auth/callback", get(auth_routes::callback))
         .route("/logout", post(auth_routes::logout))
         .route("/users/export.csv", get(exports::users_csv))
+        .route("/audit/export.csv", get(exports::audit_csv))
+        .route("/audit/export.ndjson", get(exports::audit_ndjson))
         .route(
             "/users/import",
             post(imports::upload).layer(imports::body_limit()),

@@ -4,6 +4,7 @@
 mod common;
 
 mod audit_chain;
+mod audit_search;
 mod authz_matrix;
 mod edges;
 mod import;

@@ -11,9 +11,21 @@ pub fn JobProgress(
     /// Called once when the job has finished.
     #[prop(optional)]
     on_finished: Option<Callback<Job>>,
+    /// An audit verification (read with the auditors' permission) rather than a users job.
+    #[prop(optional)]
+    audit: bool,
 ) -> impl IntoView {
     let (tick, set_tick) = signal(0u32);
-    let job = Resource::new(move || (id.clone(), tick.get()), |(id, _)| get_job(id));
+    let job = Resource::new(
+        move || (id.clone(), tick.get()),
+        move |(id, _)| async move {
+            if audit {
+                crate::api::audit::audit_job(id).await
+            } else {
+                get_job(id).await
+            }
+        },
+    );
     let finished = move |j: &Option<Result<Job, _>>| matches!(j, Some(Ok(j)) if j.state.finished());
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(

@@ -1,53 +1,161 @@
-use crate::api::audit::load_audit_page;
-use crate::app::components::{ErrorBox, Loading};
-use crate::model::audit::AuditEvent;
+//! The audit log: filters in the URL (a plain GET form, so it works before hydration), keyset
+//! pages newest first, each event opening to its details; export and integrity check.
+use crate::api::audit::{audit_checkpoints, load_audit_page, StartAuditVerify};
+use crate::api::session::current_principal;
+use crate::app::components::{ErrorBox, JobProgress, Loading};
+use crate::model::audit::{AuditEvent, AuditQuery, ACTION_GROUPS, QUICK_RANGES};
 use crate::model::time::format_utc;
+use crate::model::Permission;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-/// The audit log, newest first. `?before=N` pages back through older events (keyset pagination).
 #[component]
 pub fn AuditLog() -> impl IntoView {
-    let query = use_query_map();
-    let before = move || {
-        query
-            .read()
-            .get("before")
-            .and_then(|b| b.parse::<i64>().ok())
-    };
-    let page = Resource::new(before, load_audit_page);
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        let p = params.read();
+        let get = |k: &str| p.get(k).unwrap_or_default();
+        AuditQuery {
+            range: get("range"),
+            from: get("from"),
+            to: get("to"),
+            actor: get("actor"),
+            action: get("action"),
+            target_type: get("target_type"),
+            target_id: get("target_id"),
+            outcome: get("outcome"),
+            ip: get("ip"),
+            before: p.get("before").and_then(|b| b.parse().ok()),
+        }
+    });
+    let page = Resource::new(move || query.get(), |q| load_audit_page(Some(q)));
+    let me = Resource::new(|| (), |_| current_principal());
+    let can = move |p: Permission| matches!(me.get(), Some(Ok(Some(ref m))) if m.can(p));
+    let verify = ServerAction::<StartAuditVerify>::new();
     view! {
         <Title text="Audit log" />
-        <h1 class="text-2xl font-semibold">"Audit log"</h1>
+        <div class="flex flex-wrap items-center gap-3">
+            <h1 class="text-2xl font-semibold">"Audit log"</h1>
+            <div class="ml-auto flex flex-wrap gap-2">
+                {move || can(Permission::ExportAudit).then(|| {
+                    let qs = query.get().to_query_string(false);
+                    view! {
+                        <a class="btn-ghost border border-slate-300 dark:border-slate-700" id="export-csv" rel="external" download=""
+                           href=format!("/audit/export.csv?{qs}")>"Export CSV"</a>
+                        <a class="btn-ghost border border-slate-300 dark:border-slate-700" id="export-ndjson" rel="external" download=""
+                           href=format!("/audit/export.ndjson?{qs}")>"Export NDJSON"</a>
+                    }
+                })}
+                {move || can(Permission::VerifyAudit).then(|| view! {
+                    <ActionForm action=verify>
+                        <button type="submit" class="btn-primary" id="verify-audit">"Verify integrity"</button>
+                    </ActionForm>
+                })}
+            </div>
+        </div>
         <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
-            "Every sign-in, denial and change, newest first. Each event is chained to the one before it by its hash."
+            "Who did what, to whom, when and from where. Each event is chained to the one before it by its hash; exports carry the hashes so they can be checked offline."
         </p>
+        {move || verify.value().get().map(|r| match r {
+            Err(e) => view! { <div class="mt-3"><ErrorBox error=e /></div> }.into_any(),
+            Ok(job) => view! { <div class="mt-3" id="verify-job"><JobProgress id=job audit=true /></div> }.into_any(),
+        })}
+        <Filters query=query />
+        <Checkpoints />
         <Transition fallback=Loading>
             {move || page.get().map(|r| match r {
-                Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                Err(e) => view! { <div class="mt-4"><ErrorBox error=e /></div> }.into_any(),
                 Ok(p) if p.events.is_empty() => view! {
-                    <p class="mt-6 card p-6" id="audit-empty">"No events yet. Sign-ins and changes will appear here as they happen."</p>
+                    <p class="mt-6 card p-6" id="audit-empty">
+                        {if query.get().is_filtered() { "No event matches these filters. Widen the time range or clear a filter." } else { "No events yet. Sign-ins and changes will appear here as they happen." }}
+                    </p>
                 }.into_any(),
                 Ok(p) => {
-                    let next = p.next_before;
+                    let q = query.get();
+                    let older = p.next_before.map(|n| format!("/audit?{}", AuditQuery { before: Some(n), ..q.clone() }.to_query_string(true)));
+                    let newest = q.before.is_some().then(|| format!("/audit?{}", q.to_query_string(false)));
                     view! {
                         <div class="mt-4 card overflow-x-auto">
                             <EventRows events=p.events />
                         </div>
                         <nav class="mt-4 flex gap-3" aria-label="Audit pages">
-                            <Show when=move || before().is_some()>
-                                <A href="/audit" attr:class="btn-ghost">"Newest"</A>
-                            </Show>
-                            {next.map(|n| view! {
-                                <A href=format!("/audit?before={n}") attr:class="btn-ghost" attr:id="audit-older">"Older events"</A>
-                            })}
+                            {newest.map(|h| view! { <A href=h attr:class="btn-ghost">"Newest"</A> })}
+                            {older.map(|h| view! { <A href=h attr:class="btn-ghost" attr:id="audit-older">"Older events"</A> })}
                         </nav>
                     }.into_any()
                 }
             })}
         </Transition>
+    }
+}
+
+#[component]
+fn Filters(query: Memo<AuditQuery>) -> impl IntoView {
+    let q = move || query.get();
+    let range_link = move |key: &'static str| {
+        let mut r = query.get();
+        r.range = key.to_string();
+        r.from.clear();
+        r.to.clear();
+        r.before = None;
+        format!("/audit?{}", r.to_query_string(false))
+    };
+    view! {
+        <div class="mt-4 flex flex-wrap gap-1" role="group" aria-label="Quick time ranges">
+            <A href=move || range_link("") attr:class="nav-link" attr:aria-current=move || (q().range.is_empty() && q().from.is_empty()).then_some("true")>"Any time"</A>
+            {QUICK_RANGES.into_iter().map(|(key, label, _)| view! {
+                <A href=move || range_link(key) attr:class="nav-link" attr:aria-current=move || (q().range == key).then_some("true")>{label}</A>
+            }).collect_view()}
+        </div>
+        <form method="get" action="/audit" class="mt-3 card grid gap-3 p-4 sm:grid-cols-2 lg:grid-cols-4" id="audit-filters" aria-label="Filter events">
+            <input type="hidden" name="range" value=move || q().range />
+            <label class="text-sm">"From (UTC)"
+                <input type="datetime-local" name="from" class="input mt-1 w-full" value=move || q().from />
+            </label>
+            <label class="text-sm">"To (UTC)"
+                <input type="datetime-local" name="to" class="input mt-1 w-full" value=move || q().to />
+            </label>
+            <label class="text-sm">"Actor (email)"
+                <input type="text" name="actor" id="filter-actor" class="input mt-1 w-full" autocomplete="off" value=move || q().actor />
+            </label>
+            <label class="text-sm">"Action"
+                <select name="action" id="filter-action" class="input mt-1 w-full">
+                    <option value="" selected=move || q().action.is_empty()>"Any action"</option>
+                    {ACTION_GROUPS.iter().map(|(label, all, actions)| view! {
+                        <optgroup label=*label>
+                            <option value=*all selected=move || q().action == *all>{format!("All: {label}")}</option>
+                            {actions.iter().map(|a| view! { <option value=*a selected=move || q().action == *a>{*a}</option> }).collect_view()}
+                        </optgroup>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="text-sm">"Target type"
+                <select name="target_type" id="filter-target-type" class="input mt-1 w-full">
+                    {["", "user", "guid", "job"].into_iter().map(|t| view! {
+                        <option value=t selected=move || q().target_type == t>{if t.is_empty() { "Any" } else { t }}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="text-sm">"Target id"
+                <input type="text" name="target_id" id="filter-target-id" class="input mt-1 w-full font-mono" autocomplete="off" value=move || q().target_id />
+            </label>
+            <label class="text-sm">"Outcome"
+                <select name="outcome" id="filter-outcome" class="input mt-1 w-full">
+                    {["", "success", "denied", "failed"].into_iter().map(|o| view! {
+                        <option value=o selected=move || q().outcome == o>{if o.is_empty() { "Any" } else { o }}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="text-sm">"Client IP"
+                <input type="text" name="ip" id="filter-ip" class="input mt-1 w-full" autocomplete="off" value=move || q().ip />
+            </label>
+            <div class="flex items-end gap-2 sm:col-span-2 lg:col-span-4">
+                <button type="submit" class="btn-primary" id="apply-filters">"Apply filters"</button>
+                <a href="/audit" class="btn-ghost">"Clear"</a>
+            </div>
+        </form>
     }
 }
 
@@ -57,9 +165,11 @@ pub fn EventRows(events: Vec<AuditEvent>) -> impl IntoView {
     let rows = events
         .into_iter()
         .map(|e| {
-            let target = match (&e.target_type, &e.target_id) {
-                (Some(t), Some(id)) => format!("{t} {id}"),
-                _ => "—".to_string(),
+            let target = match (e.target_type.as_deref(), e.target_id.clone()) {
+                (Some("user"), Some(id)) => view! { "user "<A href=format!("/users/{id}") attr:class="link font-mono">{id.clone()}</A> }.into_any(),
+                (Some("guid"), Some(id)) => view! { "person "<A href=format!("/guids/{id}") attr:class="link font-mono">{id.clone()}</A> }.into_any(),
+                (Some(t), Some(id)) => format!("{t} {id}").into_any(),
+                _ => "—".into_any(),
             };
             let actor = e.actor_email.clone().unwrap_or_else(|| "anonymous".into());
             let role = e.actor_role.clone().unwrap_or_default();
@@ -105,5 +215,48 @@ pub fn EventRows(events: Vec<AuditEvent>) -> impl IntoView {
             </thead>
             <tbody>{rows}</tbody>
         </table>
+    }
+}
+
+/// The latest checkpoints of the chain head and the key that signs them, for offline checks.
+#[component]
+fn Checkpoints() -> impl IntoView {
+    let data = Resource::new(|| (), |_| audit_checkpoints());
+    view! {
+        <details class="mt-3 card p-4" id="checkpoints">
+            <summary class="cursor-pointer font-semibold">"Checkpoints and signing key"</summary>
+            <Suspense fallback=Loading>
+                {move || data.get().map(|r| match r {
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    Ok(v) => view! {
+                        <p class="mt-2 text-sm">
+                            {match v.public_key.clone() {
+                                Some(k) => view! { "Checkpoints are signed with Ed25519. Public key: "<code class="break-all" id="public-key">{k}</code> }.into_any(),
+                                None => view! { "No signing key is configured (GATEHOUSE_AUDIT_SIGNING_KEY): checkpoints are recorded unsigned." }.into_any(),
+                            }}
+                        </p>
+                        {if v.checkpoints.is_empty() {
+                            view! { <p class="mt-2 text-sm">"No checkpoint yet; one is taken every hour while events are written."</p> }.into_any()
+                        } else {
+                            view! {
+                                <table class="mt-2 w-full text-left text-xs">
+                                    <thead><tr><th scope="col" class="py-1">"Event"</th><th scope="col">"Head hash"</th><th scope="col">"Taken"</th><th scope="col">"Signature"</th></tr></thead>
+                                    <tbody>
+                                        {v.checkpoints.into_iter().map(|(c, valid)| view! {
+                                            <tr class="border-t border-slate-200 dark:border-slate-800">
+                                                <td class="py-1 tabular-nums">{c.seq}</td>
+                                                <td class="font-mono break-all">{c.hash.clone()}</td>
+                                                <td class="whitespace-nowrap">{format_utc(c.created_at)}</td>
+                                                <td>{if c.signature.is_none() { "unsigned" } else if valid { "valid" } else { "INVALID" }}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            }.into_any()
+                        }}
+                    }.into_any(),
+                })}
+            </Suspense>
+        </details>
     }
 }

@@ -32,6 +32,8 @@ pub fn GuidPage() -> impl IntoView {
     let me = Resource::new(|| (), |_| current_principal());
     let can_write =
         move || matches!(me.get(), Some(Ok(Some(ref m))) if m.can(Permission::WriteUsers));
+    let can_audit =
+        move || matches!(me.get(), Some(Ok(Some(ref m))) if m.can(Permission::ReadAudit));
     // The GUID to compare with: from "Compare" on a duplicate, from ?merge=, or typed.
     let compare = RwSignal::new(String::new());
     Effect::new(move |_| {
@@ -49,7 +51,11 @@ pub fn GuidPage() -> impl IntoView {
                     view! {
                         <h1 class="text-2xl font-semibold" id="person-name">{g.profile.display_name.clone().unwrap_or_else(|| "Person".into())}</h1>
                         <p class="mt-1 font-mono text-sm" id="guid-id">{g.guid.clone()}</p>
-                        <p class="text-sm text-slate-500">"Since "{format_utc(g.created_at)}</p>
+                        <p class="text-sm text-slate-500">"Since "{format_utc(g.created_at)}
+                            {let gid = g.guid.clone(); move || can_audit().then(|| view! {
+                                " · "<A href=format!("/audit?target_type=guid&target_id={gid}") attr:class="link">"Audit trail"</A>
+                            })}
+                        </p>
                         {(g.guid != id()).then(|| view! {
                             <p class="mt-2 rounded-md bg-amber-50 p-3 text-amber-900 dark:bg-amber-950 dark:text-amber-100" role="status" id="resolved-note">
                                 {format!("{} was merged into this GUID.", id())}

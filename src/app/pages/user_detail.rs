@@ -104,7 +104,12 @@ pub fn UserDetailPage() -> impl IntoView {
             })}
         </Suspense>
         <section class="mt-8" aria-labelledby="trail-h">
-            <h2 id="trail-h" class="text-lg font-semibold">"Recent audit trail"</h2>
+            <div class="flex items-center gap-3">
+                <h2 id="trail-h" class="text-lg font-semibold">"Recent audit trail"</h2>
+                {move || can(Permission::ReadAudit).then(|| view! {
+                    <A href=format!("/audit?target_type=user&target_id={}", id()) attr:class="link text-sm" attr:id="full-trail">"Full audit trail"</A>
+                })}
+            </div>
             <Suspense fallback=Loading>
                 {move || trail.get().map(|r| match r {
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),

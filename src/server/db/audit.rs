@@ -1,6 +1,6 @@
 //! SQL for the audit log.
 use super::Tx;
-use crate::model::audit::AuditEvent;
+use crate::model::audit::{AuditEvent, Checkpoint};
 use sqlx::{AnyPool, Row};
 
 /// A row about to be appended; `seq`, `prev_hash` and `hash` are filled in by the chain.
@@ -183,4 +183,256 @@ pub async fn by_target(
     .fetch_all(pool)
     .await?;
     rows.iter().map(event_from_row).collect()
+}
+
+/// Which events to read; every part is optional. Built by `service::audit::AuditFilter`.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only events at or after this position (from the time range).
+    pub min_seq: Option<i64>,
+    /// Only events before this position (time range end, or the keyset cursor).
+    pub max_seq: Option<i64>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// `user.` for the whole area.
+    pub action_prefix: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub outcome: Option<String>,
+    pub ip: Option<String>,
+}
+
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+fn where_clause(f: &Filter, binds: &mut Vec<Bind>) -> String {
+    let mut sql = String::from(" WHERE 1 = 1");
+    let mut push = |cond: &str, b: Bind, binds: &mut Vec<Bind>| {
+        binds.push(b);
+        sql.push_str(&format!(" AND {cond} ${}", binds.len()));
+    };
+    if let Some(v) = f.min_seq {
+        push("seq >=", Bind::Int(v), binds);
+    }
+    if let Some(v) = f.max_seq {
+        push("seq <", Bind::Int(v), binds);
+    }
+    if let Some(v) = f.from_ms {
+        push("occurred_at >=", Bind::Int(v), binds);
+    }
+    if let Some(v) = f.to_ms {
+        push("occurred_at <", Bind::Int(v), binds);
+    }
+    for (column, value) in [
+        ("actor_email", &f.actor),
+        ("action", &f.action),
+        ("target_type", &f.target_type),
+        ("target_id", &f.target_id),
+        ("outcome", &f.outcome),
+        ("client_ip", &f.ip),
+    ] {
+        if let Some(v) = value {
+            push(&format!("{column} ="), Bind::Text(v.clone()), binds);
+        }
+    }
+    if let Some(p) = &f.action_prefix {
+        push("action >=", Bind::Text(p.clone()), binds);
+        push("action <", Bind::Text(format!("{p}\u{10FFFF}")), binds);
+    }
+    sql
+}
+
+async fn fetch(
+    pool: &AnyPool,
+    sql: &str,
+    binds: Vec<Bind>,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let mut q = sqlx::query(sql);
+    for b in binds {
+        q = match b {
+            Bind::Int(i) => q.bind(i),
+            Bind::Text(s) => q.bind(s),
+        };
+    }
+    q.fetch_all(pool).await
+}
+
+/// Matching events, newest first (keyset on `seq` through `max_seq`).
+pub async fn search(
+    pool: &AnyPool,
+    f: &Filter,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, sqlx::Error> {
+    let mut binds = Vec::new();
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_events");
+    sql.push_str(&where_clause(f, &mut binds));
+    binds.push(Bind::Int(limit));
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", binds.len()));
+    fetch(pool, &sql, binds)
+        .await?
+        .iter()
+        .map(event_from_row)
+        .collect()
+}
+
+/// Matching events in chain order after `after` (exclusive), with their previous hash: exports.
+pub async fn export_slice(
+    pool: &AnyPool,
+    f: &Filter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ChainRow>, sqlx::Error> {
+    let mut binds = Vec::new();
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_events");
+    sql.push_str(&where_clause(f, &mut binds));
+    binds.push(Bind::Int(after));
+    sql.push_str(&format!(" AND seq > ${}", binds.len()));
+    binds.push(Bind::Int(limit));
+    sql.push_str(&format!(" ORDER BY seq ASC LIMIT ${}", binds.len()));
+    fetch(pool, &sql, binds)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ChainRow {
+                prev_hash: r.try_get("prev_hash")?,
+                event: event_from_row(r)?,
+            })
+        })
+        .collect()
+}
+
+/// The position of the first event at or after `ms` (events are appended in time order, so a
+/// time range becomes a range of positions, which every index can use).
+pub async fn first_seq_at(pool: &AnyPool, ms: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT seq FROM audit_events WHERE occurred_at >= $1 ORDER BY occurred_at LIMIT 1",
+    )
+    .bind(ms)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn latest_checkpoint_seq(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+    let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints")
+        .fetch_one(pool)
+        .await?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// Records a checkpoint; a second one for the same position is ignored.
+pub async fn insert_checkpoint(pool: &AnyPool, cp: &Checkpoint) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (seq, hash, created_at, public_key, signature) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING",
+    )
+    .bind(cp.seq)
+    .bind(&cp.hash)
+    .bind(cp.created_at)
+    .bind(cp.public_key.as_deref())
+    .bind(cp.signature.as_deref())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Checkpoints, newest first.
+pub async fn checkpoints(pool: &AnyPool, limit: i64) -> Result<Vec<Checkpoint>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT seq, hash, created_at, public_key, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Checkpoint {
+                seq: r.try_get("seq")?,
+                hash: r.try_get("hash")?,
+                created_at: r.try_get("created_at")?,
+                public_key: r.try_get("public_key")?,
+                signature: r.try_get("signature")?,
+            })
+        })
+        .collect()
+}
+
+/// An audit row that owns its values (bulk seeding).
+pub struct OwnedAuditRow {
+    pub seq: i64,
+    pub occurred_at: i64,
+    pub actor_subject: Option<String>,
+    pub actor_email: Option<String>,
+    pub actor_role: Option<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub outcome: String,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl OwnedAuditRow {
+    pub fn as_row(&self) -> AuditRow<'_> {
+        AuditRow {
+            seq: self.seq,
+            occurred_at: self.occurred_at,
+            actor_subject: self.actor_subject.as_deref(),
+            actor_email: self.actor_email.as_deref(),
+            actor_role: self.actor_role.as_deref(),
+            action: &self.action,
+            target_type: self.target_type.as_deref(),
+            target_id: self.target_id.as_deref(),
+            outcome: &self.outcome,
+            client_ip: self.client_ip.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            details: &self.details,
+            prev_hash: &self.prev_hash,
+            hash: &self.hash,
+        }
+    }
+}
+
+/// (seq, hash) of the last archived-and-removed event; (0, zeros) when nothing was removed.
+pub async fn anchor(pool: &AnyPool) -> Result<(i64, String), sqlx::Error> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_anchor WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    Ok((row.try_get("seq")?, row.try_get("hash")?))
+}
+
+/// Moves the anchor and removes the events up to it (the trigger allows exactly those).
+pub async fn purge_through(tx: &mut Tx, seq: i64, hash: &str) -> Result<u64, sqlx::Error> {
+    sqlx::query("UPDATE audit_anchor SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    let done = sqlx::query("DELETE FROM audit_events WHERE seq <= $1")
+        .bind(seq)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The details of the newest `audit.purge` event, if any.
+pub async fn last_purge_details(pool: &AnyPool) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT details FROM audit_events WHERE action = 'audit.purge' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn hash_at(pool: &AnyPool, seq: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = $1")
+        .bind(seq)
+        .fetch_optional(pool)
+        .await
 }

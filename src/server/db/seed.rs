@@ -109,3 +109,60 @@ fn push_placeholders(sql: &mut String, rows: usize, cols: usize) {
         sql.push(')');
     }
 }
+
+/// Appends synthetic audit events to the chain in one transaction: `make(seq, prev_hash)` builds
+/// each row (with its hash). Used by the audit benchmark only.
+pub async fn append_audit_batch(
+    db: &Db,
+    n: usize,
+    mut make: impl FnMut(i64, &str) -> super::audit::OwnedAuditRow,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(n as i64)
+        .fetch_one(&mut *tx)
+        .await?;
+    use sqlx::Row;
+    let last: i64 = head.try_get("seq")?;
+    let mut prev: String = head.try_get("hash")?;
+    let first = last - n as i64 + 1;
+    let rows: Vec<super::audit::OwnedAuditRow> = (first..=last)
+        .map(|seq| {
+            let row = make(seq, &prev);
+            prev = row.hash.clone();
+            row
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        let mut sql = String::from(
+            "INSERT INTO audit_events (seq, occurred_at, actor_subject, actor_email, actor_role, action, \
+             target_type, target_id, outcome, client_ip, user_agent, details, prev_hash, hash) VALUES ",
+        );
+        push_placeholders(&mut sql, chunk.len(), 14);
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.seq)
+                .bind(r.occurred_at)
+                .bind(&r.actor_subject)
+                .bind(&r.actor_email)
+                .bind(&r.actor_role)
+                .bind(&r.action)
+                .bind(&r.target_type)
+                .bind(&r.target_id)
+                .bind(&r.outcome)
+                .bind(&r.client_ip)
+                .bind(&r.user_agent)
+                .bind(&r.details)
+                .bind(&r.prev_hash)
+                .bind(&r.hash);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(last)
+}

@@ -1,5 +1,6 @@
 //! HTTP edges: sign-in routes, health probes, the page guard, security headers.
 pub mod auth_routes;
+pub mod csv;
 pub mod exports;
 pub mod headers;
 pub mod health;

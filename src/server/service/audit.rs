@@ -1,7 +1,12 @@
 //! The tamper-evident audit log: appending to the hash chain, reading, and verifying.
-use crate::model::audit::{AuditEvent, AuditPage, DashboardSummary};
+use crate::model::audit::{AuditEvent, AuditPage, AuditQuery, DashboardSummary, QUICK_RANGES};
+use crate::model::jobs::{JobReport, JobState};
+use crate::model::time::parse_utc;
+use crate::model::AppError;
 use crate::model::Role;
+use crate::server::auth::Authorized;
 use crate::server::db::{self, audit::AuditRow, Db, Tx};
+use crate::server::internal;
 use sha2::{Digest, Sha256};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,10 +163,45 @@ pub struct VerifyReport {
 
 /// Walks the whole chain in order and reports the first broken link.
 pub async fn verify(db: &Db) -> Result<VerifyReport, sqlx::Error> {
+    verify_reporting(db, None).await
+}
+
+/// `verify`, writing its progress to `job` every 20,000 events.
+async fn verify_reporting(db: &Db, job: Option<&str>) -> Result<VerifyReport, sqlx::Error> {
     let (head_seq, head_hash) = db::audit::head(&db.pool).await?;
-    let mut expected_prev = GENESIS_HASH.to_string();
-    let mut expected_seq = 1;
+    // Every recorded checkpoint must match the chain: a chain rewritten with recomputed hashes
+    // cannot match the heads that were recorded (and signed) before.
+    let checkpoints: std::collections::HashMap<i64, (String, i64)> =
+        db::audit::checkpoints(&db.pool, i64::MAX)
+            .await?
+            .into_iter()
+            .map(|c| (c.seq, (c.hash, c.created_at)))
+            .collect();
+    // After a retention purge the chain starts at the anchor, which the purge's own audit event
+    // names: a moved anchor (events removed without a purge) does not match it.
+    let (anchor_seq, anchor_hash) = db::audit::anchor(&db.pool).await?;
+    if anchor_seq > 0 {
+        let named = db::audit::last_purge_details(&db.pool)
+            .await?
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            .is_some_and(|d| {
+                d["through_seq"].as_i64() == Some(anchor_seq)
+                    && d["through_hash"].as_str() == Some(anchor_hash.as_str())
+            });
+        if !named {
+            return Ok(VerifyReport {
+                checked: 0,
+                first_broken: Some((
+                    anchor_seq,
+                    "the chain's starting anchor is not the one the last purge recorded (events removed outside retention)".into(),
+                )),
+            });
+        }
+    }
+    let mut expected_prev = anchor_hash;
+    let mut expected_seq = anchor_seq + 1;
     let mut checked = 0;
+    let mut reported = 0;
     loop {
         let rows = db::audit::chain_slice(&db.pool, expected_seq - 1, 5000).await?;
         if rows.is_empty() {
@@ -175,6 +215,12 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, sqlx::Error> {
                     first_broken: Some((e.seq, why.to_string())),
                 })
             };
+            if e.seq > head_seq {
+                return broken(&format!(
+                    "event {} is after the last one the head records ({head_seq}): inserted",
+                    e.seq
+                ));
+            }
             if e.seq != expected_seq {
                 return broken(&format!(
                     "expected event {expected_seq} next but found {} (deleted or inserted events)",
@@ -182,26 +228,132 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, sqlx::Error> {
                 ));
             }
             if r.prev_hash != expected_prev {
-                return broken("its previous-hash does not match the event before it");
+                return broken(
+                    "its previous-hash does not match the event before it (inserted or reordered)",
+                );
             }
             if chain_hash(&row_of(e, &r.prev_hash)) != e.hash {
                 return broken("its content does not match its hash (edited)");
+            }
+            if let Some((hash, at)) = checkpoints.get(&e.seq) {
+                if *hash != e.hash {
+                    return broken(&format!(
+                        "its hash differs from the checkpoint taken at {} (the chain was rewritten)",
+                        crate::model::time::format_utc(*at)
+                    ));
+                }
             }
             expected_prev = e.hash.clone();
             expected_seq += 1;
             checked += 1;
         }
+        if let Some(id) = job {
+            if checked - reported >= 20_000 {
+                reported = checked;
+                let total = (head_seq - anchor_seq).max(checked) as u64;
+                db::jobs::progress(
+                    &db.pool,
+                    id,
+                    JobState::Running,
+                    total,
+                    checked as u64,
+                    db::now_ms(),
+                )
+                .await?;
+            }
+        }
     }
-    if checked != head_seq || expected_prev != head_hash {
+    let last = expected_seq - 1;
+    if last != head_seq || expected_prev != head_hash {
         return Ok(VerifyReport {
             checked,
-            first_broken: Some((checked + 1, format!("the chain ends at {checked} but the head records {head_seq} events (truncated)"))),
+            first_broken: Some((
+                last + 1,
+                format!(
+                    "the chain ends at {last} but the head records {head_seq} events (truncated)"
+                ),
+            )),
         });
     }
     Ok(VerifyReport {
         checked,
         first_broken: None,
     })
+}
+
+/// Starts "Verify integrity" as a job (so long chains show progress) and returns its id. The
+/// verification and its result are audited.
+pub async fn start_verify(db: &Db, auth: &Authorized) -> Result<String, AppError> {
+    let (total, _) = db::audit::head(&db.pool).await.map_err(internal)?;
+    let id = crate::server::service::jobs::new_job_id();
+    db::jobs::insert(
+        &db.pool,
+        &id,
+        "audit.verify",
+        &auth.principal.email,
+        JobState::Running,
+        total.max(0) as u64,
+        db::now_ms(),
+    )
+    .await
+    .map_err(internal)?;
+    let (db, auth, job) = (db.clone(), auth.clone(), id.clone());
+    tokio::spawn(async move {
+        let mut report = JobReport::default();
+        let (state, summary, outcome, details, done) = match verify_reporting(&db, Some(&job)).await
+        {
+            Ok(VerifyReport {
+                checked,
+                first_broken: None,
+            }) => (
+                JobState::Done,
+                format!("Verified {checked} events: the chain is intact."),
+                Outcome::Success,
+                serde_json::json!({ "checked": checked, "intact": true }),
+                checked,
+            ),
+            Ok(VerifyReport {
+                checked,
+                first_broken: Some((seq, why)),
+            }) => {
+                report.problem(0, format!("event {seq}"), why.clone());
+                (
+                    JobState::Done,
+                    format!("The chain is broken at event {seq}: {why}. The {checked} events before it are intact."),
+                    Outcome::Failed,
+                    serde_json::json!({ "checked": checked, "intact": false, "first_broken": seq, "why": why }),
+                    checked,
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "audit verification stopped");
+                (
+                    JobState::Failed,
+                    "Verification stopped by an error; try again.".to_string(),
+                    Outcome::Failed,
+                    serde_json::json!({ "error": true }),
+                    0,
+                )
+            }
+        };
+        let entry = Entry::new("audit.verify", outcome)
+            .target("job", &job)
+            .details(details);
+        if let Err(e) = record_alone(&db, &auth.actor(), &auth.meta, entry).await {
+            tracing::error!(error = %e, "could not audit a verification");
+        }
+        let _ = db::jobs::finish(
+            &db.pool,
+            &job,
+            state,
+            done.max(0) as u64,
+            &summary,
+            &report,
+            db::now_ms(),
+        )
+        .await;
+    });
+    Ok(id)
 }
 
 pub const PAGE_SIZE: i64 = 50;
@@ -230,4 +382,254 @@ pub async fn dashboard(db: &Db) -> Result<DashboardSummary, sqlx::Error> {
         denied_24h: db::audit::count_outcome_since(&db.pool, "denied", since).await?,
         recent: db::audit::page(&db.pool, None, 5).await?,
     })
+}
+
+/// Turns the page's filters into a database filter; bad input is refused with the reason.
+pub async fn filter_of(db: &Db, q: &AuditQuery) -> Result<db::audit::Filter, AppError> {
+    let text = |v: &str| {
+        let t = v.trim();
+        (!t.is_empty()).then(|| t.to_string())
+    };
+    let mut f = db::audit::Filter {
+        actor: text(&q.actor),
+        target_type: text(&q.target_type),
+        target_id: text(&q.target_id),
+        ip: text(&q.ip),
+        ..Default::default()
+    };
+    match text(&q.action) {
+        Some(a) if a.ends_with(".*") => f.action_prefix = Some(a.trim_end_matches('*').to_string()),
+        other => f.action = other,
+    }
+    if let Some(o) = text(&q.outcome) {
+        if !["success", "denied", "failed"].contains(&o.as_str()) {
+            return Err(AppError::invalid(
+                "outcome",
+                format!("unknown outcome {o:?}; use success, denied or failed"),
+            ));
+        }
+        f.outcome = Some(o);
+    }
+    let now = db::now_ms();
+    f.from_ms = match (text(&q.from), text(&q.range)) {
+        (Some(from), _) => Some(parse_utc(&from, false).map_err(|e| AppError::invalid("from", e))?),
+        (None, Some(r)) => match QUICK_RANGES.iter().find(|(k, _, _)| *k == r) {
+            Some((_, _, span)) => Some(now - span),
+            None => {
+                return Err(AppError::invalid(
+                    "range",
+                    format!("unknown range {r:?}; use 1h, 24h, 7d or 30d"),
+                ))
+            }
+        },
+        (None, None) => None,
+    };
+    if let Some(to) = text(&q.to) {
+        f.to_ms = Some(parse_utc(&to, true).map_err(|e| AppError::invalid("to", e))?);
+    }
+    if let (Some(a), Some(b)) = (f.from_ms, f.to_ms) {
+        if b <= a {
+            return Err(AppError::invalid(
+                "to",
+                "The end of the range is before its start.",
+            ));
+        }
+    }
+    // Time bounds become position bounds, so every index (which ends in seq) can serve the query.
+    if let Some(from) = f.from_ms {
+        f.min_seq = Some(
+            db::audit::first_seq_at(&db.pool, from)
+                .await
+                .map_err(internal)?
+                .unwrap_or(i64::MAX),
+        );
+    }
+    if let Some(to) = f.to_ms {
+        f.max_seq = db::audit::first_seq_at(&db.pool, to)
+            .await
+            .map_err(internal)?;
+    }
+    Ok(f)
+}
+
+/// One page of matching events, newest first.
+pub async fn search(db: &Db, q: &AuditQuery) -> Result<AuditPage, AppError> {
+    let mut f = filter_of(db, q).await?;
+    if let Some(before) = q.before {
+        f.max_seq = Some(f.max_seq.map_or(before, |m| m.min(before)));
+    }
+    let mut events = db::audit::search(&db.pool, &f, PAGE_SIZE + 1)
+        .await
+        .map_err(internal)?;
+    let next_before = if events.len() as i64 > PAGE_SIZE {
+        events.truncate(PAGE_SIZE as usize);
+        events.last().map(|e| e.seq)
+    } else {
+        None
+    };
+    Ok(AuditPage {
+        events,
+        next_before,
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Ndjson,
+}
+
+impl ExportFormat {
+    pub fn parse(s: &str) -> Result<ExportFormat, String> {
+        match s {
+            "csv" => Ok(ExportFormat::Csv),
+            "ndjson" | "jsonl" => Ok(ExportFormat::Ndjson),
+            other => Err(format!("unknown format {other:?}; use csv or ndjson")),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Ndjson => "ndjson",
+        }
+    }
+}
+
+pub const EXPORT_COLUMNS: [&str; 15] = [
+    "seq",
+    "occurred_at",
+    "occurred_at_utc",
+    "actor_subject",
+    "actor_email",
+    "actor_role",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "client_ip",
+    "user_agent",
+    "details",
+    "prev_hash",
+    "hash",
+];
+
+/// Matching events in chain order, as CSV or NDJSON chunks, read from the database a slice at a
+/// time (constant memory for any size). Each line carries `prev_hash` and `hash`, so the file can
+/// be checked against the chain without database access (docs/audit-chain.md).
+pub fn export_stream(
+    db: Db,
+    filter: db::audit::Filter,
+    format: ExportFormat,
+) -> impl futures::Stream<Item = Result<String, std::io::Error>> + Send + 'static {
+    const SLICE: i64 = 5000;
+    futures::stream::unfold(Some((db, filter, 0i64, true)), move |state| async move {
+        let (db, filter, after, first) = state?;
+        let mut out = String::new();
+        if first && format == ExportFormat::Csv {
+            out.push_str(&EXPORT_COLUMNS.join(","));
+            out.push('\n');
+        }
+        match db::audit::export_slice(&db.pool, &filter, after, SLICE).await {
+            Ok(rows) => {
+                let last = rows.last().map(|r| r.event.seq);
+                for r in &rows {
+                    match format {
+                        ExportFormat::Csv => push_csv(&mut out, r),
+                        ExportFormat::Ndjson => push_ndjson(&mut out, r),
+                    }
+                }
+                let next = match last {
+                    Some(seq) if rows.len() as i64 == SLICE => Some((db, filter, seq, false)),
+                    _ => None,
+                };
+                if out.is_empty() && next.is_none() {
+                    return None;
+                }
+                Some((Ok(out), next))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "audit export stopped");
+                Some((Err(std::io::Error::other("audit export failed")), None))
+            }
+        }
+    })
+}
+
+fn push_ndjson(out: &mut String, r: &db::audit::ChainRow) {
+    let e = &r.event;
+    let line = serde_json::json!({
+        "seq": e.seq, "occurred_at": e.occurred_at, "occurred_at_utc": crate::model::time::format_utc(e.occurred_at),
+        "actor_subject": e.actor_subject, "actor_email": e.actor_email, "actor_role": e.actor_role,
+        "action": e.action, "target_type": e.target_type, "target_id": e.target_id, "outcome": e.outcome,
+        "client_ip": e.client_ip, "user_agent": e.user_agent, "details": e.details,
+        "prev_hash": r.prev_hash, "hash": e.hash,
+    });
+    out.push_str(&line.to_string());
+    out.push('\n');
+}
+
+fn push_csv(out: &mut String, r: &db::audit::ChainRow) {
+    let e = &r.event;
+    let seq = e.seq.to_string();
+    let at = e.occurred_at.to_string();
+    let utc = crate::model::time::format_utc(e.occurred_at);
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let fields = [
+        seq,
+        at,
+        utc,
+        o(&e.actor_subject),
+        o(&e.actor_email),
+        o(&e.actor_role),
+        e.action.clone(),
+        o(&e.target_type),
+        o(&e.target_id),
+        e.outcome.clone(),
+        o(&e.client_ip),
+        o(&e.user_agent),
+        e.details.clone(),
+        r.prev_hash.clone(),
+        e.hash.clone(),
+    ];
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        crate::server::http::csv::push_field(out, f);
+    }
+    out.push('\n');
+}
+
+/// Recomputes one exported NDJSON event's hash: true when it matches the chain's record.
+pub fn exported_line_is_intact(line: &serde_json::Value) -> bool {
+    let s = |k: &str| line.get(k).and_then(|v| v.as_str());
+    let (Some(seq), Some(at)) = (line["seq"].as_i64(), line["occurred_at"].as_i64()) else {
+        return false;
+    };
+    let (Some(action), Some(outcome), Some(details), Some(prev), Some(hash)) = (
+        s("action"),
+        s("outcome"),
+        s("details"),
+        s("prev_hash"),
+        s("hash"),
+    ) else {
+        return false;
+    };
+    let row = AuditRow {
+        seq,
+        occurred_at: at,
+        actor_subject: s("actor_subject"),
+        actor_email: s("actor_email"),
+        actor_role: s("actor_role"),
+        action,
+        target_type: s("target_type"),
+        target_id: s("target_id"),
+        outcome,
+        client_ip: s("client_ip"),
+        user_agent: s("user_agent"),
+        details,
+        prev_hash: prev,
+        hash,
+    };
+    chain_hash(&row) == hash
 }

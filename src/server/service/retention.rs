@@ -1,0 +1,178 @@
+//! Audit retention: events older than the retention period are first archived (an NDJSON file
+//! with a signed checkpoint beside it, checked after writing) and only then removed; the chain
+//! continues from a recorded anchor, and the purge itself is an audit event that names the
+//! anchor, so verification still succeeds afterwards and a moved anchor is detected.
+use crate::model::audit::Checkpoint;
+use crate::server::db::{self, Db};
+use crate::server::service::audit::{self, Actor, Entry, ExportFormat, Outcome, RequestMeta};
+use crate::server::service::checkpoints;
+use ed25519_dalek::SigningKey;
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug)]
+pub struct PurgeReport {
+    pub archived: u64,
+    pub through_seq: i64,
+    pub archive: PathBuf,
+}
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Archives and removes the events up to `through_seq` (clamped to the events before the head's
+/// last one, so the chain never becomes empty). `None` when there is nothing to remove.
+pub async fn archive_and_purge(
+    db: &Db,
+    through_seq: i64,
+    archive_dir: &Path,
+    key: Option<&SigningKey>,
+    actor: &Actor,
+) -> Result<Option<PurgeReport>, Error> {
+    let (anchor_seq, anchor_hash) = db::audit::anchor(&db.pool).await?;
+    let (head, _) = db::audit::head(&db.pool).await?;
+    let through = through_seq.min(head - 1);
+    if through <= anchor_seq {
+        return Ok(None);
+    }
+    let Some(through_hash) = db::audit::hash_at(&db.pool, through).await? else {
+        return Err(format!("event {through} is missing; run `gatehouse audit verify`").into());
+    };
+    std::fs::create_dir_all(archive_dir)?;
+    let stamp = crate::model::time::format_utc(db::now_ms())[..19].replace([' ', ':'], "-");
+    let archive = archive_dir.join(format!("audit-{}-{through}-{stamp}.ndjson", anchor_seq + 1));
+
+    // 1. Write the archive and its checkpoint, then read the file back and check it.
+    let filter = db::audit::Filter {
+        min_seq: Some(anchor_seq + 1),
+        max_seq: Some(through + 1),
+        ..Default::default()
+    };
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&archive)?);
+    let mut digest = Sha256::new();
+    let mut stream = std::pin::pin!(audit::export_stream(
+        db.clone(),
+        filter,
+        ExportFormat::Ndjson
+    ));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        digest.update(chunk.as_bytes());
+        file.write_all(chunk.as_bytes())?;
+    }
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let archive_sha256 = hex::encode(digest.finalize());
+    let created_at = db::now_ms();
+    let (public_key, signature) = match key {
+        Some(k) => {
+            use ed25519_dalek::Signer;
+            let msg = checkpoints::message(through, &through_hash, created_at);
+            (
+                Some(hex::encode(k.verifying_key().to_bytes())),
+                Some(hex::encode(k.sign(msg.as_bytes()).to_bytes())),
+            )
+        }
+        None => (None, None),
+    };
+    let checkpoint = Checkpoint {
+        seq: through,
+        hash: through_hash.clone(),
+        created_at,
+        public_key,
+        signature,
+    };
+    std::fs::write(
+        archive.with_extension("checkpoint.json"),
+        serde_json::to_string_pretty(&checkpoint)?,
+    )?;
+    let archived = check_archive(&archive, anchor_seq, &anchor_hash, through, &through_hash)?;
+    db::audit::insert_checkpoint(&db.pool, &checkpoint).await?;
+
+    // 2. One transaction: the purge event (naming the new anchor), the anchor, the deletion.
+    let mut tx = db.begin_write().await?;
+    let entry = Entry::new("audit.purge", Outcome::Success).details(serde_json::json!({
+        "through_seq": through, "through_hash": through_hash, "previous_anchor": anchor_seq,
+        "events": archived, "archive": archive.file_name().map(|n| n.to_string_lossy().to_string()),
+        "archive_sha256": archive_sha256,
+    }));
+    audit::record(&mut tx, actor, &RequestMeta::default(), entry).await?;
+    db::audit::purge_through(&mut tx, through, &through_hash).await?;
+    tx.commit().await?;
+    Ok(Some(PurgeReport {
+        archived,
+        through_seq: through,
+        archive,
+    }))
+}
+
+/// Reads an archive back: every line intact and linked, from the old anchor to the new one.
+fn check_archive(
+    path: &Path,
+    anchor_seq: i64,
+    anchor_hash: &str,
+    through: i64,
+    through_hash: &str,
+) -> Result<u64, Error> {
+    use std::io::BufRead;
+    let (mut seq, mut prev) = (anchor_seq, anchor_hash.to_string());
+    for line in std::io::BufReader::new(std::fs::File::open(path)?).lines() {
+        let v: serde_json::Value = serde_json::from_str(&line?)?;
+        let ok = audit::exported_line_is_intact(&v)
+            && v["seq"].as_i64() == Some(seq + 1)
+            && v["prev_hash"].as_str() == Some(prev.as_str());
+        if !ok {
+            return Err(format!(
+                "the archive {} is not a clean copy at event {}; nothing was removed",
+                path.display(),
+                seq + 1
+            )
+            .into());
+        }
+        seq += 1;
+        prev = v["hash"].as_str().unwrap_or_default().to_string();
+    }
+    if seq != through || prev != through_hash {
+        return Err(format!(
+            "the archive {} ends at {seq}, not {through}; nothing was removed",
+            path.display()
+        )
+        .into());
+    }
+    Ok((through - anchor_seq) as u64)
+}
+
+/// Purges events older than `retention` once a day on every instance (one wins; others find
+/// nothing left to do).
+pub fn spawn(db: Db, retention: Duration, archive_dir: PathBuf, key: Option<SigningKey>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(86_400));
+        loop {
+            tick.tick().await;
+            let cutoff = db::now_ms() - retention.as_millis() as i64;
+            let through = match db::audit::first_seq_at(&db.pool, cutoff).await {
+                Ok(Some(first_kept)) => first_kept - 1,
+                Ok(None) => i64::MAX,
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit retention: cannot read the log");
+                    continue;
+                }
+            };
+            let actor = Actor {
+                subject: Some("gatehouse".into()),
+                email: Some("system".into()),
+                role: None,
+            };
+            match archive_and_purge(&db, through, &archive_dir, key.as_ref(), &actor).await {
+                Ok(Some(r)) => {
+                    tracing::info!(events = r.archived, archive = %r.archive.display(), "audit events archived and removed")
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "audit retention failed; nothing was removed")
+                }
+            }
+        }
+    });
+}
