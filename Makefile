@@ -1,6 +1,6 @@
 # The two commands of README.md: `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
-.PHONY: run test setup build bench
+.PHONY: run test setup build bench bench-audit
 
 run: build
 	scripts/run.sh
@@ -16,3 +16,6 @@ build: setup
 
 bench: build
 	scripts/bench-users.sh
+
+bench-audit: build
+	scripts/bench-audit.sh

@@ -80,13 +80,13 @@ pub async fn run(events: i64, requests: usize) -> Result<(), startup::StartupErr
         let span = 365 * 86_400_000i64;
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         while head < events {
-            let n = (events - head).min(5000) as usize;
+            let n = (events - head).min(20_000) as usize;
             head = db::seed::append_audit_batch(&db, n, |seq, prev| {
                 let at = now - span + (seq - 1) * span / events;
                 synthetic(&mut rng, seq, at, prev)
             })
             .await?;
-            if head % 500_000 < 5000 {
+            if head % 500_000 < 20_000 {
                 eprint!("\rappended {head}/{events} events");
             }
         }

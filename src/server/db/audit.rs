@@ -198,6 +198,8 @@ pub struct Filter {
     pub action: Option<String>,
     /// `user.` for the whole area.
     pub action_prefix: Option<String>,
+    /// The area's known actions: search reads each one's index and merges (fast for any area).
+    pub area_actions: Vec<String>,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     pub outcome: Option<String>,
@@ -221,11 +223,13 @@ fn where_clause(f: &Filter, binds: &mut Vec<Bind>) -> String {
     if let Some(v) = f.max_seq {
         push("seq <", Bind::Int(v), binds);
     }
+    // The time bounds are already position bounds (`min_seq`, `max_seq`); the exact times are
+    // checked too, but written `+occurred_at` so no planner picks that index over `seq` order.
     if let Some(v) = f.from_ms {
-        push("occurred_at >=", Bind::Int(v), binds);
+        push("+occurred_at >=", Bind::Int(v), binds);
     }
     if let Some(v) = f.to_ms {
-        push("occurred_at <", Bind::Int(v), binds);
+        push("+occurred_at <", Bind::Int(v), binds);
     }
     for (column, value) in [
         ("actor_email", &f.actor),
@@ -240,8 +244,13 @@ fn where_clause(f: &Filter, binds: &mut Vec<Bind>) -> String {
         }
     }
     if let Some(p) = &f.action_prefix {
-        push("action >=", Bind::Text(p.clone()), binds);
-        push("action <", Bind::Text(format!("{p}\u{10FFFF}")), binds);
+        // Not an index range: exports read in `seq` order and filter (see `search` for pages).
+        binds.push(Bind::Text(p.clone()));
+        sql.push_str(&format!(
+            " AND substr(action, 1, {}) = ${}",
+            p.chars().count(),
+            binds.len()
+        ));
     }
     sql
 }
@@ -261,17 +270,45 @@ async fn fetch(
     q.fetch_all(pool).await
 }
 
-/// Matching events, newest first (keyset on `seq` through `max_seq`).
+/// Matching events, newest first (keyset on `seq` through `max_seq`). A whole area is read as
+/// one `(action, seq)` index scan per action of the area, each limited, then merged.
 pub async fn search(
     pool: &AnyPool,
     f: &Filter,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, sqlx::Error> {
     let mut binds = Vec::new();
-    let mut sql = format!("SELECT {COLUMNS} FROM audit_events");
-    sql.push_str(&where_clause(f, &mut binds));
-    binds.push(Bind::Int(limit));
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", binds.len()));
+    let sql = if f.action_prefix.is_some() && !f.area_actions.is_empty() {
+        let mut parts = Vec::new();
+        for (i, action) in f.area_actions.iter().enumerate() {
+            let one = Filter {
+                action: Some(action.clone()),
+                action_prefix: None,
+                area_actions: Vec::new(),
+                ..f.clone()
+            };
+            let mut part = format!("SELECT * FROM (SELECT {COLUMNS} FROM audit_events");
+            part.push_str(&where_clause(&one, &mut binds));
+            binds.push(Bind::Int(limit));
+            part.push_str(&format!(
+                " ORDER BY seq DESC LIMIT ${}) AS area{i}",
+                binds.len()
+            ));
+            parts.push(part);
+        }
+        binds.push(Bind::Int(limit));
+        format!(
+            "{} ORDER BY seq DESC LIMIT ${}",
+            parts.join(" UNION ALL "),
+            binds.len()
+        )
+    } else {
+        let mut sql = format!("SELECT {COLUMNS} FROM audit_events");
+        sql.push_str(&where_clause(f, &mut binds));
+        binds.push(Bind::Int(limit));
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", binds.len()));
+        sql
+    };
     fetch(pool, &sql, binds)
         .await?
         .iter()

@@ -35,7 +35,7 @@ pub async fn insert_batch(
             .execute(&mut *tx)
             .await?;
     }
-    for chunk in guids.chunks(2000) {
+    for chunk in guids.chunks(rows_per_insert(db, 5)) {
         let mut sql =
             String::from("INSERT INTO guids (id, created_at, display_name, email, phone) VALUES ");
         push_placeholders(&mut sql, chunk.len(), 5);
@@ -46,7 +46,7 @@ pub async fn insert_batch(
         q.execute(&mut *tx).await?;
     }
     const COLS: usize = 17;
-    for chunk in users.chunks(1000) {
+    for chunk in users.chunks(rows_per_insert(db, COLS)) {
         let mut sql = String::from(
             "INSERT INTO users (id, guid_id, email, email_verified, display_name, sort_name, given_name, family_name, phone, \
              status, source, external_id, attributes, created_at, updated_at, last_sign_in_at, email_key) VALUES ",
@@ -75,7 +75,7 @@ pub async fn insert_batch(
         }
         q.execute(&mut *tx).await?;
     }
-    for chunk in tokens.chunks(5000) {
+    for chunk in tokens.chunks(rows_per_insert(db, 2)) {
         let mut sql = String::from("INSERT INTO user_name_tokens (token, user_id) VALUES ");
         push_placeholders(&mut sql, chunk.len(), 2);
         if db.engine == Engine::Postgres {
@@ -90,6 +90,16 @@ pub async fn insert_batch(
         q.execute(&mut *tx).await?;
     }
     tx.commit().await
+}
+
+/// Rows per multi-row INSERT. SQLite looks each `$N` parameter up by name, a linear search, so
+/// binding costs grow with the square of the parameter count: keep its statements near 500
+/// parameters. PostgreSQL takes large statements well.
+fn rows_per_insert(db: &Db, columns: usize) -> usize {
+    match db.engine {
+        Engine::Sqlite => (500 / columns).max(1),
+        Engine::Postgres => 20_000 / columns,
+    }
 }
 
 fn push_placeholders(sql: &mut String, rows: usize, cols: usize) {
@@ -118,6 +128,12 @@ pub async fn append_audit_batch(
     mut make: impl FnMut(i64, &str) -> super::audit::OwnedAuditRow,
 ) -> Result<i64, sqlx::Error> {
     let mut tx = db.begin_write().await?;
+    if db.engine == Engine::Sqlite {
+        // As for users: keep the indexes' B-trees in the page cache while appending millions.
+        sqlx::query("PRAGMA cache_size = -1048576")
+            .execute(&mut *tx)
+            .await?;
+    }
     let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
         .bind(n as i64)
         .fetch_one(&mut *tx)
@@ -133,7 +149,7 @@ pub async fn append_audit_batch(
             row
         })
         .collect();
-    for chunk in rows.chunks(1000) {
+    for chunk in rows.chunks(rows_per_insert(db, 14)) {
         let mut sql = String::from(
             "INSERT INTO audit_events (seq, occurred_at, actor_subject, actor_email, actor_role, action, \
              target_type, target_id, outcome, client_ip, user_agent, details, prev_hash, hash) VALUES ",

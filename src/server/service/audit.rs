@@ -398,7 +398,14 @@ pub async fn filter_of(db: &Db, q: &AuditQuery) -> Result<db::audit::Filter, App
         ..Default::default()
     };
     match text(&q.action) {
-        Some(a) if a.ends_with(".*") => f.action_prefix = Some(a.trim_end_matches('*').to_string()),
+        Some(a) if a.ends_with(".*") => {
+            f.area_actions = crate::model::audit::ACTION_GROUPS
+                .iter()
+                .find(|(_, all, _)| *all == a)
+                .map(|(_, _, actions)| actions.iter().map(|x| x.to_string()).collect())
+                .unwrap_or_default();
+            f.action_prefix = Some(a.trim_end_matches('*').to_string());
+        }
         other => f.action = other,
     }
     if let Some(o) = text(&q.outcome) {
