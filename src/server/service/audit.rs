@@ -358,20 +358,6 @@ pub async fn start_verify(db: &Db, auth: &Authorized) -> Result<String, AppError
 
 pub const PAGE_SIZE: i64 = 50;
 
-pub async fn page(db: &Db, before: Option<i64>) -> Result<AuditPage, sqlx::Error> {
-    let mut events = db::audit::page(&db.pool, before, PAGE_SIZE + 1).await?;
-    let next_before = if events.len() as i64 > PAGE_SIZE {
-        events.truncate(PAGE_SIZE as usize);
-        events.last().map(|e| e.seq)
-    } else {
-        None
-    };
-    Ok(AuditPage {
-        events,
-        next_before,
-    })
-}
-
 pub async fn dashboard(db: &Db) -> Result<DashboardSummary, sqlx::Error> {
     let since = db::now_ms() - 24 * 60 * 60 * 1000;
     let (audit_events, _) = db::audit::head(&db.pool).await?;
