@@ -114,6 +114,14 @@ impl Db {
     }
 }
 
+/// `$1, $2, ... $n`, for an `IN (...)` list of `n` bound values.
+pub fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Unix epoch milliseconds now.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

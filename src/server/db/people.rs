@@ -72,10 +72,9 @@ pub async fn by_ids(pool: &AnyPool, ids: &[String]) -> Result<Vec<GuidSummary>, 
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT {SUMMARY} FROM guids g WHERE g.id IN ({}) ORDER BY g.display_name, g.id",
-        marks.join(", ")
+        super::placeholders(ids.len())
     );
     let mut q = sqlx::query(&sql);
     for id in ids {

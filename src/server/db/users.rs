@@ -383,14 +383,6 @@ pub async fn set_guid_profile(
     Ok(())
 }
 
-pub async fn guid_tx(tx: &mut Tx, id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
-    let row = sqlx::query("SELECT merged_into FROM guids WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.map(|r| r.try_get("merged_into")).transpose()
-}
-
 pub async fn absorbed_into(pool: &AnyPool, id: &str) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM guids WHERE merged_into = $1 ORDER BY merged_at")
         .bind(id)
@@ -502,10 +494,9 @@ pub async fn by_emails(pool: &AnyPool, emails: &[&str]) -> Result<Vec<UserDetail
     if emails.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=emails.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT {DETAIL} FROM users WHERE email IN ({})",
-        marks.join(", ")
+        super::placeholders(emails.len())
     );
     let mut q = sqlx::query(&sql);
     for e in emails {
@@ -523,10 +514,9 @@ pub async fn by_external_ids(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT source, external_id, email FROM users WHERE external_id IN ({})",
-        marks.join(", ")
+        super::placeholders(ids.len())
     );
     let mut q = sqlx::query(&sql);
     for id in ids {
@@ -552,10 +542,9 @@ pub async fn summaries_by_ids(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT {SUMMARY} FROM users WHERE id IN ({}) ORDER BY sort_name, id",
-        marks.join(", ")
+        super::placeholders(ids.len())
     );
     let mut q = sqlx::query(&sql);
     for id in ids {

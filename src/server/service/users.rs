@@ -474,28 +474,24 @@ async fn search(
     let lower = q.to_lowercase();
     let mut found = Vec::new();
     let pool = &db.pool;
-    if lower.starts_with("u_") {
-        found.extend(
-            db::users::by_prefix(pool, "id", &lower, LIMIT)
-                .await
-                .map_err(internal)?,
-        );
+    // The shape of the text says which indexed column it is a prefix of, if any.
+    let prefix_of = if lower.starts_with("u_") {
+        Some(("id", lower.clone()))
     } else if lower.starts_with("g_") {
-        found.extend(
-            db::users::by_prefix(pool, "guid_id", &lower, LIMIT)
-                .await
-                .map_err(internal)?,
-        );
+        Some(("guid_id", lower.clone()))
     } else if q.starts_with('+') {
-        let phone: String = q.chars().filter(|c| !" -.()".contains(*c)).collect();
-        found.extend(
-            db::users::by_prefix(pool, "phone", &phone, LIMIT)
-                .await
-                .map_err(internal)?,
-        );
+        Some((
+            "phone",
+            q.chars().filter(|c| !" -.()".contains(*c)).collect(),
+        ))
     } else if lower.contains('@') {
+        Some(("email", lower.clone()))
+    } else {
+        None
+    };
+    if let Some((column, prefix)) = prefix_of {
         found.extend(
-            db::users::by_prefix(pool, "email", &lower, LIMIT)
+            db::users::by_prefix(pool, column, &prefix, LIMIT)
                 .await
                 .map_err(internal)?,
         );
@@ -640,7 +636,11 @@ pub async fn relink(
         .ok_or_else(|| AppError::NotFound("The user".into()))?;
     let now = db::now_ms();
     let target = match to.map(str::trim) {
-        Some(g) => match db::users::guid_tx(&mut tx, g).await.map_err(internal)? {
+        Some(g) => match db::users::guid_in_tx(&mut tx, g)
+            .await
+            .map_err(internal)?
+            .map(|row| row.merged_into)
+        {
             None => return Err(AppError::NotFound(format!("GUID {g}"))),
             Some(Some(into)) => {
                 return Err(AppError::invalid(
