@@ -1,5 +1,6 @@
 //! Server functions: the browser's API. Each one names its permission through the guard, then
 //! calls a domain service. Nothing else happens here.
+pub mod apps;
 pub mod audit;
 pub mod jobs;
 pub mod session;

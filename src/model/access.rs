@@ -46,9 +46,18 @@ impl Role {
                 ResetMfa,
                 ReadAudit,
                 VerifyAudit,
+                ReadApps,
+                WriteApps,
             ],
-            Role::Support => &[ViewConsole, ReadUsers, UnlockUsers, ResetMfa],
-            Role::Auditor => &[ViewConsole, ReadUsers, ReadAudit, ExportAudit, VerifyAudit],
+            Role::Support => &[ViewConsole, ReadUsers, UnlockUsers, ResetMfa, ReadApps],
+            Role::Auditor => &[
+                ViewConsole,
+                ReadUsers,
+                ReadAudit,
+                ExportAudit,
+                VerifyAudit,
+                ReadApps,
+            ],
         }
     }
 
@@ -76,6 +85,10 @@ pub enum Permission {
     ReadAudit,
     ExportAudit,
     VerifyAudit,
+    /// See applications and API keys (never a secret or a hash).
+    ReadApps,
+    /// Register and change applications, rotate secrets, issue and revoke keys.
+    WriteApps,
 }
 
 impl Permission {
@@ -90,6 +103,8 @@ impl Permission {
             Permission::ReadAudit => "audit.read",
             Permission::ExportAudit => "audit.export",
             Permission::VerifyAudit => "audit.verify",
+            Permission::ReadApps => "apps.read",
+            Permission::WriteApps => "apps.write",
         }
     }
 }
@@ -107,6 +122,8 @@ impl Permission {
             Permission::ReadAudit => "read the audit log",
             Permission::ExportAudit => "export the audit log",
             Permission::VerifyAudit => "verify the audit log",
+            Permission::ReadApps => "view applications and API keys",
+            Permission::WriteApps => "change applications and API keys",
         }
     }
 }
@@ -142,6 +159,9 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/users/jobs", "", Permission::WriteUsers),
     ("/users", "Users", Permission::ReadUsers),
     ("/guids", "People", Permission::ReadUsers),
+    ("/apps/new", "", Permission::WriteApps),
+    ("/apps", "Applications", Permission::ReadApps),
+    ("/keys", "API keys", Permission::ReadApps),
     ("/audit", "Audit log", Permission::ReadAudit),
 ];
 

@@ -21,6 +21,10 @@ pub struct Config {
     /// Audit events older than this are archived and removed; `None` keeps them forever.
     pub audit_retention: Option<Duration>,
     pub audit_archive_dir: std::path::PathBuf,
+    /// Failed key verifications allowed per client IP and minute before 429.
+    pub verify_failures_per_minute: u32,
+    /// How often key usage (last used, count) counted in memory is written.
+    pub key_usage_flush: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +106,9 @@ impl Config {
                 }
             },
         };
+        let verify_failures_per_minute =
+            positive(&var, "GATEHOUSE_VERIFY_FAILURES_PER_MINUTE", 60)?.min(u32::MAX as u64) as u32;
+        let key_usage_flush = seconds(&var, "GATEHOUSE_KEY_USAGE_FLUSH_SECS", 5)?;
         let audit_archive_dir = var("GATEHOUSE_AUDIT_ARCHIVE_DIR")
             .unwrap_or_else(|| "data/audit-archive".into())
             .into();
@@ -132,6 +139,8 @@ impl Config {
             audit_checkpoint_every,
             audit_retention,
             audit_archive_dir,
+            verify_failures_per_minute,
+            key_usage_flush,
         })
     }
 
@@ -169,6 +178,23 @@ fn parse_http_url(var: &'static str, value: &str) -> Result<String, ConfigError>
         return Err(err(var, format!("is not a valid URL (got {value:?})")));
     }
     Ok(v.to_string())
+}
+
+fn positive(
+    var: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(err(
+                name,
+                format!("must be a whole number above 0 (got {v:?})"),
+            )),
+        },
+    }
 }
 
 fn seconds(

@@ -2,8 +2,10 @@
 use crate::app::{shell, App};
 use crate::server::auth::oidc::Oidc;
 use crate::server::db::Db;
-use crate::server::http::{auth_routes, exports, headers, health, imports, pages};
+use crate::server::http::{auth_routes, exports, headers, health, imports, keys_api, pages};
+use crate::server::service::verify::Verifier;
 use crate::server::{AppState, Config};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
@@ -38,7 +40,10 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     oidc.clone().spawn_refresh();
 
     let leptos = leptos_options(&config);
+    let verifier = Arc::new(Verifier::new(db.clone(), config.verify_failures_per_minute));
+    verifier.spawn(config.key_usage_flush);
     let state = AppState {
+        verifier,
         db: db.clone(),
         config: Arc::new(config),
         oidc,
@@ -81,6 +86,10 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         .route(
             "/users/import",
             post(imports::upload).layer(imports::body_limit()),
+        )
+        .route(
+            "/api/v1/keys/verify",
+            post(keys_api::verify).layer(DefaultBodyLimit::max(keys_api::MAX_BODY)),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -12,6 +12,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub oidc: Arc<Oidc>,
     pub leptos: LeptosOptions,
+    /// Verifies API keys for gateways; its cache follows changes made by any instance.
+    pub verifier: Arc<crate::server::service::verify::Verifier>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -5,5 +5,6 @@ pub mod exports;
 pub mod headers;
 pub mod health;
 pub mod imports;
+pub mod keys_api;
 pub mod meta;
 pub mod pages;

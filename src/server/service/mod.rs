@@ -1,7 +1,11 @@
 //! Domain services: the rules, each action in one transaction with its audit record.
+pub mod apps;
 pub mod audit;
 pub mod checkpoints;
 pub mod jobs;
+pub mod keys;
 pub mod people;
 pub mod retention;
+pub mod secrets;
 pub mod users;
+pub mod verify;

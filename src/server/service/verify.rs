@@ -1,0 +1,384 @@
+//! Key verification for API gateways: the hot path. Keys are cached in process; the database is
+//! read once per key (and once per unknown key id) until something changes it.
+//!
+//! Revocation on every instance: every change to a key, an application or a user is written with
+//! its audit record, and audit sequence numbers are handed out in commit order (the chain head is
+//! locked until commit). Each instance reads the audit events after the last one it saw every
+//! 250 ms and drops the cache entries they touch. The cache is trusted only while that poll has
+//! succeeded within the last second; otherwise every verification reads the database. So a
+//! revocation is seen everywhere within about 250 ms plus one poll, and never later than 1 s.
+use crate::server::db::{self, apps::KeyForVerify, Db};
+use crate::server::service::secrets;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+pub const POLL_EVERY: Duration = Duration::from_millis(250);
+/// The cache is trusted this long after the last successful poll.
+pub const TRUST_FOR_MS: i64 = 1000;
+/// Past this many entries the cache starts over (protects memory from floods of unknown ids).
+const MAX_ENTRIES: usize = 500_000;
+
+/// Why a key is refused. The reasons after `Invalid` are given only for a key whose secret
+/// matched, so a caller learns nothing about key ids it does not hold the secret for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Wrong shape or checksum: refused without a look-up.
+    Malformed,
+    /// No such key, or a wrong secret.
+    Invalid,
+    Expired,
+    Revoked,
+    /// Its application is disabled, or its owner is no longer active or assigned.
+    Disabled,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Malformed => "malformed",
+            Reason::Invalid => "invalid",
+            Reason::Expired => "expired",
+            Reason::Revoked => "revoked",
+            Reason::Disabled => "disabled",
+        }
+    }
+}
+
+/// A cached key: what the database said, with the answer for a valid key pre-rendered.
+pub struct CachedKey {
+    pub row: KeyForVerify,
+    hash: [u8; 32],
+    /// The JSON body answered for this key while it is valid.
+    pub valid_body: axum::body::Bytes,
+}
+
+enum Entry {
+    Missing,
+    Key(Arc<CachedKey>),
+}
+
+pub enum Verdict {
+    Valid(Arc<CachedKey>),
+    Refused(Reason),
+}
+
+#[derive(Debug)]
+pub struct Unavailable;
+
+pub struct Verifier {
+    db: Db,
+    cache: RwLock<HashMap<String, Entry>>,
+    /// The last audit sequence number the cache has caught up with.
+    seen_seq: AtomicI64,
+    trusted_until: AtomicI64,
+    usage: Mutex<HashMap<String, (i64, i64)>>,
+    limiter: FailureLimiter,
+}
+
+impl Verifier {
+    pub fn new(db: Db, failures_per_minute: u32) -> Verifier {
+        Verifier {
+            db,
+            cache: RwLock::new(HashMap::new()),
+            seen_seq: AtomicI64::new(-1),
+            trusted_until: AtomicI64::new(0),
+            usage: Mutex::new(HashMap::new()),
+            limiter: FailureLimiter::new(failures_per_minute, 60_000),
+        }
+    }
+
+    /// Starts the poll that keeps the cache current and the usage writer.
+    pub fn spawn(self: &Arc<Self>, flush_every: Duration) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = me.poll().await {
+                    tracing::warn!(error = %e, "key cache: could not read changes; verifying against the database");
+                }
+                tokio::time::sleep(POLL_EVERY).await;
+            }
+        });
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(flush_every).await;
+                if let Err(e) = me.flush_usage().await {
+                    tracing::warn!(error = %e, "could not write key usage; will retry");
+                }
+                me.limiter.forget_old(db::now_ms());
+            }
+        });
+    }
+
+    /// Reads the changes since the last poll and drops the cache entries they touch.
+    pub async fn poll(&self) -> Result<(), sqlx::Error> {
+        let started = db::now_ms();
+        let mut seen = self.seen_seq.load(Ordering::Acquire);
+        if seen < 0 {
+            // First poll: everything cached so far was read after this point.
+            seen = db::apps::head_seq(&self.db.pool).await?;
+            self.cache.write().map(|mut c| c.clear()).ok();
+        }
+        loop {
+            let events = db::apps::key_events_after(&self.db.pool, seen).await?;
+            let Some(last) = events.last().map(|e| e.0) else {
+                break;
+            };
+            self.invalidate(&events);
+            seen = last;
+            self.seen_seq.store(seen, Ordering::Release);
+            if events.len() < 5000 {
+                break;
+            }
+        }
+        self.seen_seq.store(seen, Ordering::Release);
+        self.trusted_until
+            .store(started + TRUST_FOR_MS, Ordering::Release);
+        Ok(())
+    }
+
+    fn invalidate(&self, events: &[(i64, String, Option<String>)]) {
+        let mut keys = HashSet::new();
+        let mut apps = HashSet::new();
+        let mut users = HashSet::new();
+        let mut people_changed = false;
+        for (_, action, target) in events {
+            let target = target.clone().unwrap_or_default();
+            if action.starts_with("api_key.") {
+                keys.insert(target);
+            } else if action.starts_with("application.") {
+                apps.insert(target);
+            } else if action.starts_with("user.") {
+                users.insert(target);
+            } else if action.starts_with("guid.") {
+                people_changed = true;
+            }
+        }
+        if keys.is_empty() && apps.is_empty() && users.is_empty() && !people_changed {
+            return;
+        }
+        let Ok(mut cache) = self.cache.write() else {
+            return;
+        };
+        for k in &keys {
+            cache.remove(k);
+        }
+        if !apps.is_empty() || !users.is_empty() || people_changed {
+            cache.retain(|_, e| match e {
+                Entry::Missing => true,
+                Entry::Key(k) => {
+                    !apps.contains(&k.row.application_id)
+                        && !k
+                            .row
+                            .owner_user_id
+                            .as_ref()
+                            .is_some_and(|u| users.contains(u) || people_changed)
+                }
+            });
+        }
+    }
+
+    fn trusted(&self, now: i64) -> bool {
+        now < self.trusted_until.load(Ordering::Acquire)
+    }
+
+    /// Checks a presented key. `Err` only when the database is needed and unreachable.
+    pub async fn verify(&self, presented: &str) -> Result<Verdict, Unavailable> {
+        let id = match secrets::parse_key(presented) {
+            Ok(id) => id,
+            Err(_) => return Ok(Verdict::Refused(Reason::Malformed)),
+        };
+        let now = db::now_ms();
+        let cached = if self.trusted(now) {
+            self.cache.read().ok().and_then(|c| match c.get(id) {
+                Some(Entry::Missing) => Some(None),
+                Some(Entry::Key(k)) => Some(Some(k.clone())),
+                None => None,
+            })
+        } else {
+            None
+        };
+        let key = match cached {
+            Some(k) => k,
+            None => self.load(id).await?,
+        };
+        let Some(key) = key else {
+            return Ok(Verdict::Refused(Reason::Invalid));
+        };
+        if !secrets::matches(&secrets::hash(presented), &key.hash) {
+            return Ok(Verdict::Refused(Reason::Invalid));
+        }
+        let row = &key.row;
+        let verdict = if row.revoked {
+            Verdict::Refused(Reason::Revoked)
+        } else if row.expires_at.is_some_and(|e| e <= now) {
+            Verdict::Refused(Reason::Expired)
+        } else if !(row.application_active && row.owner_active && row.owner_assigned) {
+            Verdict::Refused(Reason::Disabled)
+        } else {
+            self.count_use(&row.id, now);
+            Verdict::Valid(key)
+        };
+        Ok(verdict)
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Arc<CachedKey>>, Unavailable> {
+        let seen_before = self.seen_seq.load(Ordering::Acquire);
+        let row = db::apps::key_for_verify(&self.db.pool, id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "key verification: database unreachable");
+                Unavailable
+            })?;
+        let key = row.map(|row| {
+            let hash = hex::decode(&row.secret_hash)
+                .ok()
+                .and_then(|h| <[u8; 32]>::try_from(h).ok())
+                .unwrap_or([0; 32]);
+            let valid_body = valid_body(&row);
+            Arc::new(CachedKey {
+                row,
+                hash,
+                valid_body,
+            })
+        });
+        // Cache only if no poll ran meanwhile: a change the poll saw may postdate what we read.
+        if let Ok(mut cache) = self.cache.write() {
+            if self.seen_seq.load(Ordering::Acquire) == seen_before && seen_before >= 0 {
+                if cache.len() >= MAX_ENTRIES {
+                    cache.clear();
+                }
+                let entry = match &key {
+                    Some(k) => Entry::Key(k.clone()),
+                    None => Entry::Missing,
+                };
+                cache.insert(id.to_string(), entry);
+            }
+        }
+        Ok(key)
+    }
+
+    fn count_use(&self, id: &str, now: i64) {
+        if let Ok(mut usage) = self.usage.lock() {
+            match usage.get_mut(id) {
+                Some(u) => {
+                    u.0 = now;
+                    u.1 += 1;
+                }
+                None => {
+                    usage.insert(id.to_string(), (now, 1));
+                }
+            }
+        }
+    }
+
+    /// Writes the usage counted since the last flush, in one transaction.
+    pub async fn flush_usage(&self) -> Result<(), sqlx::Error> {
+        let batch: Vec<(String, i64, i64)> = match self.usage.lock() {
+            Ok(mut usage) => usage.drain().map(|(id, (at, n))| (id, at, n)).collect(),
+            Err(_) => return Ok(()),
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin_write().await?;
+        for chunk in batch.chunks(150) {
+            db::apps::record_usage(&mut tx, chunk).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Refuses a client that failed too often recently.
+    pub fn limited(&self, client: Option<IpAddr>) -> bool {
+        client.is_some_and(|ip| self.limiter.is_limited(ip, db::now_ms()))
+    }
+
+    pub fn failed(&self, client: Option<IpAddr>) {
+        if let Some(ip) = client {
+            self.limiter.fail(ip, db::now_ms());
+        }
+    }
+}
+
+fn valid_body(row: &KeyForVerify) -> axum::body::Bytes {
+    let owner = match &row.owner_user_id {
+        Some(user) => serde_json::json!({ "type": "user", "id": user, "email": row.owner_email }),
+        None => serde_json::json!({ "type": "application", "id": row.application_id }),
+    };
+    let body = serde_json::json!({
+        "valid": true,
+        "key_id": row.id,
+        "prefix": format!("{}{}", secrets::KEY_PREFIX, row.id),
+        "application": { "id": row.application_id, "name": row.application_name },
+        "owner": owner,
+        "scopes": row.scopes,
+        "expires_at": row.expires_at.and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+    });
+    axum::body::Bytes::from(body.to_string())
+}
+
+/// Counts failures per client IP in fixed one-minute windows.
+struct FailureLimiter {
+    max: u32,
+    window_ms: i64,
+    windows: Mutex<HashMap<IpAddr, (i64, u32)>>,
+}
+
+impl FailureLimiter {
+    fn new(max: u32, window_ms: i64) -> Self {
+        FailureLimiter {
+            max,
+            window_ms,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn is_limited(&self, ip: IpAddr, now: i64) -> bool {
+        let Ok(w) = self.windows.lock() else {
+            return false;
+        };
+        w.get(&ip)
+            .is_some_and(|(start, n)| now - start < self.window_ms && *n >= self.max)
+    }
+
+    fn fail(&self, ip: IpAddr, now: i64) {
+        if let Ok(mut w) = self.windows.lock() {
+            let e = w.entry(ip).or_insert((now, 0));
+            if now - e.0 >= self.window_ms {
+                *e = (now, 0);
+            }
+            e.1 += 1;
+        }
+    }
+
+    fn forget_old(&self, now: i64) {
+        if let Ok(mut w) = self.windows.lock() {
+            w.retain(|_, (start, _)| now - *start < self.window_ms);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_counts_per_ip_and_window() {
+        let l = FailureLimiter::new(3, 60_000);
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        for _ in 0..3 {
+            assert!(!l.is_limited(a, 1000));
+            l.fail(a, 1000);
+        }
+        assert!(l.is_limited(a, 1000));
+        assert!(!l.is_limited(b, 1000));
+        assert!(
+            !l.is_limited(a, 61_001),
+            "a new window starts after a minute"
+        );
+    }
+}
