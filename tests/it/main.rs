@@ -3,6 +3,7 @@
 //! this suite once per engine.
 mod common;
 
+mod apps;
 mod audit_chain;
 mod audit_search;
 mod authz_matrix;

@@ -15,6 +15,8 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -32,6 +34,15 @@ pub struct Db {
     pub sessions: SessionStore,
     /// How long a deprovisioned user stays restorable (milliseconds); set from the config.
     pub restore_window_ms: i64,
+    /// Bumped after a commit that changes keys or applications, so this instance's key cache
+    /// catches up before its next verification (other instances follow the audit log).
+    pub key_changes: Arc<AtomicU64>,
+}
+
+impl Db {
+    pub fn keys_changed(&self) {
+        self.key_changes.fetch_add(1, Ordering::Release);
+    }
 }
 
 /// 30 days, unless `GATEHOUSE_RESTORE_WINDOW_SECS` says otherwise.
@@ -75,6 +86,7 @@ impl Db {
                 engine: Engine::Sqlite,
                 sessions,
                 restore_window_ms: DEFAULT_RESTORE_WINDOW_MS,
+                key_changes: Arc::default(),
             })
         } else {
             let native = PgPoolOptions::new()
@@ -94,6 +106,7 @@ impl Db {
                 engine: Engine::Postgres,
                 sessions,
                 restore_window_ms: DEFAULT_RESTORE_WINDOW_MS,
+                key_changes: Arc::default(),
             })
         }
     }

@@ -269,6 +269,7 @@ pub async fn create(db: &Db, auth: &Authorized, input: &AppInput) -> Result<NewS
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    db.keys_changed();
     Ok(NewSecret {
         app: get(db, &id).await?,
         secret: secret.map(|(_, s)| s),
@@ -327,6 +328,7 @@ pub async fn update(
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    db.keys_changed();
     get(db, id).await
 }
 
@@ -353,6 +355,7 @@ pub async fn set_status(
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    db.keys_changed();
     get(db, id).await
 }
 
@@ -398,6 +401,7 @@ pub async fn rotate_secret(
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    db.keys_changed();
     Ok(NewSecret {
         app: get(db, id).await?,
         secret: Some(secret),
@@ -427,6 +431,7 @@ pub async fn revoke_secret(
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    db.keys_changed();
     get(db, id).await
 }
 
@@ -451,6 +456,7 @@ pub async fn assign(
             .await
             .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
+        db.keys_changed();
     }
     assignments(db, id).await
 }
@@ -478,6 +484,7 @@ pub async fn unassign(
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    db.keys_changed();
     assignments(db, id).await
 }
 

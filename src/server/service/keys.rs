@@ -202,6 +202,7 @@ pub async fn create(db: &Db, auth: &Authorized, input: &KeyInput) -> Result<Issu
         .map_err(internal)?;
     let summary = load(&mut tx, &id, now).await?;
     tx.commit().await.map_err(internal)?;
+    db.keys_changed();
     Ok(IssuedKey { summary, key })
 }
 
@@ -305,6 +306,7 @@ pub async fn rotate(
         .map_err(internal)?;
     let summary = load(&mut tx, &new_id, now).await?;
     tx.commit().await.map_err(internal)?;
+    db.keys_changed();
     Ok(IssuedKey { summary, key })
 }
 
@@ -330,6 +332,7 @@ pub async fn revoke(db: &Db, auth: &Authorized, id: &str) -> Result<KeySummary, 
         .map_err(internal)?;
     let after = load(&mut tx, &key.id, now).await?;
     tx.commit().await.map_err(internal)?;
+    db.keys_changed();
     Ok(after)
 }
 
@@ -362,5 +365,6 @@ pub async fn set_expiry(
         .map_err(internal)?;
     let after = load(&mut tx, &key.id, now).await?;
     tx.commit().await.map_err(internal)?;
+    db.keys_changed();
     Ok(after)
 }

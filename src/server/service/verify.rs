@@ -11,7 +11,7 @@ use crate::server::db::{self, apps::KeyForVerify, Db};
 use crate::server::service::secrets;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -76,6 +76,8 @@ pub struct Verifier {
     trusted_until: AtomicI64,
     usage: Mutex<HashMap<String, (i64, i64)>>,
     limiter: FailureLimiter,
+    /// The value of `Db::key_changes` the last poll started from.
+    polled_changes: AtomicU64,
 }
 
 impl Verifier {
@@ -87,6 +89,7 @@ impl Verifier {
             trusted_until: AtomicI64::new(0),
             usage: Mutex::new(HashMap::new()),
             limiter: FailureLimiter::new(failures_per_minute, 60_000),
+            polled_changes: AtomicU64::new(0),
         }
     }
 
@@ -191,6 +194,13 @@ impl Verifier {
             Ok(id) => id,
             Err(_) => return Ok(Verdict::Refused(Reason::Malformed)),
         };
+        let changes = self.db.key_changes.load(Ordering::Acquire);
+        if changes != self.polled_changes.load(Ordering::Acquire) {
+            // This instance committed a change: catch up before answering.
+            if self.poll().await.is_ok() {
+                self.polled_changes.store(changes, Ordering::Release);
+            }
+        }
         let now = db::now_ms();
         let cached = if self.trusted(now) {
             self.cache.read().ok().and_then(|c| match c.get(id) {
