@@ -1,6 +1,6 @@
 # The two commands of README.md: `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
-.PHONY: run test setup build bench bench-audit
+.PHONY: run test setup build bench bench-audit bench-keys
 
 run: build
 	scripts/run.sh
@@ -19,3 +19,6 @@ bench: build
 
 bench-audit: build
 	scripts/bench-audit.sh
+
+bench-keys: build
+	scripts/bench-keys.sh

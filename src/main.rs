@@ -94,6 +94,15 @@ enum BenchTarget {
         #[arg(long, default_value_t = 200)]
         requests: usize,
     },
+    /// Key verification for gateways under load (wrk), next to a trivial handler.
+    Keys {
+        #[arg(long, default_value_t = 100_000)]
+        keys: usize,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Users list, deep pages, searches and the user detail page (p50/p95/p99).
     Users {
         #[arg(long, default_value_t = 300)]
@@ -165,6 +174,21 @@ async fn main() {
         Command::Bench {
             what: BenchTarget::Audit { events, requests },
         } => gatehouse::server::bench_audit::run(events, requests).await,
+        Command::Bench {
+            what:
+                BenchTarget::Keys {
+                    keys,
+                    connections,
+                    seconds,
+                },
+        } => {
+            gatehouse::server::bench_keys::run(gatehouse::server::bench_keys::Options {
+                keys,
+                connections,
+                seconds,
+            })
+            .await
+        }
         Command::Bench {
             what: BenchTarget::Users { requests },
         } => gatehouse::server::bench::users(requests).await,

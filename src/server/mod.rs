@@ -3,6 +3,7 @@ pub mod audit_cli;
 pub mod auth;
 pub mod bench;
 pub mod bench_audit;
+pub mod bench_keys;
 pub mod config;
 pub mod db;
 pub mod http;

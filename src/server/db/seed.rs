@@ -95,7 +95,7 @@ pub async fn insert_batch(
 /// Rows per multi-row INSERT. SQLite looks each `$N` parameter up by name, a linear search, so
 /// binding costs grow with the square of the parameter count: keep its statements near 500
 /// parameters. PostgreSQL takes large statements well.
-fn rows_per_insert(db: &Db, columns: usize) -> usize {
+pub fn rows_per_insert(db: &Db, columns: usize) -> usize {
     match db.engine {
         Engine::Sqlite => (500 / columns).max(1),
         Engine::Postgres => 20_000 / columns,
