@@ -27,6 +27,9 @@ e2eTest('auditor filters the log to sign-ins, exports that view as NDJSON with h
   assert.ok(lines.every((l) => l.action === 'auth.sign_in' && /^[0-9a-f]{64}$/.test(l.hash) && /^[0-9a-f]{64}$/.test(l.prev_hash)));
   const seqs = lines.map((l) => l.seq);
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'chain order');
+  // The page followed the download: a progress job that ends with the number of events written.
+  await page.locator('#export-job #job[data-state="done"]').waitFor({ timeout: 20_000 });
+  assert.equal(await textOf(page, '#export-job #job-summary'), `${lines.length} events exported`);
 
   await page.click('#verify-audit');
   await page.locator('#verify-job #job[data-state="done"]').waitFor({ timeout: 20_000 });

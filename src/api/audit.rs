@@ -1,4 +1,4 @@
-use crate::model::audit::{AuditPage, AuditQuery, CheckpointsView, DashboardSummary};
+use crate::model::audit::{AuditPage, AuditQuery, CheckpointsView, DashboardSummary, ExportTicket};
 use crate::model::jobs::Job;
 use crate::model::AppError;
 #[cfg(feature = "ssr")]
@@ -41,7 +41,7 @@ pub async fn audit_job(id: String) -> Result<Job, AppError> {
     use crate::server::{auth::guard::fail, auth::require, service::jobs};
     let (state, _) = require(Permission::VerifyAudit).await?;
     match jobs::get(&state.db, &id).await {
-        Ok(job) if job.kind == "audit.verify" => Ok(job),
+        Ok(job) if job.kind == "audit.verify" || job.kind == "audit.export" => Ok(job),
         Ok(_) => Err(fail(AppError::NotFound("The job".into()))),
         Err(e) => Err(fail(e)),
     }
@@ -69,4 +69,18 @@ pub async fn audit_checkpoints() -> Result<CheckpointsView, AppError> {
         public_key,
         checkpoints,
     })
+}
+
+/// Prepares an export of the filtered view (auditors): counts the events and records a job that
+/// the download updates, so the page can show its progress.
+#[server(prefix = "/api", endpoint = "audit/start_export")]
+pub async fn start_audit_export(
+    query: AuditQuery,
+    format: String,
+) -> Result<ExportTicket, AppError> {
+    use crate::server::{auth::guard::fail, auth::require, service::audit};
+    let (state, auth) = require(Permission::ExportAudit).await?;
+    audit::start_export(&state.db, &auth, &query, &format)
+        .await
+        .map_err(fail)
 }

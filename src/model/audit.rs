@@ -152,3 +152,11 @@ pub struct CheckpointsView {
     /// Newest first, each with whether its signature verifies.
     pub checkpoints: Vec<(Checkpoint, bool)>,
 }
+
+/// A prepared export: the download URL carries the job whose progress the page follows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportTicket {
+    pub job: String,
+    pub url: String,
+    pub total: u64,
+}

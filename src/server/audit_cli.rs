@@ -25,7 +25,7 @@ pub async fn export(query: AuditQuery, format: &str) -> Result<u64, StartupError
     // A command-line tool: blocking writes to standard output are fine here.
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut stream = std::pin::pin!(audit::export_stream(db, filter, format));
+    let mut stream = std::pin::pin!(audit::export_stream(db, filter, format, None));
     let mut bytes = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;

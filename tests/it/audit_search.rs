@@ -286,3 +286,42 @@ async fn auditors_verify_the_chain_as_a_job_and_the_check_is_audited() {
         ("audit.verify", "success")
     );
 }
+
+#[tokio::test]
+async fn an_export_prepared_by_the_page_reports_its_progress() {
+    let app = TestApp::spawn().await;
+    app.sign_in(AUDITOR).await;
+    let ticket = app
+        .call_ok(
+            "audit/start_export",
+            "query[action]=auth.sign_in&format=ndjson",
+        )
+        .await;
+    let (job, url, total) = (
+        ticket["job"].as_str().unwrap().to_string(),
+        ticket["url"].as_str().unwrap().to_string(),
+        ticket["total"].as_u64().unwrap(),
+    );
+    assert!(
+        url.starts_with("/audit/export.ndjson?action=auth.sign_in"),
+        "{url}"
+    );
+    assert_eq!(total, 1, "the auditor's own sign-in");
+    let body = app.get(&url).await.text().await.unwrap();
+    assert_eq!(body.lines().count(), 1);
+    let progress = app.call_ok("audit/job", &format!("id={job}")).await;
+    assert_eq!(progress["state"], "done");
+    assert_eq!(progress["done"], 1);
+    assert_eq!(progress["summary"], "1 events exported");
+    // A used link still downloads but does not restart the job.
+    assert_eq!(app.get(&url).await.status(), 200);
+    let again = app.call_ok("audit/job", &format!("id={job}")).await;
+    assert_eq!(again["done"], 1);
+    // Unfiltered, the count comes from the chain's positions.
+    let all = app.call_ok("audit/start_export", "format=csv").await;
+    assert!(all["total"].as_u64().unwrap() >= 2);
+    let res = app
+        .call(&app.client, "audit/start_export", "format=xml")
+        .await;
+    assert_eq!(res.status(), 400);
+}

@@ -409,6 +409,20 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Deny,
     ),
+    (
+        ServerFn("audit/start_export", "format=csv"),
+        Unauthenticated,
+        Deny,
+        Deny,
+        Allow,
+    ),
+    (
+        ServerFn("audit/start_export", "format=pdf"),
+        Unauthenticated,
+        Deny,
+        Deny,
+        Bad,
+    ),
 ];
 
 async fn answer(app: &TestApp, client: &Client, target: &Target) -> (StatusCode, Option<String>) {

@@ -1,11 +1,11 @@
 //! The audit log: filters in the URL (a plain GET form, so it works before hydration), keyset
 //! pages newest first, each event opening to its details; export and integrity check.
-use crate::api::audit::{audit_checkpoints, load_audit_page, StartAuditVerify};
+use crate::api::audit::{audit_checkpoints, load_audit_page, start_audit_export, StartAuditVerify};
 use crate::api::session::current_principal;
 use crate::app::components::{ErrorBox, JobProgress, Loading};
 use crate::model::audit::{AuditEvent, AuditQuery, ACTION_GROUPS, QUICK_RANGES};
 use crate::model::time::format_utc;
-use crate::model::Permission;
+use crate::model::{AppError, Permission};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -34,19 +34,16 @@ pub fn AuditLog() -> impl IntoView {
     let me = Resource::new(|| (), |_| current_principal());
     let can = move |p: Permission| matches!(me.get(), Some(Ok(Some(ref m))) if m.can(p));
     let verify = ServerAction::<StartAuditVerify>::new();
+    let (export_job, set_export_job) = signal(None::<String>);
+    let (export_error, set_export_error) = signal(None::<AppError>);
     view! {
         <Title text="Audit log" />
         <div class="flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold">"Audit log"</h1>
             <div class="ml-auto flex flex-wrap gap-2">
-                {move || can(Permission::ExportAudit).then(|| {
-                    let qs = query.get().to_query_string(false);
-                    view! {
-                        <a class="btn-ghost border border-slate-300 dark:border-slate-700" id="export-csv" rel="external" download=""
-                           href=format!("/audit/export.csv?{qs}")>"Export CSV"</a>
-                        <a class="btn-ghost border border-slate-300 dark:border-slate-700" id="export-ndjson" rel="external" download=""
-                           href=format!("/audit/export.ndjson?{qs}")>"Export NDJSON"</a>
-                    }
+                {move || can(Permission::ExportAudit).then(|| view! {
+                    <ExportLink query=query.get() format="csv" label="Export CSV" job=set_export_job error=set_export_error />
+                    <ExportLink query=query.get() format="ndjson" label="Export NDJSON" job=set_export_job error=set_export_error />
                 })}
                 {move || can(Permission::VerifyAudit).then(|| view! {
                     <ActionForm action=verify>
@@ -55,6 +52,13 @@ pub fn AuditLog() -> impl IntoView {
                 })}
             </div>
         </div>
+        {move || export_error.get().map(|e| view! { <ErrorBox error=e /> })}
+        {move || export_job.get().map(|id| view! {
+            <div class="mt-3" id="export-job" aria-live="polite">
+                <p class="text-sm font-medium">"Export"</p>
+                <JobProgress id=id audit=true />
+            </div>
+        })}
         <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
             "Who did what, to whom, when and from where. Each event is chained to the one before it by its hash; exports carry the hashes so they can be checked offline."
         </p>
@@ -258,5 +262,40 @@ fn Checkpoints() -> impl IntoView {
                 })}
             </Suspense>
         </details>
+    }
+}
+
+/// A download link for the filtered view. Before hydration it is a plain link; after, a click
+/// first prepares a job so the page can show how far the download has got, then downloads.
+#[component]
+fn ExportLink(
+    query: AuditQuery,
+    format: &'static str,
+    label: &'static str,
+    job: WriteSignal<Option<String>>,
+    error: WriteSignal<Option<AppError>>,
+) -> impl IntoView {
+    let href = format!("/audit/export.{format}?{}", query.to_query_string(false));
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        let query = query.clone();
+        leptos::task::spawn_local(async move {
+            match start_audit_export(query, format.to_string()).await {
+                Ok(ticket) => {
+                    error.set(None);
+                    job.set(Some(ticket.job));
+                    if window().location().set_href(&ticket.url).is_err() {
+                        error.set(Some(AppError::Request(
+                            "the download could not start".into(),
+                        )));
+                    }
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <a class="btn-ghost border border-slate-300 dark:border-slate-700" id=format!("export-{format}")
+           rel="external" download="" href=href on:click=on_click>{label}</a>
     }
 }

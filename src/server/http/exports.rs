@@ -169,8 +169,9 @@ pub async fn audit_csv(
     session: Session,
     meta: RequestMeta,
     query: Query<AuditQuery>,
+    job: Query<ExportJobParam>,
 ) -> Response {
-    audit_export(state, session, meta, query, ExportFormat::Csv).await
+    audit_export(state, session, meta, query, job, ExportFormat::Csv).await
 }
 
 pub async fn audit_ndjson(
@@ -178,8 +179,15 @@ pub async fn audit_ndjson(
     session: Session,
     meta: RequestMeta,
     query: Query<AuditQuery>,
+    job: Query<ExportJobParam>,
 ) -> Response {
-    audit_export(state, session, meta, query, ExportFormat::Ndjson).await
+    audit_export(state, session, meta, query, job, ExportFormat::Ndjson).await
+}
+
+/// `?job=` names the progress job the page prepared (`audit/start_export`).
+#[derive(serde::Deserialize)]
+pub struct ExportJobParam {
+    job: Option<String>,
 }
 
 async fn audit_export(
@@ -187,6 +195,7 @@ async fn audit_export(
     session: Session,
     meta: RequestMeta,
     Query(query): Query<AuditQuery>,
+    Query(job): Query<ExportJobParam>,
     format: ExportFormat,
 ) -> Response {
     let path = format!("/audit/export.{}", format.as_str());
@@ -206,6 +215,11 @@ async fn audit_export(
         tracing::error!(error = %e, "could not audit an export");
         return audit_error_page(AppError::Internal);
     }
+    // A link that was already used (or is someone else's) still downloads, without progress.
+    let progress = match &job.job {
+        Some(id) => audit::ExportJob::claim(&state.db, id, &auth.principal.email).await,
+        None => None,
+    };
     let (content_type, name) = match format {
         ExportFormat::Csv => ("text/csv; charset=utf-8", "gatehouse-audit.csv"),
         ExportFormat::Ndjson => ("application/x-ndjson", "gatehouse-audit.ndjson"),
@@ -218,7 +232,12 @@ async fn audit_export(
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        Body::from_stream(audit::export_stream(state.db.clone(), filter, format)),
+        Body::from_stream(audit::export_stream(
+            state.db.clone(),
+            filter,
+            format,
+            progress,
+        )),
     )
         .into_response()
 }

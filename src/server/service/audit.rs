@@ -1,5 +1,7 @@
 //! The tamper-evident audit log: appending to the hash chain, reading, and verifying.
-use crate::model::audit::{AuditEvent, AuditPage, AuditQuery, DashboardSummary, QUICK_RANGES};
+use crate::model::audit::{
+    AuditEvent, AuditPage, AuditQuery, DashboardSummary, ExportTicket, QUICK_RANGES,
+};
 use crate::model::jobs::{JobReport, JobState};
 use crate::model::time::parse_utc;
 use crate::model::AppError;
@@ -513,38 +515,150 @@ pub fn export_stream(
     db: Db,
     filter: db::audit::Filter,
     format: ExportFormat,
+    job: Option<ExportJob>,
 ) -> impl futures::Stream<Item = Result<String, std::io::Error>> + Send + 'static {
     const SLICE: i64 = 5000;
-    futures::stream::unfold(Some((db, filter, 0i64, true)), move |state| async move {
-        let (db, filter, after, first) = state?;
-        let mut out = String::new();
-        if first && format == ExportFormat::Csv {
-            out.push_str(&EXPORT_COLUMNS.join(","));
-            out.push('\n');
-        }
-        match db::audit::export_slice(&db.pool, &filter, after, SLICE).await {
-            Ok(rows) => {
-                let last = rows.last().map(|r| r.event.seq);
-                for r in &rows {
-                    match format {
-                        ExportFormat::Csv => push_csv(&mut out, r),
-                        ExportFormat::Ndjson => push_ndjson(&mut out, r),
+    futures::stream::unfold(
+        Some((db, filter, 0i64, true, job)),
+        move |state| async move {
+            let (db, filter, after, first, mut job) = state?;
+            let mut out = String::new();
+            if first && format == ExportFormat::Csv {
+                out.push_str(&EXPORT_COLUMNS.join(","));
+                out.push('\n');
+            }
+            match db::audit::export_slice(&db, &filter, after, SLICE).await {
+                Ok(rows) => {
+                    let last = rows.last().map(|r| r.event.seq);
+                    for r in &rows {
+                        match format {
+                            ExportFormat::Csv => push_csv(&mut out, r),
+                            ExportFormat::Ndjson => push_ndjson(&mut out, r),
+                        }
                     }
+                    let more = rows.len() as i64 == SLICE;
+                    if let Some(j) = job.as_mut() {
+                        j.advance(&db, rows.len() as u64, more).await;
+                    }
+                    let next = match last {
+                        Some(seq) if more => Some((db, filter, seq, false, job)),
+                        _ => None,
+                    };
+                    if out.is_empty() && next.is_none() {
+                        return None;
+                    }
+                    Some((Ok(out), next))
                 }
-                let next = match last {
-                    Some(seq) if rows.len() as i64 == SLICE => Some((db, filter, seq, false)),
-                    _ => None,
-                };
-                if out.is_empty() && next.is_none() {
-                    return None;
+                Err(e) => {
+                    tracing::error!(error = %e, "audit export stopped");
+                    if let Some(j) = job {
+                        j.fail(&db).await;
+                    }
+                    Some((Err(std::io::Error::other("audit export failed")), None))
                 }
-                Some((Ok(out), next))
             }
-            Err(e) => {
-                tracing::error!(error = %e, "audit export stopped");
-                Some((Err(std::io::Error::other("audit export failed")), None))
-            }
+        },
+    )
+}
+
+/// The job an export reports its progress to (prepared by [`start_export`]).
+pub struct ExportJob {
+    id: String,
+    total: u64,
+    done: u64,
+}
+
+impl ExportJob {
+    /// The prepared job `id` if it belongs to `email` and has not started; it starts now.
+    pub async fn claim(db: &Db, id: &str, email: &str) -> Option<ExportJob> {
+        let (job, actor) = db::jobs::get(&db.pool, id).await.ok().flatten()?;
+        if job.kind != "audit.export" || actor != email || job.state != JobState::Validating {
+            return None;
         }
+        let job = ExportJob {
+            id: id.to_string(),
+            total: job.total,
+            done: 0,
+        };
+        job.write(db, JobState::Running).await;
+        Some(job)
+    }
+
+    async fn write(&self, db: &Db, state: JobState) {
+        let result = if state.finished() {
+            let summary = format!("{} events exported", self.done);
+            db::jobs::finish(
+                &db.pool,
+                &self.id,
+                state,
+                self.done,
+                &summary,
+                &JobReport::default(),
+                db::now_ms(),
+            )
+            .await
+        } else {
+            db::jobs::progress(
+                &db.pool,
+                &self.id,
+                state,
+                self.total,
+                self.done,
+                db::now_ms(),
+            )
+            .await
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not record export progress");
+        }
+    }
+
+    async fn advance(&mut self, db: &Db, rows: u64, more: bool) {
+        self.done += rows;
+        self.total = self.total.max(self.done);
+        let state = if more {
+            JobState::Running
+        } else {
+            JobState::Done
+        };
+        self.write(db, state).await;
+    }
+
+    async fn fail(self, db: &Db) {
+        self.write(db, JobState::Failed).await;
+    }
+}
+
+/// Checks the filter, counts the matching events and records a job the download will update.
+pub async fn start_export(
+    db: &Db,
+    auth: &Authorized,
+    q: &AuditQuery,
+    format: &str,
+) -> Result<ExportTicket, AppError> {
+    let format = ExportFormat::parse(format).map_err(|e| AppError::invalid("format", e))?;
+    let filter = filter_of(db, q).await?;
+    let total = db::audit::count_matching(&db.pool, &filter)
+        .await
+        .map_err(internal)?;
+    let id = crate::server::service::jobs::new_job_id();
+    db::jobs::insert(
+        &db.pool,
+        &id,
+        "audit.export",
+        &auth.principal.email,
+        JobState::Validating,
+        total,
+        db::now_ms(),
+    )
+    .await
+    .map_err(internal)?;
+    let qs = q.to_query_string(false);
+    let sep = if qs.is_empty() { "" } else { "&" };
+    Ok(ExportTicket {
+        url: format!("/audit/export.{}?{qs}{sep}job={id}", format.as_str()),
+        job: id,
+        total,
     })
 }
 

@@ -55,7 +55,8 @@ pub async fn archive_and_purge(
     let mut stream = std::pin::pin!(audit::export_stream(
         db.clone(),
         filter,
-        ExportFormat::Ndjson
+        ExportFormat::Ndjson,
+        None
     ));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
