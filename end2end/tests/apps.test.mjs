@@ -3,8 +3,8 @@
 //
 // Other test files run on the same database, so names and emails are unique per run.
 import {
-  assert, BASE_URL, e2eTest, eventually, expectText, expectTextContains, navLinks, pathOf, signIn, textOf, USERS,
-  waitForHydration,
+  assert, BASE_URL, e2eTest, eventually, expectText, expectTextContains, navLinks, pathOf, realProblems, signIn, textOf,
+  USERS, waitForHydration,
 } from './helpers.mjs';
 
 const RUN = [...Date.now().toString(36)].reverse().join('');
@@ -69,7 +69,7 @@ async function issueKey(page, name, scopes, previous) {
 
 let registered; // { id, name } of the application made by the admin test, for the support test
 
-e2eTest('admin registers an application, rotates its secret, issues keys that a gateway verifies, then revokes one', async ({ page }) => {
+e2eTest('admin registers an application, rotates its secret, issues keys that a gateway verifies, then revokes one', async ({ page, problems }) => {
   await signInAs(page, 'admin', '/apps');
   await expectText(page, 'main h1', 'Applications');
   assert.ok((await navLinks(page)).some((l) => l.text === 'Applications' && l.href === '/apps'));
@@ -166,6 +166,10 @@ e2eTest('admin registers an application, rotates its secret, issues keys that a 
   // The keys list shows it as revoked.
   await openPage(page, '/keys?status=revoked');
   await page.locator(`#keys-table tbody tr[data-name="Orders client ${RUN}"] [data-status="revoked"]`).waitFor();
+
+  // The refused registration answered 400; nothing else went wrong in the page (hydration included).
+  const unexpected = realProblems(problems).filter((p) => !(p.kind === 'console' && /status of 400/.test(p.text)));
+  assert.deepEqual(unexpected, []);
 }, { timeout: 90_000 });
 
 e2eTest('support sees applications and keys read-only', async ({ page }) => {

@@ -173,7 +173,7 @@ pub fn AppFields(
             </div>
             <div>
                 <label for="field-redirect_uris" class="block text-sm font-medium">"Redirect URIs"</label>
-                <textarea id="field-redirect_uris" name="input[redirect_uris]" rows="3" class="input mt-1 w-full font-mono"
+                <textarea id="field-redirect_uris" name="input[redirect_uris]" rows="3" class="input mt-1 w-full font-mono disabled:cursor-not-allowed disabled:bg-slate-100 disabled:opacity-60 dark:disabled:bg-slate-800"
                     disabled=no_redirects aria-invalid=invalid("redirect_uris")
                     aria-describedby="field-redirect_uris-hint field-redirect_uris-error">{initial.redirect_uris}</textarea>
                 <p id="field-redirect_uris-hint" class="mt-1 text-xs text-slate-500">
@@ -187,7 +187,7 @@ pub fn AppFields(
             </div>
             <div>
                 <label for="field-post_logout_redirect_uris" class="block text-sm font-medium">"Post-logout redirect URIs"</label>
-                <textarea id="field-post_logout_redirect_uris" name="input[post_logout_redirect_uris]" rows="3" class="input mt-1 w-full font-mono"
+                <textarea id="field-post_logout_redirect_uris" name="input[post_logout_redirect_uris]" rows="3" class="input mt-1 w-full font-mono disabled:cursor-not-allowed disabled:bg-slate-100 disabled:opacity-60 dark:disabled:bg-slate-800"
                     disabled=no_redirects aria-invalid=invalid("post_logout_redirect_uris")
                     aria-describedby="field-post_logout_redirect_uris-hint field-post_logout_redirect_uris-error">{initial.post_logout_redirect_uris}</textarea>
                 <p id="field-post_logout_redirect_uris-hint" class="mt-1 text-xs text-slate-500">"Optional; one per line, same rules."</p>

@@ -80,9 +80,9 @@ pub fn ApiKeys() -> impl IntoView {
             "Keys that services and people present to API gateways. A key is shown once when issued; here you see its prefix, scopes and use. Issue keys from an application's page."
         </p>
         <nav class="mt-4 flex flex-wrap gap-1" aria-label="Quick filters">
-            <A href=move || quick("", "") attr:class="nav-link" attr:aria-current=move || current("", "")>"All keys"</A>
-            <A href=move || quick("30", "") attr:class="nav-link" attr:id="expiring-soon" attr:aria-current=move || current("30", "")>"Expiring within 30 days"</A>
-            <A href=move || quick("", "90") attr:class="nav-link" attr:id="unused-90" attr:aria-current=move || current("", "90")>"Unused for 90 days"</A>
+            <a href=move || quick("", "") class="nav-link" aria-current=move || current("", "")>"All keys"</a>
+            <a href=move || quick("30", "") class="nav-link" id="expiring-soon" aria-current=move || current("30", "")>"Expiring within 30 days"</a>
+            <a href=move || quick("", "90") class="nav-link" id="unused-90" aria-current=move || current("", "90")>"Unused for 90 days"</a>
         </nav>
         <form method="get" action="/keys" class="mt-3 flex flex-wrap items-end gap-3" id="key-filters" aria-label="Filter keys">
             <input type="hidden" name="application_id" value=move || q().application_id />
