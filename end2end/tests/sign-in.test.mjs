@@ -20,6 +20,8 @@ e2eTest('admin signs in with the provider form, sees the dashboard and finds its
     { text: 'Dashboard', href: '/' },
     { text: 'Users', href: '/users' },
     { text: 'People', href: '/guids' },
+    { text: 'Applications', href: '/apps' },
+    { text: 'API keys', href: '/keys' },
     { text: 'Audit log', href: '/audit' },
   ]);
   for (const id of ['#stat-audit-events', '#stat-sign-ins', '#stat-denied']) {
@@ -51,6 +53,8 @@ e2eTest('support signs in without the audit log link and gets "Access denied" on
     { text: 'Dashboard', href: '/' },
     { text: 'Users', href: '/users' },
     { text: 'People', href: '/guids' },
+    { text: 'Applications', href: '/apps' },
+    { text: 'API keys', href: '/keys' },
   ]);
   assert.equal(await page.locator('a[href="/audit"]').count(), 0, 'no link to the audit log anywhere');
   assert.equal(await page.locator('#audit-table').count(), 0, 'no recent activity table for support');
@@ -72,6 +76,8 @@ e2eTest('auditor signs in and reads the audit log', async ({ page }) => {
     { text: 'Dashboard', href: '/' },
     { text: 'Users', href: '/users' },
     { text: 'People', href: '/guids' },
+    { text: 'Applications', href: '/apps' },
+    { text: 'API keys', href: '/keys' },
     { text: 'Audit log', href: '/audit' },
   ]);
 

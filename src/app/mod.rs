@@ -73,6 +73,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("guids") view=pages::Guids />
                     <Route path=path!("users/:id") view=pages::UserDetailPage />
                     <Route path=path!("guids/:id") view=pages::GuidPage />
+                    <Route path=path!("apps") view=pages::Applications />
+                    <Route path=path!("apps/new") view=pages::NewApp />
+                    <Route path=path!("apps/:id") view=pages::AppDetailPage />
+                    <Route path=path!("keys") view=pages::ApiKeys />
+                    <Route path=path!("keys/:id") view=pages::KeyDetailPage />
                 </ParentRoute>
             </Routes>
         </Router>

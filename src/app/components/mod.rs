@@ -1,8 +1,12 @@
 //! Small reusable pieces of UI.
+mod confirm;
 mod job;
+mod secret;
 mod theme;
 
+pub use confirm::ConfirmSubmit;
 pub use job::JobProgress;
+pub use secret::OneTimeSecret;
 pub use theme::ThemeToggle;
 
 use crate::model::AppError;

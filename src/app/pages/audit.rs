@@ -137,7 +137,7 @@ fn Filters(query: Memo<AuditQuery>) -> impl IntoView {
             </label>
             <label class="text-sm">"Target type"
                 <select name="target_type" id="filter-target-type" class="input mt-1 w-full">
-                    {["", "user", "guid", "job"].into_iter().map(|t| view! {
+                    {["", "user", "guid", "job", "application", "api_key"].into_iter().map(|t| view! {
                         <option value=t selected=move || q().target_type == t>{if t.is_empty() { "Any" } else { t }}</option>
                     }).collect_view()}
                 </select>
@@ -172,6 +172,8 @@ pub fn EventRows(events: Vec<AuditEvent>) -> impl IntoView {
             let target = match (e.target_type.as_deref(), e.target_id.clone()) {
                 (Some("user"), Some(id)) => view! { "user "<A href=format!("/users/{id}") attr:class="link font-mono">{id.clone()}</A> }.into_any(),
                 (Some("guid"), Some(id)) => view! { "person "<A href=format!("/guids/{id}") attr:class="link font-mono">{id.clone()}</A> }.into_any(),
+                (Some("application"), Some(id)) => view! { "application "<A href=format!("/apps/{id}") attr:class="link font-mono">{id.clone()}</A> }.into_any(),
+                (Some("api_key"), Some(id)) => view! { "API key "<A href=format!("/keys/{id}") attr:class="link font-mono">{id.clone()}</A> }.into_any(),
                 (Some(t), Some(id)) => format!("{t} {id}").into_any(),
                 _ => "—".into_any(),
             };

@@ -1,8 +1,10 @@
 //! A person: the GUID's profile, every linked account, possible duplicates, and merging another
 //! GUID into this one after comparing both sides field by field.
+use crate::api::apps::apps_of_person;
 use crate::api::session::current_principal;
 use crate::api::users::{duplicates_of_guid, get_guid, MergeGuids};
 use crate::app::components::{ErrorBox, Loading};
+use crate::app::pages::apps::AppTable;
 use crate::app::pages::users::UserTable;
 use crate::model::time::format_utc;
 use crate::model::users::{GuidView, PersonProfile};
@@ -34,6 +36,7 @@ pub fn GuidPage() -> impl IntoView {
         move || matches!(me.get(), Some(Ok(Some(ref m))) if m.can(Permission::WriteUsers));
     let can_audit =
         move || matches!(me.get(), Some(Ok(Some(ref m))) if m.can(Permission::ReadAudit));
+    let can_apps = move || matches!(me.get(), Some(Ok(Some(ref m))) if m.can(Permission::ReadApps));
     // The GUID to compare with: from "Compare" on a duplicate, from ?merge=, or typed.
     let compare = RwSignal::new(String::new());
     Effect::new(move |_| {
@@ -71,6 +74,7 @@ pub fn GuidPage() -> impl IntoView {
                         {(!g.absorbed.is_empty()).then(|| view! {
                             <p class="mt-4 text-sm">"Merged into this GUID: "<span class="font-mono">{g.absorbed.join(", ")}</span></p>
                         })}
+                        {let gid = g.guid.clone(); move || can_apps().then(|| view! { <PersonApps guid=gid.clone() /> })}
                         {move || can_write().then(|| view! { <MergePanel survivor=survivor.clone() compare=compare merge=merge /> })}
                     }.into_any()
                 }
@@ -98,6 +102,26 @@ pub fn GuidPage() -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The applications this person is assigned to.
+#[component]
+fn PersonApps(guid: String) -> impl IntoView {
+    let apps = Resource::new(move || guid.clone(), apps_of_person);
+    view! {
+        <section class="mt-8" aria-labelledby="person-apps-h">
+            <h2 id="person-apps-h" class="text-lg font-semibold">"Applications"</h2>
+            <Suspense fallback=Loading>
+                {move || apps.get().map(|r| match r {
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="mt-2 text-sm" id="person-apps-empty">"This person is not assigned to any application. Assign people from an application's page."</p>
+                    }.into_any(),
+                    Ok(list) => view! { <div class="mt-2 card overflow-x-auto" id="person-apps"><AppTable apps=list /></div> }.into_any(),
                 })}
             </Suspense>
         </section>

@@ -1,9 +1,15 @@
 //! One module per console area.
+mod app_detail;
+mod app_form;
+mod app_new;
+mod apps;
 mod audit;
 mod dashboard;
 mod guid;
 mod guids;
 mod import;
+mod key_detail;
+mod keys;
 mod not_found;
 mod signin;
 mod user_detail;
@@ -11,11 +17,16 @@ mod user_form;
 mod user_new;
 mod users;
 
+pub use app_detail::AppDetailPage;
+pub use app_new::NewApp;
+pub use apps::Applications;
 pub use audit::AuditLog;
 pub use dashboard::Dashboard;
 pub use guid::GuidPage;
 pub use guids::Guids;
 pub use import::{ImportUsers, JobPage};
+pub use key_detail::KeyDetailPage;
+pub use keys::ApiKeys;
 pub use not_found::NotFound;
 pub use signin::SignIn;
 pub use user_detail::UserDetailPage;

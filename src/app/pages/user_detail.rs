@@ -1,4 +1,5 @@
 //! One user: profile, status actions, edit, linked accounts through the GUID, recent audit trail.
+use crate::api::apps::keys_of_user;
 use crate::api::session::current_principal;
 use crate::api::users::{
     get_guid, get_user, user_audit_trail, RelinkUser, SetUserStatus, UnlockUser, UpdateUser,
@@ -99,6 +100,7 @@ pub fn UserDetailPage() -> impl IntoView {
                             <RelinkForm user_id=u4.id.clone() relink=relink />
                         })}
                         <LinkedAccounts guid=guid.clone() />
+                        {let uid = u.id.clone(); move || can(Permission::ReadApps).then(|| view! { <PersonalKeys user_id=uid.clone() /> })}
                     }.into_any()
                 }
             })}
@@ -250,6 +252,37 @@ fn LinkedAccounts(guid: String) -> impl IntoView {
                 {move || view_res.get().map(|r| match r {
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                     Ok(g) => view! { <div class="mt-2 card overflow-x-auto"><UserTable users=g.accounts /></div> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The user's personal API keys (read-only here; they are managed on each key's page).
+#[component]
+fn PersonalKeys(user_id: String) -> impl IntoView {
+    use crate::app::pages::keys::{expires, KeyStatusBadge};
+    let keys = Resource::new(move || user_id.clone(), keys_of_user);
+    view! {
+        <section class="mt-8" aria-labelledby="personal-keys-h">
+            <h2 id="personal-keys-h" class="text-lg font-semibold">"Personal API keys"</h2>
+            <Suspense fallback=Loading>
+                {move || keys.get().map(|r| match r {
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="mt-2 text-sm" id="personal-keys-empty">"No personal keys."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="mt-2 card divide-y divide-slate-200 dark:divide-slate-800" id="personal-keys">
+                            {list.into_iter().map(|k| view! {
+                                <li class="flex flex-wrap items-center gap-3 px-4 py-2" data-key=k.id.clone()>
+                                    <A href=format!("/keys/{}", k.id) attr:class="link font-mono text-sm">{k.prefix.clone()}</A>
+                                    <span>{k.name.clone()}</span>
+                                    <A href=format!("/apps/{}", k.application_id) attr:class="link text-sm">{k.application_name.clone()}</A>
+                                    <span class="text-xs text-slate-500">"expires "{expires(k.expires_at)}</span>
+                                    <KeyStatusBadge status=k.status />
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
                 })}
             </Suspense>
         </section>
