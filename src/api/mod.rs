@@ -3,4 +3,5 @@
 pub mod audit;
 pub mod jobs;
 pub mod session;
+pub mod support;
 pub mod users;

@@ -3,6 +3,7 @@ pub mod access;
 pub mod audit;
 pub mod error;
 pub mod jobs;
+pub mod support;
 pub mod time;
 pub mod users;
 

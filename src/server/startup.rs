@@ -2,7 +2,7 @@
 use crate::app::{shell, App};
 use crate::server::auth::oidc::Oidc;
 use crate::server::db::Db;
-use crate::server::http::{auth_routes, exports, headers, health, imports, pages};
+use crate::server::http::{auth_routes, enroll, exports, headers, health, imports, pages};
 use crate::server::{AppState, Config};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
@@ -82,6 +82,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             "/users/import",
             post(imports::upload).layer(imports::body_limit()),
         )
+        .route("/enroll/{token}", get(enroll::show).post(enroll::consume))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes(&state, routes, {

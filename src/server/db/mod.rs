@@ -5,6 +5,7 @@ pub mod jobs;
 pub mod people;
 pub mod seed;
 mod sessions;
+pub mod support;
 pub mod users;
 
 pub use sessions::SessionStore;

@@ -4,4 +4,5 @@ pub mod checkpoints;
 pub mod jobs;
 pub mod people;
 pub mod retention;
+pub mod support;
 pub mod users;
