@@ -18,6 +18,12 @@ pub async fn list_factors(user_id: String) -> Result<Vec<Factor>, AppError> {
     support::factors(&state.db, &user_id).await.map_err(fail)
 }
 
+#[server(prefix = "/api", endpoint = "mfa/factors_of_guid")]
+pub async fn factors_of_guid(id: String) -> Result<Vec<Factor>, AppError> {
+    let (state, _) = require(Permission::ReadMfa).await?;
+    support::factors_of_guid(&state.db, &id).await.map_err(fail)
+}
+
 /// Records a factor the identity provider reports (the API of a later issue calls the same service).
 #[server(prefix = "/api", endpoint = "mfa/factors/add")]
 pub async fn add_factor(user_id: String, input: FactorInput) -> Result<Factor, AppError> {

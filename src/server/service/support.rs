@@ -45,6 +45,20 @@ pub async fn factors(db: &Db, user_id: &str) -> Result<Vec<Factor>, AppError> {
         .map_err(internal)
 }
 
+/// Every factor of every account of a person.
+pub async fn factors_of_guid(db: &Db, guid: &str) -> Result<Vec<Factor>, AppError> {
+    let view = users::guid_view(db, guid).await?;
+    let mut out = Vec::new();
+    for a in view.accounts {
+        out.extend(
+            db::support::factors_of(&db.pool, &a.id)
+                .await
+                .map_err(internal)?,
+        );
+    }
+    Ok(out)
+}
+
 pub fn new_factor_id() -> String {
     format!("f_{}", uuid::Uuid::now_v7().simple())
 }
