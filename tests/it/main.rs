@@ -10,4 +10,5 @@ mod edges;
 mod import;
 mod people;
 mod sign_in;
+mod support;
 mod users;
