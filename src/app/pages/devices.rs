@@ -239,6 +239,7 @@ pub fn DeviceTable(
             </tbody>
         </table>
     }
+    .into_any()
 }
 
 /// Blocks every device not seen for N days, as a job with progress.

@@ -261,4 +261,5 @@ fn PersonSecurity(guid: Signal<String>) -> impl IntoView {
             </Suspense>
         </section>
     }
+    .into_any()
 }

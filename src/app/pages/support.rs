@@ -248,6 +248,7 @@ pub fn UserSecurity(
             </Suspense>
         </section>
     }
+    .into_any()
 }
 
 /// "Reset MFA": checks done, reason, ticket, typed email; then the one-time link, shown once.
@@ -404,6 +405,7 @@ fn ResetPanel(
             </Show>
         </section>
     }
+    .into_any()
 }
 
 /// The re-enrollment link, shown once with a copy button.
@@ -441,6 +443,7 @@ fn LinkOnce(outcome: crate::model::support::MfaResetOutcome) -> impl IntoView {
             <p class="mt-2 text-sm">{format!("Valid until {}, once.", format_utc(outcome.expires_at))}</p>
         </div>
     }
+    .into_any()
 }
 
 /// Whether the principal may use the support desk (for the dashboard's shortcut).
