@@ -230,9 +230,8 @@ pub fn UserSecurity(
         </section>
         {
             let (uid, em) = (user_id.clone(), email.clone());
-            move || can(Permission::ResetMfa).then(|| {
-                let factor_list = factors.get().and_then(|r| r.ok()).unwrap_or_default();
-                view! { <ResetPanel user_id=uid.clone() email=em.clone() factors=factor_list on_done=on_change /> }
+            move || can(Permission::ResetMfa).then(|| view! {
+                <ResetPanel user_id=uid.clone() email=em.clone() factors=factors on_done=on_change />
             })
         }
         <section class="mt-8" aria-labelledby="devices-h">
@@ -256,7 +255,8 @@ pub fn UserSecurity(
 fn ResetPanel(
     user_id: String,
     email: String,
-    factors: Vec<Factor>,
+    /// The person's factors (to pick some); reloading them does not re-create this panel.
+    factors: Resource<Result<Vec<Factor>, crate::model::AppError>>,
     on_done: Callback<()>,
 ) -> impl IntoView {
     let options = Resource::new(|| (), |_| mfa_reset_options());
@@ -294,7 +294,6 @@ fn ResetPanel(
     let error = move || reset.value().get().and_then(|r| r.err());
     let field_error = move |name: &'static str| error().and_then(|e| e.field(name));
     let email_label = StoredValue::new(email.clone());
-    let factors = StoredValue::new(factors);
     view! {
         <section class="mt-8 card p-4" aria-labelledby="reset-h" id="reset-mfa">
             <div class="flex flex-wrap items-center gap-3">
@@ -311,7 +310,7 @@ fn ResetPanel(
                         move || options.get().map(|r| match r {
                             Err(e) => view! { <div class="mt-3"><ErrorBox error=e /></div> }.into_any(),
                             Ok(opts) => {
-                                let factors = factors.get_value();
+                                let factors = factors.get().and_then(|r| r.ok()).unwrap_or_default();
                                 view! {
                                     <form class="mt-4 grid gap-4" id="reset-form" on:submit=move |ev| submit.run(ev) novalidate>
                                         <fieldset>
