@@ -20,6 +20,8 @@ e2eTest('admin signs in with the provider form, sees the dashboard and finds its
     { text: 'Dashboard', href: '/' },
     { text: 'Users', href: '/users' },
     { text: 'People', href: '/guids' },
+    { text: 'Support desk', href: '/support' },
+    { text: 'Devices', href: '/devices' },
     { text: 'Audit log', href: '/audit' },
   ]);
   for (const id of ['#stat-audit-events', '#stat-sign-ins', '#stat-denied']) {
@@ -51,6 +53,8 @@ e2eTest('support signs in without the audit log link and gets "Access denied" on
     { text: 'Dashboard', href: '/' },
     { text: 'Users', href: '/users' },
     { text: 'People', href: '/guids' },
+    { text: 'Support desk', href: '/support' },
+    { text: 'Devices', href: '/devices' },
   ]);
   assert.equal(await page.locator('a[href="/audit"]').count(), 0, 'no link to the audit log anywhere');
   assert.equal(await page.locator('#audit-table').count(), 0, 'no recent activity table for support');
@@ -72,6 +76,7 @@ e2eTest('auditor signs in and reads the audit log', async ({ page }) => {
     { text: 'Dashboard', href: '/' },
     { text: 'Users', href: '/users' },
     { text: 'People', href: '/guids' },
+    { text: 'Devices', href: '/devices' },
     { text: 'Audit log', href: '/audit' },
   ]);
 
