@@ -227,9 +227,11 @@ async fn seed(users: u64, guids: u64, rng_seed: u64) -> Result<(), startup::Star
     .await?;
     eprintln!();
     println!(
-        "seeded {} users over {} GUIDs in {:.1} s ({:.0} users/s)",
+        "seeded {} users over {} GUIDs, {} MFA factors and {} devices in {:.1} s ({:.0} users/s)",
         report.users,
         report.guids,
+        report.factors,
+        report.devices,
         report.seconds,
         report.users as f64 / report.seconds.max(0.001)
     );

@@ -22,6 +22,8 @@ e2eTest('admin signs in with the provider form, sees the dashboard and finds its
     { text: 'People', href: '/guids' },
     { text: 'Applications', href: '/apps' },
     { text: 'API keys', href: '/keys' },
+    { text: 'Support desk', href: '/support' },
+    { text: 'Devices', href: '/devices' },
     { text: 'Audit log', href: '/audit' },
   ]);
   for (const id of ['#stat-audit-events', '#stat-sign-ins', '#stat-denied']) {
@@ -55,6 +57,8 @@ e2eTest('support signs in without the audit log link and gets "Access denied" on
     { text: 'People', href: '/guids' },
     { text: 'Applications', href: '/apps' },
     { text: 'API keys', href: '/keys' },
+    { text: 'Support desk', href: '/support' },
+    { text: 'Devices', href: '/devices' },
   ]);
   assert.equal(await page.locator('a[href="/audit"]').count(), 0, 'no link to the audit log anywhere');
   assert.equal(await page.locator('#audit-table').count(), 0, 'no recent activity table for support');
@@ -78,6 +82,7 @@ e2eTest('auditor signs in and reads the audit log', async ({ page }) => {
     { text: 'People', href: '/guids' },
     { text: 'Applications', href: '/apps' },
     { text: 'API keys', href: '/keys' },
+    { text: 'Devices', href: '/devices' },
     { text: 'Audit log', href: '/audit' },
   ]);
 

@@ -34,7 +34,7 @@ pub async fn bulk_users(
 pub async fn get_job(id: String) -> Result<Job, AppError> {
     let (state, _) = require(Permission::WriteUsers).await?;
     match jobs::get(&state.db, &id).await {
-        Ok(job) if job.kind.starts_with("users.") => Ok(job),
+        Ok(job) if job.kind.starts_with("users.") || job.kind.starts_with("devices.") => Ok(job),
         Ok(_) => Err(fail(AppError::NotFound("The job".into()))),
         Err(e) => Err(fail(e)),
     }

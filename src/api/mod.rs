@@ -4,4 +4,5 @@ pub mod apps;
 pub mod audit;
 pub mod jobs;
 pub mod session;
+pub mod support;
 pub mod users;

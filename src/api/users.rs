@@ -26,12 +26,14 @@ pub async fn get_user(id: String) -> Result<UserDetail, AppError> {
     users::get(&state.db, &id).await.map_err(fail)
 }
 
+/// The user's recent audit trail: all of it for those who read the audit log, otherwise (support)
+/// only the caller's own actions.
 #[server(prefix = "/api", endpoint = "users/trail")]
 pub async fn user_audit_trail(id: String) -> Result<Vec<AuditEvent>, AppError> {
-    let (state, _) = require(Permission::ReadUsers).await?;
-    crate::server::db::audit::by_target(&state.db.pool, "user", &id, 20)
+    let (state, auth) = require(Permission::ReadUsers).await?;
+    crate::server::service::support::user_trail(&state.db, &auth, &id)
         .await
-        .map_err(crate::server::internal)
+        .map_err(fail)
 }
 
 #[server(prefix = "/api", endpoint = "users/create")]

@@ -71,6 +71,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users/import") view=pages::ImportUsers />
                     <Route path=path!("users/jobs/:id") view=pages::JobPage />
                     <Route path=path!("guids") view=pages::Guids />
+                    <Route path=path!("support") view=pages::SupportDesk />
+                    <Route path=path!("devices") view=pages::Devices />
                     <Route path=path!("users/:id") view=pages::UserDetailPage />
                     <Route path=path!("guids/:id") view=pages::GuidPage />
                     <Route path=path!("apps") view=pages::Applications />

@@ -44,15 +44,32 @@ impl Role {
                 ExportUsers,
                 UnlockUsers,
                 ResetMfa,
+                ResetAdminMfa,
+                ReadMfa,
+                ManageFactors,
+                ReadDevices,
+                UntrustDevices,
+                ManageDevices,
                 ReadAudit,
                 VerifyAudit,
                 ReadApps,
                 WriteApps,
             ],
-            Role::Support => &[ViewConsole, ReadUsers, UnlockUsers, ResetMfa, ReadApps],
+            Role::Support => &[
+                ViewConsole,
+                ReadUsers,
+                UnlockUsers,
+                ResetMfa,
+                ReadMfa,
+                ReadDevices,
+                UntrustDevices,
+                ReadApps,
+            ],
             Role::Auditor => &[
                 ViewConsole,
                 ReadUsers,
+                ReadMfa,
+                ReadDevices,
                 ReadAudit,
                 ExportAudit,
                 VerifyAudit,
@@ -81,7 +98,19 @@ pub enum Permission {
     WriteUsers,
     ExportUsers,
     UnlockUsers,
+    /// The MFA reset: remove factors, revoke device trust, issue a re-enrollment link.
     ResetMfa,
+    /// Reset the MFA of an administrator account (never one's own).
+    ResetAdminMfa,
+    /// See a person's MFA factors.
+    ReadMfa,
+    /// Add (as the identity provider reports them) and remove single factors.
+    ManageFactors,
+    ReadDevices,
+    /// Withdraw a device's trust (support does this on the phone with the person).
+    UntrustDevices,
+    /// Register, trust, block and remove devices; bulk-block stale ones.
+    ManageDevices,
     ReadAudit,
     ExportAudit,
     VerifyAudit,
@@ -100,6 +129,12 @@ impl Permission {
             Permission::ExportUsers => "users.export",
             Permission::UnlockUsers => "users.unlock",
             Permission::ResetMfa => "mfa.reset",
+            Permission::ResetAdminMfa => "mfa.reset_admin",
+            Permission::ReadMfa => "mfa.read",
+            Permission::ManageFactors => "mfa.factors.write",
+            Permission::ReadDevices => "devices.read",
+            Permission::UntrustDevices => "devices.untrust",
+            Permission::ManageDevices => "devices.write",
             Permission::ReadAudit => "audit.read",
             Permission::ExportAudit => "audit.export",
             Permission::VerifyAudit => "audit.verify",
@@ -119,6 +154,12 @@ impl Permission {
             Permission::ExportUsers => "export users",
             Permission::UnlockUsers => "unlock users",
             Permission::ResetMfa => "reset MFA",
+            Permission::ResetAdminMfa => "reset the MFA of an administrator account",
+            Permission::ReadMfa => "view MFA factors",
+            Permission::ManageFactors => "change MFA factors",
+            Permission::ReadDevices => "view devices",
+            Permission::UntrustDevices => "untrust devices",
+            Permission::ManageDevices => "manage devices",
             Permission::ReadAudit => "read the audit log",
             Permission::ExportAudit => "export the audit log",
             Permission::VerifyAudit => "verify the audit log",
@@ -162,6 +203,8 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/apps/new", "", Permission::WriteApps),
     ("/apps", "Applications", Permission::ReadApps),
     ("/keys", "API keys", Permission::ReadApps),
+    ("/support", "Support desk", Permission::ResetMfa),
+    ("/devices", "Devices", Permission::ReadDevices),
     ("/audit", "Audit log", Permission::ReadAudit),
 ];
 
@@ -195,6 +238,18 @@ mod tests {
         assert!(!Role::Support.has(Permission::WriteUsers));
         assert!(!Role::Auditor.has(Permission::WriteUsers));
         assert!(Role::Auditor.has(Permission::ExportAudit));
+        assert!(Role::Support.has(Permission::ResetMfa));
+        assert!(Role::Support.has(Permission::UntrustDevices));
+        assert!(
+            !Role::Support.has(Permission::ManageDevices),
+            "support cannot block or remove"
+        );
+        assert!(!Role::Support.has(Permission::ManageFactors));
+        assert!(!Role::Auditor.has(Permission::ResetMfa));
+        assert!(!Role::Auditor.has(Permission::UntrustDevices));
+        assert!(
+            Role::Auditor.has(Permission::ReadDevices) && Role::Auditor.has(Permission::ReadMfa)
+        );
     }
 
     #[test]
@@ -207,6 +262,13 @@ mod tests {
         assert_eq!(page_permission("/users/u_1"), Some(Permission::ReadUsers));
         assert_eq!(page_permission("/users/new"), Some(Permission::WriteUsers));
         assert_eq!(page_permission("/guids/g_1"), Some(Permission::ReadUsers));
+        assert_eq!(page_permission("/support"), Some(Permission::ResetMfa));
+        assert_eq!(page_permission("/devices"), Some(Permission::ReadDevices));
+        assert_eq!(
+            page_permission("/enroll/abc"),
+            None,
+            "the re-enrollment link is public"
+        );
         assert_eq!(
             page_permission("/users/import"),
             Some(Permission::WriteUsers)

@@ -131,6 +131,28 @@ pub const ACTION_GROUPS: &[(&str, &str, &[&str])] = &[
         &["users.bulk", "users.import", "users.export"],
     ),
     ("People (GUIDs)", "guid.*", &["guid.merge"]),
+    (
+        "MFA and the support desk",
+        "mfa.*",
+        &[
+            "mfa.reset",
+            "mfa.factor.add",
+            "mfa.factor.remove",
+            "mfa.enrollment_link.used",
+        ],
+    ),
+    (
+        "Devices",
+        "device.*",
+        &[
+            "device.register",
+            "device.trust",
+            "device.untrust",
+            "device.block",
+            "device.remove",
+        ],
+    ),
+    ("Bulk device actions", "devices.*", &["devices.bulk_block"]),
     ("Audit log", "audit.*", &["audit.export", "audit.verify"]),
 ];
 

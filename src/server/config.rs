@@ -25,7 +25,26 @@ pub struct Config {
     pub verify_failures_per_minute: u32,
     /// How often key usage (last used, count) counted in memory is written.
     pub key_usage_flush: Duration,
+    pub support: SupportPolicy,
 }
+
+/// The support desk's rules, chosen by the administrators.
+#[derive(Clone, Debug)]
+pub struct SupportPolicy {
+    /// Lowercase emails whose accounts support may never reset (besides console administrators).
+    pub protected_accounts: Vec<String>,
+    /// How long a re-enrollment link stays valid.
+    pub enrollment_link_ttl: Duration,
+    /// MFA resets one agent may complete per hour.
+    pub resets_per_hour: u32,
+    /// How a caller's identity can be verified; the agent ticks at least one.
+    pub verification_checks: Vec<String>,
+    /// Why an MFA reset is done; the agent picks one.
+    pub reset_reasons: Vec<String>,
+}
+
+pub const DEFAULT_VERIFICATION_CHECKS: &str = "Called back the phone number on file,Manager confirmed the request,Verified photo ID on a video call,Answered the security questions on file";
+pub const DEFAULT_RESET_REASONS: &str = "Lost or stolen phone,New phone,Authenticator app deleted,Security key lost or broken,Suspected compromise,Other";
 
 #[derive(Clone, Debug)]
 pub struct OidcConfig {
@@ -121,7 +140,59 @@ impl Config {
             _ => None,
         };
 
+        let list = |name: &'static str, default: &str| -> Result<Vec<String>, ConfigError> {
+            let raw = var(name).unwrap_or_else(|| default.to_string());
+            let items: Vec<String> = raw
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            if items.is_empty() {
+                return Err(err(name, "lists nothing"));
+            }
+            if items.iter().any(|i| i.chars().count() > 120) {
+                return Err(err(name, "has an entry longer than 120 characters"));
+            }
+            Ok(items)
+        };
+        let resets_per_hour = match var("GATEHOUSE_MFA_RESETS_PER_HOUR") {
+            None => 10,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(err(
+                        "GATEHOUSE_MFA_RESETS_PER_HOUR",
+                        format!("must be a whole number above 0 (got {v:?})"),
+                    ))
+                }
+            },
+        };
+        let protected_accounts = var("GATEHOUSE_PROTECTED_ACCOUNTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect::<Vec<_>>();
+        if let Some(bad) = protected_accounts.iter().find(|e| !e.contains('@')) {
+            return Err(err(
+                "GATEHOUSE_PROTECTED_ACCOUNTS",
+                format!("entry {bad:?} is not an email"),
+            ));
+        }
+        let support = SupportPolicy {
+            protected_accounts,
+            enrollment_link_ttl: seconds(&var, "GATEHOUSE_ENROLLMENT_LINK_SECS", 86_400)?,
+            resets_per_hour,
+            verification_checks: list(
+                "GATEHOUSE_MFA_VERIFICATION_CHECKS",
+                DEFAULT_VERIFICATION_CHECKS,
+            )?,
+            reset_reasons: list("GATEHOUSE_MFA_RESET_REASONS", DEFAULT_RESET_REASONS)?,
+        };
+
         Ok(Config {
+            support,
             database_url,
             bind,
             public_url,
@@ -287,6 +358,11 @@ mod tests {
             Some(Role::Admin)
         );
         assert_eq!(c.oidc.role_for(&["other".into()]), None);
+        assert_eq!(c.support.resets_per_hour, 10);
+        assert_eq!(c.support.enrollment_link_ttl, Duration::from_secs(86_400));
+        assert!(c.support.protected_accounts.is_empty());
+        assert!(c.support.verification_checks.len() >= 2);
+        assert!(c.support.reset_reasons.iter().any(|r| r == "Other"));
     }
 
     #[test]
@@ -301,6 +377,10 @@ mod tests {
             ("GATEHOUSE_DATABASE_URL", Some("mysql://x")),
             ("GATEHOUSE_SESSION_IDLE_SECS", Some("-5")),
             ("GATEHOUSE_PUBLIC_URL", Some("127.0.0.1:3000")),
+            ("GATEHOUSE_MFA_RESETS_PER_HOUR", Some("0")),
+            ("GATEHOUSE_ENROLLMENT_LINK_SECS", Some("soon")),
+            ("GATEHOUSE_PROTECTED_ACCOUNTS", Some("root")),
+            ("GATEHOUSE_MFA_VERIFICATION_CHECKS", Some(" , ")),
         ];
         for (var, value) in cases {
             let mut m = base();

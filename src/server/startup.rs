@@ -2,7 +2,9 @@
 use crate::app::{shell, App};
 use crate::server::auth::oidc::Oidc;
 use crate::server::db::Db;
-use crate::server::http::{auth_routes, exports, headers, health, imports, keys_api, pages};
+use crate::server::http::{
+    auth_routes, enroll, exports, headers, health, imports, keys_api, pages,
+};
 use crate::server::service::verify::Verifier;
 use crate::server::{AppState, Config};
 use axum::extract::DefaultBodyLimit;
@@ -91,6 +93,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             "/api/v1/keys/verify",
             post(keys_api::verify).layer(DefaultBodyLimit::max(keys_api::MAX_BODY)),
         )
+        .route("/enroll/{token}", get(enroll::show).post(enroll::consume))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes(&state, routes, {

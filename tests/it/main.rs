@@ -11,4 +11,5 @@ mod edges;
 mod import;
 mod people;
 mod sign_in;
+mod support;
 mod users;

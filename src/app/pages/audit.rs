@@ -137,7 +137,7 @@ fn Filters(query: Memo<AuditQuery>) -> impl IntoView {
             </label>
             <label class="text-sm">"Target type"
                 <select name="target_type" id="filter-target-type" class="input mt-1 w-full">
-                    {["", "user", "guid", "job", "application", "api_key"].into_iter().map(|t| view! {
+                    {["", "user", "guid", "device", "job", "application", "api_key"].into_iter().map(|t| view! {
                         <option value=t selected=move || q().target_type == t>{if t.is_empty() { "Any" } else { t }}</option>
                     }).collect_view()}
                 </select>

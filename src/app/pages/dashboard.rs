@@ -7,9 +7,18 @@ use leptos_meta::Title;
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let summary = Resource::new(|| (), |_| load_dashboard());
+    let me = Resource::new(|| (), |_| crate::api::session::current_principal());
     view! {
         <Title text="Dashboard" />
         <h1 class="text-2xl font-semibold">"Dashboard"</h1>
+        <Suspense fallback=|| ()>
+            {move || me.get().and_then(|r| r.ok()).flatten().filter(crate::app::pages::support::is_support).map(|_| view! {
+                <a href="/support" class="mt-4 card block p-4 hover:border-indigo-400" id="support-shortcut">
+                    <span class="font-semibold">"Support desk"</span>
+                    <span class="block text-sm text-slate-600 dark:text-slate-300">"Find a caller, check their state, reset their MFA."</span>
+                </a>
+            })}
+        </Suspense>
         <Suspense fallback=Loading>
             {move || summary.get().map(|r| match r {
                 Err(e) => view! { <ErrorBox error=e /> }.into_any(),

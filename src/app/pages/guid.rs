@@ -80,6 +80,7 @@ pub fn GuidPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <PersonSecurity guid=Signal::derive(id) />
         <section class="mt-8" aria-labelledby="dupes-h">
             <h2 id="dupes-h" class="text-lg font-semibold">"Possible duplicates"</h2>
             <Suspense fallback=Loading>
@@ -244,4 +245,45 @@ fn Comparison(
             <button type="submit" class="btn-primary mt-4" id="merge">"Merge into this person"</button>
         </ActionForm>
     }
+}
+
+/// Every MFA factor and device of every account of this person.
+#[component]
+fn PersonSecurity(guid: Signal<String>) -> impl IntoView {
+    use crate::api::support::{devices_of_guid, factors_of_guid};
+    use crate::app::pages::devices::DeviceTable;
+    use crate::app::pages::support::FactorTable;
+    let (reloads, set_reloads) = signal(0u32);
+    let on_change = Callback::new(move |_: ()| set_reloads.update(|n| *n += 1));
+    let factors = Resource::new(move || guid.get(), factors_of_guid);
+    let devices = Resource::new(
+        move || (guid.get(), reloads.get()),
+        |(g, _)| devices_of_guid(g),
+    );
+    let me = Resource::new(|| (), |_| current_principal());
+    view! {
+        <section class="mt-8" aria-labelledby="person-factors-h">
+            <h2 id="person-factors-h" class="text-lg font-semibold">"MFA factors"</h2>
+            <Suspense fallback=Loading>
+                {move || factors.get().map(|r| match r {
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    Ok(list) => view! { <FactorTable factors=list show_owner=true /> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+        <section class="mt-8" aria-labelledby="person-devices-h">
+            <h2 id="person-devices-h" class="text-lg font-semibold">"Devices"</h2>
+            <Suspense fallback=Loading>
+                {move || devices.get().map(|r| match r {
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="mt-2 text-sm">"No devices registered."</p> }.into_any(),
+                    Ok(list) => {
+                        let principal = me.get().and_then(|r| r.ok()).flatten();
+                        view! { <div class="mt-2 card overflow-x-auto"><DeviceTable devices=list principal=principal on_change=on_change show_owner=true /></div> }.into_any()
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+    .into_any()
 }

@@ -6,6 +6,7 @@ use crate::api::users::{
 };
 use crate::app::components::{ErrorBox, Loading};
 use crate::app::pages::audit::EventRows;
+use crate::app::pages::support::UserSecurity;
 use crate::app::pages::user_form::UserFields;
 use crate::app::pages::users::{StatusBadge, UserTable};
 use crate::model::time::format_utc;
@@ -47,10 +48,12 @@ pub fn UserDetailPage() -> impl IntoView {
             bump()
         }
     });
+    // Bumped by the security section (factors, devices, MFA reset) after its own changes.
+    let security = RwSignal::new(0u32);
     let user = Resource::new(move || (id(), reloads.get()), |(id, _)| get_user(id));
     let trail = Resource::new(
-        move || (id(), reloads.get()),
-        |(id, _)| user_audit_trail(id),
+        move || (id(), reloads.get(), security.get()),
+        |(id, _, _)| user_audit_trail(id),
     );
     let me = Resource::new(|| (), |_| current_principal());
     let can = move |p: Permission| matches!(me.get(), Some(Ok(Some(ref m))) if m.can(p));
@@ -99,6 +102,7 @@ pub fn UserDetailPage() -> impl IntoView {
                             <EditUser user=u4.clone() update=update />
                             <RelinkForm user_id=u4.id.clone() relink=relink />
                         })}
+                        <UserSecurity user_id=u.id.clone() email=u.email.clone() reloads=security />
                         <LinkedAccounts guid=guid.clone() />
                         {let uid = u.id.clone(); move || can(Permission::ReadApps).then(|| view! { <PersonalKeys user_id=uid.clone() /> })}
                     }.into_any()
@@ -108,6 +112,9 @@ pub fn UserDetailPage() -> impl IntoView {
         <section class="mt-8" aria-labelledby="trail-h">
             <div class="flex items-center gap-3">
                 <h2 id="trail-h" class="text-lg font-semibold">"Recent audit trail"</h2>
+                {move || (!can(Permission::ReadAudit)).then(|| view! {
+                    <span class="text-sm text-slate-500 dark:text-slate-400" id="trail-scope">"(your own actions on this user)"</span>
+                })}
                 {move || can(Permission::ReadAudit).then(|| view! {
                     <A href=format!("/audit?target_type=user&target_id={}", id()) attr:class="link text-sm" attr:id="full-trail">"Full audit trail"</A>
                 })}

@@ -185,6 +185,27 @@ pub async fn by_target(
     rows.iter().map(event_from_row).collect()
 }
 
+/// The newest events about one target done by one actor.
+pub async fn by_target_and_actor(
+    pool: &AnyPool,
+    target_type: &str,
+    target_id: &str,
+    actor_email: &str,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_events WHERE target_type = $1 AND target_id = $2 AND actor_email = $3 \
+         ORDER BY seq DESC LIMIT $4"
+    ))
+    .bind(target_type)
+    .bind(target_id)
+    .bind(actor_email)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(event_from_row).collect()
+}
+
 /// Which events to read; every part is optional. Built by `service::audit::AuditFilter`.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {

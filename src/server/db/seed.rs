@@ -20,12 +20,47 @@ pub struct SeedUser {
 /// A seeded person: GUID, created at, and profile (name, email, phone).
 pub type SeedGuid = (String, i64, String, String, Option<String>);
 
-/// Inserts GUIDs, users and their name tokens, all in one transaction.
+/// A seeded MFA factor: the columns of `mfa_factors`, in order.
+pub struct SeedFactor {
+    pub id: String,
+    pub user_id: String,
+    pub kind: &'static str,
+    pub label: String,
+    pub status: &'static str,
+    pub enrolled_at: i64,
+    pub last_used_at: Option<i64>,
+    pub credential_id: Option<String>,
+    pub authenticator_name: Option<&'static str>,
+    pub aaguid: Option<&'static str>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub codes_left: Option<i64>,
+}
+
+/// A seeded device.
+pub struct SeedDevice {
+    pub id: String,
+    pub owner_user_id: String,
+    pub name: String,
+    pub platform: &'static str,
+    pub os_version: &'static str,
+    pub kind: &'static str,
+    pub fingerprint: String,
+    pub trust_state: &'static str,
+    pub remembered: bool,
+    pub first_seen_at: i64,
+    pub last_seen_at: i64,
+    pub last_ip: String,
+}
+
+/// Inserts GUIDs, users and their name tokens, factors and devices, all in one transaction.
 pub async fn insert_batch(
     db: &Db,
     guids: &[SeedGuid],
     users: &[SeedUser],
     tokens: &[(String, String)],
+    factors: &[SeedFactor],
+    devices: &[SeedDevice],
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
     if db.engine == Engine::Sqlite {
@@ -86,6 +121,56 @@ pub async fn insert_batch(
         let mut q = sqlx::query(&sql);
         for (t, u) in chunk {
             q = q.bind(t).bind(u);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for chunk in factors.chunks(rows_per_insert(db, 13)) {
+        let mut sql = String::from(
+            "INSERT INTO mfa_factors (id, user_id, kind, label, status, enrolled_at, last_used_at, credential_id, \
+             authenticator_name, aaguid, phone, email, codes_left) VALUES ",
+        );
+        push_placeholders(&mut sql, chunk.len(), 13);
+        let mut q = sqlx::query(&sql);
+        for f in chunk {
+            q = q
+                .bind(&f.id)
+                .bind(&f.user_id)
+                .bind(f.kind)
+                .bind(&f.label)
+                .bind(f.status)
+                .bind(f.enrolled_at)
+                .bind(f.last_used_at)
+                .bind(&f.credential_id)
+                .bind(f.authenticator_name)
+                .bind(f.aaguid)
+                .bind(&f.phone)
+                .bind(&f.email)
+                .bind(f.codes_left);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for chunk in devices.chunks(rows_per_insert(db, 13)) {
+        let mut sql = String::from(
+            "INSERT INTO devices (id, owner_user_id, name, platform, os_version, kind, fingerprint, trust_state, \
+             remembered, first_seen_at, last_seen_at, last_ip, updated_at) VALUES ",
+        );
+        push_placeholders(&mut sql, chunk.len(), 13);
+        let mut q = sqlx::query(&sql);
+        for d in chunk {
+            q = q
+                .bind(&d.id)
+                .bind(&d.owner_user_id)
+                .bind(&d.name)
+                .bind(d.platform)
+                .bind(d.os_version)
+                .bind(d.kind)
+                .bind(&d.fingerprint)
+                .bind(d.trust_state)
+                .bind(d.remembered as i64)
+                .bind(d.first_seen_at)
+                .bind(d.last_seen_at)
+                .bind(&d.last_ip)
+                .bind(d.last_seen_at);
         }
         q.execute(&mut *tx).await?;
     }

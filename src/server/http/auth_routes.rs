@@ -213,7 +213,8 @@ async fn complete_sign_in(
     };
     let entry = Entry::new("auth.sign_in", Outcome::Success)
         .details(serde_json::json!({ "groups": identity.groups }));
-    audit::record_alone(&state.db, &actor, meta, entry)
+    let email = principal.email.trim().to_lowercase();
+    crate::server::service::support::record_sign_in(&state.db, &actor, meta, entry, &email, role)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "could not audit a sign-in");

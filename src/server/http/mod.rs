@@ -1,6 +1,7 @@
 //! HTTP edges: sign-in routes, health probes, the page guard, security headers.
 pub mod auth_routes;
 pub mod csv;
+pub mod enroll;
 pub mod exports;
 pub mod headers;
 pub mod health;

@@ -7,5 +7,6 @@ pub mod keys;
 pub mod people;
 pub mod retention;
 pub mod secrets;
+pub mod support;
 pub mod users;
 pub mod verify;
