@@ -75,12 +75,12 @@ pub async fn audit_checkpoints() -> Result<CheckpointsView, AppError> {
 /// the download updates, so the page can show its progress.
 #[server(prefix = "/api", endpoint = "audit/start_export")]
 pub async fn start_audit_export(
-    query: AuditQuery,
+    query: Option<AuditQuery>,
     format: String,
 ) -> Result<ExportTicket, AppError> {
     use crate::server::{auth::guard::fail, auth::require, service::audit};
     let (state, auth) = require(Permission::ExportAudit).await?;
-    audit::start_export(&state.db, &auth, &query, &format)
+    audit::start_export(&state.db, &auth, &query.unwrap_or_default(), &format)
         .await
         .map_err(fail)
 }

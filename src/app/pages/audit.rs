@@ -282,7 +282,7 @@ fn ExportLink(
         ev.prevent_default();
         let query = query.clone();
         leptos::task::spawn_local(async move {
-            match start_audit_export(query, format.to_string()).await {
+            match start_audit_export(Some(query), format.to_string()).await {
                 Ok(ticket) => {
                     error.set(None);
                     job.set(Some(ticket.job));
