@@ -209,19 +209,6 @@ fn snapshot(a: &AppDetail) -> Value {
     })
 }
 
-fn changes(before: &Value, after: &Value) -> Value {
-    let mut out = serde_json::Map::new();
-    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
-        for (k, av) in a {
-            let bv = b.get(k).unwrap_or(&Value::Null);
-            if bv != av {
-                out.insert(k.clone(), json!({ "before": bv, "after": av }));
-            }
-        }
-    }
-    Value::Object(out)
-}
-
 fn new_app_id() -> String {
     format!("app_{}", uuid::Uuid::new_v4().simple())
 }
@@ -317,7 +304,7 @@ pub async fn update(
         return Err(AppError::Conflict(CONFLICT.into()));
     }
     let after = load(&mut tx, id).await?;
-    let diff = changes(&snapshot(&before), &snapshot(&after));
+    let diff = crate::server::service::users::changes(&snapshot(&before), &snapshot(&after));
     if diff.as_object().is_some_and(|m| m.is_empty()) {
         return get(db, id).await; // nothing changed: the transaction is dropped, nothing written
     }

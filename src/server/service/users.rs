@@ -202,7 +202,7 @@ pub(crate) fn snapshot(u: &UserDetail) -> Value {
 }
 
 /// `{"field": {"before": .., "after": ..}}` for the fields that differ.
-fn changes(before: &Value, after: &Value) -> Value {
+pub(crate) fn changes(before: &Value, after: &Value) -> Value {
     let mut out = serde_json::Map::new();
     if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
         for (k, av) in a {
