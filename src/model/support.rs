@@ -331,6 +331,8 @@ pub struct DeviceInput {
 pub struct DeviceQuery {
     /// The owner: a user id (`u_…`) or an exact email.
     pub owner: String,
+    /// One device by id: where an audit event's target links to.
+    pub device: String,
     pub state: String,
     pub platform: String,
     /// Only devices not seen for at least this many days.

@@ -3,16 +3,25 @@
 
 /// `2026-11-23 10:40:44 UTC` for Unix epoch milliseconds.
 pub fn format_utc(ms: i64) -> String {
+    let mut out = String::with_capacity(23);
+    push_utc(&mut out, ms);
+    out
+}
+
+/// [`format_utc`] appended to `out`: exports write millions of these without an allocation each.
+pub fn push_utc(out: &mut String, ms: i64) {
+    use std::fmt::Write;
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
+    let _ = write!(
+        out,
         "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
         rem / 3600,
         (rem % 3600) / 60,
         rem % 60
-    )
+    );
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).

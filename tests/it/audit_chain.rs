@@ -268,13 +268,13 @@ async fn a_rewritten_chain_with_recomputed_hashes_fails_against_a_signed_checkpo
     // the chain is consistent again on its own.
     disable_append_only(&app).await;
     let pool = &app.state.db.pool;
-    let mut prev = gatehouse::server::db::audit::chain_slice(pool, 0, 1)
+    let mut prev = gatehouse::server::db::audit::chain_slice(&app.state.db, 0, 1)
         .await
         .unwrap()[0]
         .event
         .hash
         .clone();
-    for row in gatehouse::server::db::audit::chain_slice(pool, 1, 100)
+    for row in gatehouse::server::db::audit::chain_slice(&app.state.db, 1, 100)
         .await
         .unwrap()
     {

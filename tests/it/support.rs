@@ -701,6 +701,21 @@ async fn device_actions_follow_the_role() {
     );
     let (_, mine) = call_json(&app, &support, "devices/of_user", &format!("id={id}")).await;
     assert_eq!(mine.as_array().unwrap().len(), 2);
+    // An audit event's device target links to the devices page filtered on that one device.
+    let (_, one) = call_json(
+        &app,
+        &auditor,
+        "devices/list",
+        &format!("query[device]={trusted}"),
+    )
+    .await;
+    let listed: Vec<&str> = one["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [trusted.as_str()]);
 
     app.call_ok("devices/remove", &arg(other)).await;
     let (status, _) = call_json(&app, &app.client, "devices/remove", &arg(other)).await;

@@ -174,6 +174,7 @@ pub fn EventRows(events: Vec<AuditEvent>) -> impl IntoView {
                 (Some("guid"), Some(id)) => view! { "person "<A href=format!("/guids/{id}") attr:class="link font-mono">{id.clone()}</A> }.into_any(),
                 (Some("application"), Some(id)) => view! { "application "<A href=format!("/apps/{id}") attr:class="link font-mono">{id.clone()}</A> }.into_any(),
                 (Some("api_key"), Some(id)) => view! { "API key "<A href=format!("/keys/{id}") attr:class="link font-mono">{id.clone()}</A> }.into_any(),
+                (Some("device"), Some(id)) => view! { "device "<A href=format!("/devices?device={id}") attr:class="link font-mono">{id.clone()}</A> }.into_any(),
                 (Some(t), Some(id)) => format!("{t} {id}").into_any(),
                 _ => "—".into_any(),
             };

@@ -19,6 +19,7 @@ use leptos_router::NavigateOptions;
 pub fn devices_href(q: &DeviceQuery) -> String {
     let parts: Vec<String> = [
         ("owner", &q.owner),
+        ("device", &q.device),
         ("state", &q.state),
         ("platform", &q.platform),
         ("stale_days", &q.stale_days),
@@ -42,6 +43,7 @@ pub fn Devices() -> impl IntoView {
         let p = params.read();
         DeviceQuery {
             owner: p.get("owner").unwrap_or_default(),
+            device: p.get("device").unwrap_or_default(),
             state: p.get("state").unwrap_or_default(),
             platform: p.get("platform").unwrap_or_default(),
             stale_days: p.get("stale_days").unwrap_or_default(),
@@ -181,9 +183,10 @@ pub fn DeviceTable(
         .next()
     };
     let can = move |p: Permission| principal.as_ref().is_some_and(|m| m.can(p));
-    let (can_manage, can_untrust) = (
+    let (can_manage, can_untrust, can_audit) = (
         can(Permission::ManageDevices),
         can(Permission::UntrustDevices),
+        can(Permission::ReadAudit),
     );
     view! {
         {move || error().map(|e| view! { <div class="m-3"><ErrorBox error=e /></div> })}
@@ -216,6 +219,10 @@ pub fn DeviceTable(
                             <td class="px-3 py-2">
                                 <span class="font-medium">{d.name.clone()}</span>
                                 <span class="block text-xs text-slate-500 dark:text-slate-400">{d.kind.as_str()}" · "<span class="font-mono">{d.fingerprint.clone()}</span></span>
+                                {can_audit.then(|| view! {
+                                    <A href=format!("/audit?target_type=device&target_id={}", d.id) attr:class="link text-xs" attr:data-audit-trail=d.id.clone()
+                                        attr:aria-label=format!("Audit trail of {}", d.name)>"Audit trail"</A>
+                                })}
                             </td>
                             {show_owner.then(|| view! {
                                 <td class="px-3 py-2"><A href=format!("/users/{}", d.owner_user_id) attr:class="link">{d.owner_email.clone()}</A></td>

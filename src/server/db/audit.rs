@@ -79,27 +79,14 @@ pub async fn page(
     rows.iter().map(event_from_row).collect()
 }
 
-/// Events in chain order, from `after` (exclusive), for verification.
+/// Events in chain order, from `after` (exclusive), for verification: an export slice with no
+/// filter (packed by the database, see [`export_slice`]).
 pub async fn chain_slice(
-    pool: &AnyPool,
+    db: &super::Db,
     after: i64,
     limit: i64,
 ) -> Result<Vec<ChainRow>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq ASC LIMIT $2"
-    ))
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ChainRow {
-                prev_hash: r.try_get("prev_hash")?,
-                event: event_from_row(r)?,
-            })
-        })
-        .collect()
+    export_slice(db, &Filter::default(), after, limit).await
 }
 
 pub struct ChainRow {

@@ -205,6 +205,7 @@ pub async fn devices_of_users(
 #[derive(Default)]
 pub struct DeviceFilter {
     pub owner_user_id: Option<String>,
+    pub device_id: Option<String>,
     pub state: Option<TrustState>,
     pub platform: Option<String>,
     /// Only devices last seen before this time.
@@ -225,6 +226,10 @@ pub async fn device_page(
     if let Some(o) = &f.owner_user_id {
         args.push(Arg::Text(o.clone()));
         sql.push_str(&format!(" AND d.owner_user_id = ${}", args.len()));
+    }
+    if let Some(d) = &f.device_id {
+        args.push(Arg::Text(d.clone()));
+        sql.push_str(&format!(" AND d.id = ${}", args.len()));
     }
     if let Some(s) = f.state {
         args.push(Arg::Text(s.as_str().into()));

@@ -2,16 +2,24 @@
 //! `-`, `@` or `'` gets a leading `'`, so a spreadsheet shows it as text instead of running it
 //! as a formula; to get the original value back, remove one leading `'` (it is always ours).
 pub fn push_field(out: &mut String, value: &str) {
-    let guarded;
-    let value = if value.starts_with(['=', '+', '-', '@', '\'']) {
-        guarded = format!("'{value}");
-        guarded.as_str()
-    } else {
-        value
-    };
-    if value.contains([',', '"', '\n', '\r']) {
+    let guard = value.starts_with(['=', '+', '-', '@', '\'']);
+    let quote = value.contains([',', '"', '\n', '\r']);
+    if quote {
         out.push('"');
-        out.push_str(&value.replace('"', "\"\""));
+    }
+    if guard {
+        out.push('\'');
+    }
+    if quote {
+        // Written piece by piece: exports quote every `details` cell, millions of them.
+        let mut pieces = value.split('"');
+        if let Some(first) = pieces.next() {
+            out.push_str(first);
+        }
+        for piece in pieces {
+            out.push_str("\"\"");
+            out.push_str(piece);
+        }
         out.push('"');
     } else {
         out.push_str(value);

@@ -205,7 +205,7 @@ async fn verify_reporting(db: &Db, job: Option<&str>) -> Result<VerifyReport, sq
     let mut checked = 0;
     let mut reported = 0;
     loop {
-        let rows = db::audit::chain_slice(&db.pool, expected_seq - 1, 5000).await?;
+        let rows = db::audit::chain_slice(db, expected_seq - 1, 5000).await?;
         if rows.is_empty() {
             break;
         }
@@ -511,6 +511,9 @@ pub const EXPORT_COLUMNS: [&str; 15] = [
 /// Matching events in chain order, as CSV or NDJSON chunks, read from the database a slice at a
 /// time (constant memory for any size). Each line carries `prev_hash` and `hash`, so the file can
 /// be checked against the chain without database access (docs/audit-chain.md).
+///
+/// The next slice is read while this one is formatted (at most two slices in memory): the
+/// database and the formatting each take one core instead of waiting for each other.
 pub fn export_stream(
     db: Db,
     filter: db::audit::Filter,
@@ -518,32 +521,42 @@ pub fn export_stream(
     job: Option<ExportJob>,
 ) -> impl futures::Stream<Item = Result<String, std::io::Error>> + Send + 'static {
     const SLICE: i64 = 5000;
+    type Pending = tokio::task::JoinHandle<Result<Vec<db::audit::ChainRow>, sqlx::Error>>;
+    fn fetch(db: &Db, filter: &db::audit::Filter, after: i64) -> Pending {
+        let (db, filter) = (db.clone(), filter.clone());
+        tokio::spawn(async move { db::audit::export_slice(&db, &filter, after, SLICE).await })
+    }
+    let first = fetch(&db, &filter, 0);
     futures::stream::unfold(
-        Some((db, filter, 0i64, true, job)),
+        Some((db, filter, first, true, job)),
         move |state| async move {
-            let (db, filter, after, first, mut job) = state?;
-            let mut out = String::new();
-            if first && format == ExportFormat::Csv {
-                out.push_str(&EXPORT_COLUMNS.join(","));
-                out.push('\n');
-            }
-            match db::audit::export_slice(&db, &filter, after, SLICE).await {
+            let (db, filter, pending, first, mut job) = state?;
+            let slice = match pending.await {
+                Ok(result) => result,
+                Err(e) => Err(sqlx::Error::Protocol(format!("export task: {e}"))),
+            };
+            match slice {
                 Ok(rows) => {
-                    let last = rows.last().map(|r| r.event.seq);
+                    let more = rows.len() as i64 == SLICE;
+                    let next = match rows.last() {
+                        Some(last) if more => Some(fetch(&db, &filter, last.event.seq)),
+                        _ => None,
+                    };
+                    let mut out = String::with_capacity(rows.len() * 400 + 256);
+                    if first && format == ExportFormat::Csv {
+                        out.push_str(&EXPORT_COLUMNS.join(","));
+                        out.push('\n');
+                    }
                     for r in &rows {
                         match format {
                             ExportFormat::Csv => push_csv(&mut out, r),
                             ExportFormat::Ndjson => push_ndjson(&mut out, r),
                         }
                     }
-                    let more = rows.len() as i64 == SLICE;
                     if let Some(j) = job.as_mut() {
                         j.advance(&db, rows.len() as u64, more).await;
                     }
-                    let next = match last {
-                        Some(seq) if more => Some((db, filter, seq, false, job)),
-                        _ => None,
-                    };
+                    let next = next.map(|pending| (db, filter, pending, false, job));
                     if out.is_empty() && next.is_none() {
                         return None;
                     }
@@ -662,46 +675,78 @@ pub async fn start_export(
     })
 }
 
+/// One exported event: the fields in [`EXPORT_COLUMNS`] order, borrowed (no copy per field).
+#[derive(serde::Serialize)]
+struct ExportLine<'a> {
+    seq: i64,
+    occurred_at: i64,
+    occurred_at_utc: &'a str,
+    actor_subject: Option<&'a str>,
+    actor_email: Option<&'a str>,
+    actor_role: Option<&'a str>,
+    action: &'a str,
+    target_type: Option<&'a str>,
+    target_id: Option<&'a str>,
+    outcome: &'a str,
+    client_ip: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    details: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
 fn push_ndjson(out: &mut String, r: &db::audit::ChainRow) {
     let e = &r.event;
-    let line = serde_json::json!({
-        "seq": e.seq, "occurred_at": e.occurred_at, "occurred_at_utc": crate::model::time::format_utc(e.occurred_at),
-        "actor_subject": e.actor_subject, "actor_email": e.actor_email, "actor_role": e.actor_role,
-        "action": e.action, "target_type": e.target_type, "target_id": e.target_id, "outcome": e.outcome,
-        "client_ip": e.client_ip, "user_agent": e.user_agent, "details": e.details,
-        "prev_hash": r.prev_hash, "hash": e.hash,
-    });
-    out.push_str(&line.to_string());
+    let mut utc = String::with_capacity(23);
+    crate::model::time::push_utc(&mut utc, e.occurred_at);
+    let line = ExportLine {
+        seq: e.seq,
+        occurred_at: e.occurred_at,
+        occurred_at_utc: &utc,
+        actor_subject: e.actor_subject.as_deref(),
+        actor_email: e.actor_email.as_deref(),
+        actor_role: e.actor_role.as_deref(),
+        action: &e.action,
+        target_type: e.target_type.as_deref(),
+        target_id: e.target_id.as_deref(),
+        outcome: &e.outcome,
+        client_ip: e.client_ip.as_deref(),
+        user_agent: e.user_agent.as_deref(),
+        details: &e.details,
+        prev_hash: &r.prev_hash,
+        hash: &e.hash,
+    };
+    // Serializing a struct of strings and numbers cannot fail.
+    if let Ok(text) = serde_json::to_string(&line) {
+        out.push_str(&text);
+    }
     out.push('\n');
 }
 
 fn push_csv(out: &mut String, r: &db::audit::ChainRow) {
+    use std::fmt::Write;
     let e = &r.event;
-    let seq = e.seq.to_string();
-    let at = e.occurred_at.to_string();
-    let utc = crate::model::time::format_utc(e.occurred_at);
-    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let _ = write!(out, "{},{},", e.seq, e.occurred_at);
+    crate::model::time::push_utc(out, e.occurred_at);
+    fn o(v: &Option<String>) -> &str {
+        v.as_deref().unwrap_or_default()
+    }
     let fields = [
-        seq,
-        at,
-        utc,
         o(&e.actor_subject),
         o(&e.actor_email),
         o(&e.actor_role),
-        e.action.clone(),
+        &e.action,
         o(&e.target_type),
         o(&e.target_id),
-        e.outcome.clone(),
+        &e.outcome,
         o(&e.client_ip),
         o(&e.user_agent),
-        e.details.clone(),
-        r.prev_hash.clone(),
-        e.hash.clone(),
+        &e.details,
+        &r.prev_hash,
+        &e.hash,
     ];
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+    for f in fields {
+        out.push(',');
         crate::server::http::csv::push_field(out, f);
     }
     out.push('\n');

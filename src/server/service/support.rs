@@ -738,6 +738,7 @@ pub async fn devices(db: &Db, q: &DeviceQuery) -> Result<DevicePage, AppError> {
             None => return Ok(DevicePage::default()),
         }
     }
+    f.device_id = trimmed(&q.device);
     if let Some(s) = trimmed(&q.state) {
         f.state = Some(TrustState::parse(&s).map_err(|e| AppError::invalid("state", e))?);
     }
