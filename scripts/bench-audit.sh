@@ -10,9 +10,11 @@ events="${1:-10000000}"; requests="${2:-200}"
 export GATEHOUSE_LOG=error
 db="$ROOT/target/bench-audit.db"; rm -f "$db"*
 echo "== SQLite"
+GATEHOUSE_DATABASE_URL="sqlite://$db" "$GATEHOUSE_BIN" bench audit --events "$events" --fill-only
 GATEHOUSE_DATABASE_URL="sqlite://$db" "$GATEHOUSE_BIN" bench audit --events "$events" --requests "$requests"
 echo "== PostgreSQL"
 pg="$(scripts/pg.sh start 55441)"
 psql -q "$pg" -c "DROP DATABASE IF EXISTS bench_audit" -c "CREATE DATABASE bench_audit"
+GATEHOUSE_DATABASE_URL="${pg%/postgres}/bench_audit" "$GATEHOUSE_BIN" bench audit --events "$events" --fill-only
 GATEHOUSE_DATABASE_URL="${pg%/postgres}/bench_audit" "$GATEHOUSE_BIN" bench audit --events "$events" --requests "$requests"
 scripts/pg.sh stop 55441

@@ -93,6 +93,10 @@ enum BenchTarget {
         events: i64,
         #[arg(long, default_value_t = 200)]
         requests: usize,
+        /// Only append, then exit: the measuring run starts in a fresh process, so memory the
+        /// appending left behind does not count as the export's.
+        #[arg(long)]
+        fill_only: bool,
     },
     /// Key verification for gateways under load (wrk), next to a trivial handler.
     Keys {
@@ -172,8 +176,13 @@ async fn main() {
             Err(e) => Err(e),
         },
         Command::Bench {
-            what: BenchTarget::Audit { events, requests },
-        } => gatehouse::server::bench_audit::run(events, requests).await,
+            what:
+                BenchTarget::Audit {
+                    events,
+                    requests,
+                    fill_only,
+                },
+        } => gatehouse::server::bench_audit::run(events, requests, fill_only).await,
         Command::Bench {
             what:
                 BenchTarget::Keys {

@@ -57,7 +57,11 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-pub async fn run(events: i64, requests: usize) -> Result<(), startup::StartupError> {
+pub async fn run(
+    events: i64,
+    requests: usize,
+    fill_only: bool,
+) -> Result<(), startup::StartupError> {
     let config = Config::from_lookup(|k| {
         std::env::var(k).ok().or_else(|| match k {
             "GATEHOUSE_OIDC_ISSUER" => Some("http://127.0.0.1:9".into()),
@@ -74,6 +78,9 @@ pub async fn run(events: i64, requests: usize) -> Result<(), startup::StartupErr
     let filler = db::Db::connect(&database_url).await?;
     fill(&filler, events).await?;
     filler.pool.close().await;
+    if fill_only {
+        return Ok(());
+    }
 
     let (router, state) = startup::build(config).await?;
     let db = state.db.clone();

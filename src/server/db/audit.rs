@@ -347,13 +347,13 @@ pub async fn export_slice(
     inner.push_str(&format!(" ORDER BY seq ASC LIMIT ${}", binds.len()));
     // The database packs the whole slice into one JSON array: one row to hand over instead of
     // thousands (each row crossing the driver costs more than the JSON does).
-    let (aggregate, array) = match db.engine {
-        super::Engine::Sqlite => ("json_group_array", "json_array"),
-        super::Engine::Postgres => ("json_agg", "json_build_array"),
+    // SQLite aggregates in the subquery's order; an `ORDER BY` inside its aggregate would sort
+    // again through a temporary b-tree. The order is checked below either way.
+    let packed = match db.engine {
+        super::Engine::Sqlite => format!("json_group_array(json_array({COLUMNS}))"),
+        super::Engine::Postgres => format!("json_agg(json_build_array({COLUMNS}) ORDER BY seq)"),
     };
-    let sql = format!(
-        "SELECT CAST({aggregate}({array}({COLUMNS}) ORDER BY seq) AS TEXT) AS slice FROM ({inner}) AS s"
-    );
+    let sql = format!("SELECT CAST({packed} AS TEXT) AS slice FROM ({inner}) AS s");
     let rows = fetch(&db.pool, &sql, binds).await?;
     let Some(packed) = rows
         .first()

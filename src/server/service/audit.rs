@@ -542,7 +542,7 @@ pub fn export_stream(
                         Some(last) if more => Some(fetch(&db, &filter, last.event.seq)),
                         _ => None,
                     };
-                    let mut out = String::with_capacity(rows.len() * 400 + 256);
+                    let mut out = String::with_capacity(rows.len() * 512 + 256);
                     if first && format == ExportFormat::Csv {
                         out.push_str(&EXPORT_COLUMNS.join(","));
                         out.push('\n');
