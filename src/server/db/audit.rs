@@ -80,7 +80,7 @@ pub async fn page(
 }
 
 /// Events in chain order, from `after` (exclusive), for verification: an export slice with no
-/// filter (packed by the database, see [`export_slice`]).
+/// filter.
 pub async fn chain_slice(
     db: &super::Db,
     after: i64,
@@ -136,44 +136,30 @@ pub async fn count_outcome_since(
         .await
 }
 
+/// A row of `SELECT {COLUMNS}` (every reader here selects exactly those), read by position:
+/// exports read millions, and a look-up by column name for each field showed in their profile.
 fn event_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEvent, sqlx::Error> {
     Ok(AuditEvent {
-        seq: r.try_get("seq")?,
-        occurred_at: r.try_get("occurred_at")?,
-        actor_subject: r.try_get("actor_subject")?,
-        actor_email: r.try_get("actor_email")?,
-        actor_role: r.try_get("actor_role")?,
-        action: r.try_get("action")?,
-        target_type: r.try_get("target_type")?,
-        target_id: r.try_get("target_id")?,
-        outcome: r.try_get("outcome")?,
-        client_ip: r.try_get("client_ip")?,
-        user_agent: r.try_get("user_agent")?,
-        details: r.try_get("details")?,
-        hash: r.try_get("hash")?,
+        seq: r.try_get(0)?,
+        occurred_at: r.try_get(1)?,
+        actor_subject: r.try_get(2)?,
+        actor_email: r.try_get(3)?,
+        actor_role: r.try_get(4)?,
+        action: r.try_get(5)?,
+        target_type: r.try_get(6)?,
+        target_id: r.try_get(7)?,
+        outcome: r.try_get(8)?,
+        client_ip: r.try_get(9)?,
+        user_agent: r.try_get(10)?,
+        details: r.try_get(11)?,
+        hash: r.try_get(13)?,
     })
 }
 
-/// A row of `SELECT {COLUMNS}` read by position: exports read millions, and a look-up by
-/// column name for each of 14 fields showed in their profile.
-fn chain_row_by_position(r: &sqlx::any::AnyRow) -> Result<ChainRow, sqlx::Error> {
+fn chain_row_from_row(r: &sqlx::any::AnyRow) -> Result<ChainRow, sqlx::Error> {
     Ok(ChainRow {
-        event: AuditEvent {
-            seq: r.try_get(0)?,
-            occurred_at: r.try_get(1)?,
-            actor_subject: r.try_get(2)?,
-            actor_email: r.try_get(3)?,
-            actor_role: r.try_get(4)?,
-            action: r.try_get(5)?,
-            target_type: r.try_get(6)?,
-            target_id: r.try_get(7)?,
-            outcome: r.try_get(8)?,
-            client_ip: r.try_get(9)?,
-            user_agent: r.try_get(10)?,
-            details: r.try_get(11)?,
-            hash: r.try_get(13)?,
-        },
         prev_hash: r.try_get(12)?,
+        event: event_from_row(r)?,
     })
 }
 
@@ -374,7 +360,7 @@ pub async fn export_slice(
         return fetch(&db.pool, &inner, binds)
             .await?
             .iter()
-            .map(chain_row_by_position)
+            .map(chain_row_from_row)
             .collect();
     }
     // SQLite packs the whole slice into one JSON array: one row to hand over instead of
