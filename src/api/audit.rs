@@ -32,7 +32,8 @@ pub async fn load_audit_page(query: Option<AuditQuery>) -> Result<AuditPage, App
 pub async fn start_audit_verify() -> Result<String, AppError> {
     use crate::server::{auth::guard::fail, auth::require, service::audit};
     let (state, auth) = require(Permission::VerifyAudit).await?;
-    audit::start_verify(&state.db, &auth).await.map_err(fail)
+    let permit = state.heavy.try_start(&auth.principal.email).map_err(fail)?;
+    audit::start_verify(&state.db, &auth, permit).await.map_err(fail)
 }
 
 /// The progress and result of a verification.

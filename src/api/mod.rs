@@ -4,5 +4,6 @@ pub mod apps;
 pub mod audit;
 pub mod jobs;
 pub mod session;
+pub mod sessions;
 pub mod support;
 pub mod users;

@@ -80,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("apps/:id") view=pages::AppDetailPage />
                     <Route path=path!("keys") view=pages::ApiKeys />
                     <Route path=path!("keys/:id") view=pages::KeyDetailPage />
+                    <Route path=path!("sessions") view=pages::ConsoleSessions />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -54,6 +54,7 @@ impl Role {
                 VerifyAudit,
                 ReadApps,
                 WriteApps,
+                ManageSessions,
             ],
             Role::Support => &[
                 ViewConsole,
@@ -118,6 +119,8 @@ pub enum Permission {
     ReadApps,
     /// Register and change applications, rotate secrets, issue and revoke keys.
     WriteApps,
+    /// See who is signed in to the console and end their sessions.
+    ManageSessions,
 }
 
 impl Permission {
@@ -140,6 +143,7 @@ impl Permission {
             Permission::VerifyAudit => "audit.verify",
             Permission::ReadApps => "apps.read",
             Permission::WriteApps => "apps.write",
+            Permission::ManageSessions => "sessions.manage",
         }
     }
 }
@@ -165,6 +169,7 @@ impl Permission {
             Permission::VerifyAudit => "verify the audit log",
             Permission::ReadApps => "view applications and API keys",
             Permission::WriteApps => "change applications and API keys",
+            Permission::ManageSessions => "manage console sessions",
         }
     }
 }
@@ -206,6 +211,7 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/support", "Support desk", Permission::ResetMfa),
     ("/devices", "Devices", Permission::ReadDevices),
     ("/audit", "Audit log", Permission::ReadAudit),
+    ("/sessions", "Console sessions", Permission::ManageSessions),
 ];
 
 /// The permission a console path needs, or `None` for public paths.

@@ -186,7 +186,12 @@ pub fn check_redirect_uri(raw: &str) -> Result<String, String> {
     if authority.contains('@') {
         return Err(format!("{uri} contains user information (user@host)"));
     }
-    let loopback = host == "localhost" || host == "::1" || host.starts_with("127.");
+    // Loopback means exactly: an IPv4 literal in 127.0.0.0/8, [::1], or the name `localhost`
+    // (RFC 8252 7.3). `127.evil.com` or `127.0.0.1.nip.io` are names anyone can point anywhere.
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
     match scheme.to_ascii_lowercase().as_str() {
         "https" => Ok(uri.to_string()),
         "http" if loopback => Ok(uri.to_string()),
@@ -433,6 +438,7 @@ mod tests {
         assert!(check_redirect_uri("http://127.0.0.1:8080/cb").is_ok());
         assert!(check_redirect_uri("http://localhost/cb").is_ok());
         assert!(check_redirect_uri("http://[::1]:9000/cb").is_ok());
+        assert!(check_redirect_uri("http://127.255.0.9/cb").is_ok());
         for (bad, why) in [
             ("http://app.example.com/cb", "https"),
             ("https://*.example.com/cb", "wildcard"),
@@ -442,6 +448,10 @@ mod tests {
             ("ftp://app.example.com/", "scheme"),
             ("https:///cb", "no host"),
             ("http://localhost.evil.com/cb", "https"),
+            ("http://127.evil.com/cb", "https"),
+            ("http://127.0.0.1.nip.io/cb", "https"),
+            ("http://127.1/cb", "https"),
+            ("http://[::2]/cb", "https"),
             ("https://user@app.example.com/", "user information"),
         ] {
             let e = check_redirect_uri(bad).unwrap_err();

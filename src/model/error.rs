@@ -21,6 +21,9 @@ pub enum AppError {
     Conflict(String),
     #[error("Too many requests: {0}")]
     RateLimited(String),
+    /// A service this action depends on cannot be reached now (e.g. the identity provider).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("Something went wrong on our side; it has been logged.")]
     Internal,
     #[error("The request could not be processed: {0}")]
@@ -53,6 +56,7 @@ impl AppError {
             AppError::Invalid { .. } | AppError::Fields(_) | AppError::Request(_) => 400,
             AppError::Conflict(_) => 409,
             AppError::RateLimited(_) => 429,
+            AppError::Unavailable(_) => 503,
             AppError::Internal => 500,
         }
     }

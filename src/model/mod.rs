@@ -4,6 +4,7 @@ pub mod apps;
 pub mod audit;
 pub mod error;
 pub mod jobs;
+pub mod sessions;
 pub mod support;
 pub mod time;
 pub mod users;

@@ -4,6 +4,26 @@ use crate::model::Role;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// A secret from the environment. Its `Debug` never shows the value, so a logged `Config` leaks nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: String,
@@ -16,7 +36,7 @@ pub struct Config {
     /// How long a deprovisioned user can be restored before it is purged.
     pub restore_window: Duration,
     /// Hex Ed25519 secret key that signs audit checkpoints; unsigned checkpoints without it.
-    pub audit_signing_key: Option<String>,
+    pub audit_signing_key: Option<Secret>,
     pub audit_checkpoint_every: Duration,
     /// Audit events older than this are archived and removed; `None` keeps them forever.
     pub audit_retention: Option<Duration>,
@@ -26,6 +46,15 @@ pub struct Config {
     /// How often key usage (last used, count) counted in memory is written.
     pub key_usage_flush: Duration,
     pub support: SupportPolicy,
+    /// Proxies whose `X-Forwarded-For` is believed when they connect to us.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How often a console session's role is checked again at the identity provider.
+    pub role_recheck: Duration,
+    /// Failed sign-in callbacks per client IP and minute that are audited; past it, 429.
+    pub sign_in_failures_per_minute: u32,
+    /// Exports, integrity checks and imports running at once, per person and in all.
+    pub heavy_per_person: u32,
+    pub heavy_total: u32,
 }
 
 /// The support desk's rules, chosen by the administrators.
@@ -50,7 +79,7 @@ pub const DEFAULT_RESET_REASONS: &str = "Lost or stolen phone,New phone,Authenti
 pub struct OidcConfig {
     pub issuer: String,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: Secret,
     pub groups_claim: String,
     /// IdP group name -> Gatehouse role.
     pub role_map: Vec<(String, Role)>,
@@ -105,7 +134,7 @@ impl Config {
 
         let issuer = parse_http_url("GATEHOUSE_OIDC_ISSUER", &required("GATEHOUSE_OIDC_ISSUER")?)?;
         let client_id = required("GATEHOUSE_OIDC_CLIENT_ID")?;
-        let client_secret = required("GATEHOUSE_OIDC_CLIENT_SECRET")?;
+        let client_secret = Secret::new(required("GATEHOUSE_OIDC_CLIENT_SECRET")?);
         let groups_claim = var("GATEHOUSE_OIDC_GROUPS_CLAIM").unwrap_or_else(|| "groups".into());
         let role_map = parse_role_map(&required("GATEHOUSE_ROLE_MAP")?)?;
 
@@ -135,7 +164,7 @@ impl Config {
             Some(k) if !k.trim().is_empty() => {
                 crate::server::service::checkpoints::parse_key(&k)
                     .map_err(|e| err("GATEHOUSE_AUDIT_SIGNING_KEY", e))?;
-                Some(k.trim().to_string())
+                Some(Secret::new(k.trim()))
             }
             _ => None,
         };
@@ -191,7 +220,25 @@ impl Config {
             reset_reasons: list("GATEHOUSE_MFA_RESET_REASONS", DEFAULT_RESET_REASONS)?,
         };
 
+        let trusted_proxies = parse_cidrs(
+            "GATEHOUSE_TRUSTED_PROXIES",
+            &var("GATEHOUSE_TRUSTED_PROXIES").unwrap_or_default(),
+        )?;
+        let role_recheck = seconds(&var, "GATEHOUSE_ROLE_RECHECK_SECS", 300)?;
+        let sign_in_failures_per_minute =
+            positive(&var, "GATEHOUSE_SIGN_IN_FAILURES_PER_MINUTE", 20)?.min(u32::MAX as u64)
+                as u32;
+        let heavy_per_person =
+            positive(&var, "GATEHOUSE_HEAVY_JOBS_PER_PERSON", 2)?.min(u32::MAX as u64) as u32;
+        let heavy_total =
+            positive(&var, "GATEHOUSE_HEAVY_JOBS_TOTAL", 6)?.min(u32::MAX as u64) as u32;
+
         Ok(Config {
+            trusted_proxies,
+            role_recheck,
+            sign_in_failures_per_minute,
+            heavy_per_person,
+            heavy_total,
             support,
             database_url,
             bind,
@@ -221,13 +268,27 @@ impl Config {
 
     pub fn signing_key(&self) -> Option<ed25519_dalek::SigningKey> {
         self.audit_signing_key
-            .as_deref()
-            .and_then(|k| crate::server::service::checkpoints::parse_key(k).ok())
+            .as_ref()
+            .and_then(|k| crate::server::service::checkpoints::parse_key(k.expose()).ok())
     }
 
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// `10.0.0.0/8, 192.168.1.7, ::1`: CIDR ranges or single addresses.
+fn parse_cidrs(var: &'static str, raw: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| err(var, format!("entry {item:?} is not an IP address or CIDR range")))
+        })
+        .collect()
 }
 
 fn parse_http_url(var: &'static str, value: &str) -> Result<String, ConfigError> {
@@ -311,6 +372,15 @@ fn parse_role_map(raw: &str) -> Result<Vec<(String, Role)>, ConfigError> {
 }
 
 impl OidcConfig {
+    /// The groups that map to `role` (for sessions made without a provider: benchmarks).
+    pub fn groups_for(&self, role: Role) -> Vec<String> {
+        self.role_map
+            .iter()
+            .filter(|(_, r)| *r == role)
+            .map(|(g, _)| g.clone())
+            .collect()
+    }
+
     /// The role for a set of IdP groups. With several matches the most privileged wins:
     /// admin, then support, then auditor (documented in docs/decisions.md).
     pub fn role_for(&self, groups: &[String]) -> Option<Role> {
@@ -363,6 +433,34 @@ mod tests {
         assert!(c.support.protected_accounts.is_empty());
         assert!(c.support.verification_checks.len() >= 2);
         assert!(c.support.reset_reasons.iter().any(|r| r == "Other"));
+        assert!(c.trusted_proxies.is_empty(), "no proxy is trusted unless named");
+        assert_eq!(c.role_recheck, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn trusted_proxies_take_ranges_and_single_addresses() {
+        let mut m = base();
+        m.insert("GATEHOUSE_TRUSTED_PROXIES", "10.1.0.0/16, 192.168.1.7 ,::1");
+        let c = load(&m).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[0].contains(&"10.1.200.3".parse::<std::net::IpAddr>().unwrap()));
+        assert!(!c.trusted_proxies[0].contains(&"10.2.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(c.trusted_proxies[1].contains(&"192.168.1.7".parse::<std::net::IpAddr>().unwrap()));
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let mut m = base();
+        m.insert(
+            "GATEHOUSE_AUDIT_SIGNING_KEY",
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        );
+        m.insert("GATEHOUSE_OIDC_CLIENT_SECRET", "very-secret-client-value");
+        let c = load(&m).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("very-secret-client-value"), "{shown}");
+        assert!(!shown.contains("9d61b19deffd5a60"), "{shown}");
+        assert!(shown.contains("redacted"));
     }
 
     #[test]
@@ -381,6 +479,10 @@ mod tests {
             ("GATEHOUSE_ENROLLMENT_LINK_SECS", Some("soon")),
             ("GATEHOUSE_PROTECTED_ACCOUNTS", Some("root")),
             ("GATEHOUSE_MFA_VERIFICATION_CHECKS", Some(" , ")),
+            ("GATEHOUSE_TRUSTED_PROXIES", Some("10.0.0.0/8, proxy.internal")),
+            ("GATEHOUSE_TRUSTED_PROXIES", Some("10.0.0.0/33")),
+            ("GATEHOUSE_ROLE_RECHECK_SECS", Some("0")),
+            ("GATEHOUSE_HEAVY_JOBS_TOTAL", Some("many")),
         ];
         for (var, value) in cases {
             let mut m = base();

@@ -3,7 +3,8 @@ use crate::app::{shell, App};
 use crate::server::auth::oidc::Oidc;
 use crate::server::db::Db;
 use crate::server::http::{
-    auth_routes, enroll, exports, headers, health, imports, keys_api, pages,
+    auth_routes, client_ip, enroll, exports, headers, health, imports, keys_api, limits, pages,
+    request_id,
 };
 use crate::server::service::verify::Verifier;
 use crate::server::{AppState, Config};
@@ -45,6 +46,14 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     let verifier = Arc::new(Verifier::new(db.clone(), config.verify_failures_per_minute));
     verifier.spawn(config.key_usage_flush);
     let state = AppState {
+        sign_in_failures: Arc::new(crate::server::service::rate_limit::FailureLimiter::new(
+            config.sign_in_failures_per_minute,
+            60_000,
+        )),
+        heavy: crate::server::service::heavy::HeavyWork::new(
+            config.heavy_per_person,
+            config.heavy_total,
+        ),
         verifier,
         db: db.clone(),
         config: Arc::new(config),
@@ -107,9 +116,25 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         ))
         .layer(sessions)
         .layer(middleware::from_fn(headers::bad_arguments_are_400))
+        .layer(middleware::from_fn(limits::limit_body))
         .layer(middleware::from_fn(headers::refuse_cross_site))
-        .layer(middleware::from_fn(headers::security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_ip::attach,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
+        // Spans name the path only: query strings can carry codes and tokens (/auth/callback).
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |request: &http::Request<axum::body::Body>| {
+                    tracing::debug_span!("http", method = %request.method(), path = %request.uri().path())
+                },
+            ),
+        )
+        .layer(middleware::from_fn(request_id::attach))
         .with_state(state.clone());
     Ok((router, state))
 }

@@ -14,6 +14,10 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// Verifies API keys for gateways; its cache follows changes made by any instance.
     pub verifier: Arc<crate::server::service::verify::Verifier>,
+    /// Failed sign-in callbacks per client IP: past the limit they are no longer audited.
+    pub sign_in_failures: Arc<crate::server::service::rate_limit::FailureLimiter<std::net::IpAddr>>,
+    /// Exports, integrity checks and imports running at once.
+    pub heavy: Arc<crate::server::service::heavy::HeavyWork>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -2,7 +2,9 @@
 //! and denials are audited here, so no page or endpoint can forget either.
 use crate::model::{AppError, Permission, Principal};
 use crate::server::auth::session;
+use crate::server::auth::recheck;
 use crate::server::service::audit::{self, Actor, Entry, Outcome, RequestMeta};
+use crate::server::service::console_sessions;
 use crate::server::AppState;
 use tower_sessions::Session;
 
@@ -24,6 +26,16 @@ impl Authorized {
     }
 }
 
+/// How fresh the role must be for this request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// Confirmed at the identity provider within `GATEHOUSE_ROLE_RECHECK_SECS`.
+    Recent,
+    /// Confirmed now, before a sensitive act (MFA reset, merge, purge, key or secret issue,
+    /// export, ending a session).
+    Now,
+}
+
 /// Checks the session against a permission; audits and refuses when it is not held.
 pub async fn authorize(
     state: &AppState,
@@ -32,10 +44,44 @@ pub async fn authorize(
     permission: Permission,
     what: &str,
 ) -> Result<Authorized, AppError> {
-    let Some(signed_in) = session::current(session, state.timeouts()).await else {
+    authorize_with(state, session, meta, permission, what, Freshness::Recent).await
+}
+
+/// [`authorize`], with the role confirmed at the identity provider first.
+pub async fn authorize_fresh(
+    state: &AppState,
+    session: &Session,
+    meta: RequestMeta,
+    permission: Permission,
+    what: &str,
+) -> Result<Authorized, AppError> {
+    authorize_with(state, session, meta, permission, what, Freshness::Now).await
+}
+
+async fn authorize_with(
+    state: &AppState,
+    session: &Session,
+    meta: RequestMeta,
+    permission: Permission,
+    what: &str,
+    freshness: Freshness,
+) -> Result<Authorized, AppError> {
+    let Some(signed_in) = session::current(session, state.timeouts(), &state.config.oidc).await
+    else {
         return Err(AppError::Unauthenticated);
     };
-    let principal = signed_in.principal;
+    let key = session::id(session).map(|id| console_sessions::key(&id));
+    if let Some(key) = &key {
+        if console_sessions::is_ended(&state.db, key)
+            .await
+            .map_err(crate::server::internal)?
+        {
+            let _ = session.flush().await;
+            return Err(AppError::Unauthenticated);
+        }
+    }
+    let principal = recheck::confirm_role(state, session, signed_in, key.as_deref(), &meta, freshness)
+        .await?;
     if principal.can(permission) {
         return Ok(Authorized {
             principal,
@@ -59,17 +105,36 @@ pub async fn authorize(
 /// For server functions: reads the request's session and metadata, then [`authorize`]s.
 /// On failure the HTTP status of the server function's response is set to match the error.
 pub async fn require(permission: Permission) -> Result<(AppState, Authorized), AppError> {
+    require_with(permission, Freshness::Recent).await
+}
+
+/// [`require`] for sensitive acts: the role is confirmed at the identity provider first.
+pub async fn require_fresh(permission: Permission) -> Result<(AppState, Authorized), AppError> {
+    require_with(permission, Freshness::Now).await
+}
+
+async fn require_with(
+    permission: Permission,
+    freshness: Freshness,
+) -> Result<(AppState, Authorized), AppError> {
     let result = async {
         let state = leptos::prelude::use_context::<AppState>().ok_or(AppError::Internal)?;
         let (session, meta) = leptos_axum::extract::<(Session, RequestMeta)>()
             .await
             .map_err(|_| AppError::Internal)?;
         let name = server_fn_name();
-        let authorized = authorize(&state, &session, meta, permission, &name).await?;
+        let authorized =
+            authorize_with(&state, &session, meta, permission, &name, freshness).await?;
         Ok((state, authorized))
     }
     .await;
     result.map_err(fail)
+}
+
+/// The hashed id of the caller's console session (server functions only).
+pub async fn own_session_key() -> Option<String> {
+    let session = leptos_axum::extract::<Session>().await.ok()?;
+    session::id(&session).map(|id| console_sessions::key(&id))
 }
 
 /// Sets the response status for an error returned by a server function, and passes it on.

@@ -3,7 +3,7 @@
 use crate::server::config::OidcConfig;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl, EndpointMaybeSet,
+    AuthorizationCode, RefreshToken, ClientId, ClientSecret, CsrfToken, EndSessionUrl, EndpointMaybeSet,
     EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
     RedirectUrl, Scope, TokenResponse,
@@ -49,9 +49,27 @@ pub struct PendingSignIn {
 pub struct Identity {
     pub subject: String,
     pub email: String,
+    /// Whether the provider vouches for the email; only a verified email identifies staff.
+    pub email_verified: bool,
     pub name: String,
     pub groups: Vec<String>,
     pub id_token: String,
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+}
+
+/// What asking the provider again about a signed-in person found.
+#[derive(Debug)]
+pub enum Recheck {
+    /// The person is still known; their current groups (`None` when the userinfo answer does
+    /// not carry the groups claim) and the tokens to use next time.
+    Current {
+        groups: Option<Vec<String>>,
+        access_token: String,
+        refresh_token: Option<String>,
+    },
+    /// The provider no longer accepts the person's tokens (disabled, signed out, revoked).
+    Refused(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +120,7 @@ impl Oidc {
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.config.client_id.clone()),
-            Some(ClientSecret::new(self.config.client_secret.clone())),
+            Some(ClientSecret::new(self.config.client_secret.expose().to_string())),
         )
         .set_redirect_uri(self.redirect_url.clone());
         if let Ok(mut slot) = self.provider.write() {
@@ -207,38 +225,117 @@ impl Oidc {
         let payload = decode_payload(&raw).unwrap_or_default();
         let mut groups = groups_from(&payload, &self.config.groups_claim);
         let email = claims.email().map(|e| e.to_string());
+        let email_verified = claims.email_verified().unwrap_or(false);
         let name = claims
             .name()
             .and_then(|n| n.get(None))
             .map(|n| n.to_string());
+        let subject = claims.subject().to_string();
+        let access_token = response.access_token().secret().clone();
         if groups.is_none() {
-            if let Some(info) = self
-                .userinfo(&provider, response.access_token().secret())
-                .await
-            {
+            if let Some(info) = self.userinfo(&provider, &access_token).await? {
+                // OIDC Core 5.3.2: the userinfo `sub` must equal the ID token's, or the
+                // answer is about someone else and must not be used.
+                if info.get("sub").and_then(|v| v.as_str()) != Some(subject.as_str()) {
+                    return Err(OidcError::InvalidIdToken(
+                        "the userinfo answer is about another subject".into(),
+                    ));
+                }
                 groups = groups_from(&info, &self.config.groups_claim);
             }
         }
         let email = email.ok_or_else(|| OidcError::Incomplete("no email claim".into()))?;
         Ok(Identity {
-            subject: claims.subject().to_string(),
+            subject,
             name: name.unwrap_or_else(|| email.clone()),
             email,
+            email_verified,
             groups: groups.unwrap_or_default(),
             id_token: raw,
+            access_token,
+            refresh_token: response.refresh_token().map(|t| t.secret().clone()),
         })
     }
 
-    async fn userinfo(&self, provider: &Provider, access_token: &str) -> Option<serde_json::Value> {
-        let url = provider.userinfo.as_ref()?;
+    /// Asks the provider whether the person still exists and which groups they are in now:
+    /// userinfo with the access token, and when that is refused, the refresh token first.
+    pub async fn recheck(
+        &self,
+        subject: &str,
+        access_token: Option<&str>,
+        refresh_token: Option<&str>,
+    ) -> Result<Recheck, OidcError> {
+        let provider = self.provider().await?;
+        let mut access = access_token.map(str::to_string);
+        let mut refresh = refresh_token.map(str::to_string);
+        for attempt in 0..2 {
+            if let Some(token) = access.as_deref() {
+                if let Some(info) = self.userinfo(&provider, token).await? {
+                    if info.get("sub").and_then(|v| v.as_str()) != Some(subject) {
+                        return Ok(Recheck::Refused("the provider answered for another subject".into()));
+                    }
+                    return Ok(Recheck::Current {
+                        groups: groups_from(&info, &self.config.groups_claim),
+                        access_token: token.to_string(),
+                        refresh_token: refresh,
+                    });
+                }
+            }
+            // The access token was refused (or there is none): refresh once.
+            let Some(rt) = refresh.clone().filter(|_| attempt == 0) else {
+                break;
+            };
+            let request = provider
+                .client
+                .exchange_refresh_token(&RefreshToken::new(rt))
+                .map_err(|_| OidcError::Unreachable)?;
+            match request.request_async(&self.http).await {
+                Ok(response) => {
+                    access = Some(response.access_token().secret().clone());
+                    if let Some(next) = response.refresh_token() {
+                        refresh = Some(next.secret().clone());
+                    }
+                }
+                Err(openidconnect::RequestTokenError::ServerResponse(r)) => {
+                    return Ok(Recheck::Refused(format!(
+                        "the provider refused the refresh token ({})",
+                        r.error()
+                    )));
+                }
+                Err(_) => return Err(OidcError::Unreachable),
+            }
+        }
+        Ok(Recheck::Refused(
+            "the provider no longer accepts the session's tokens".into(),
+        ))
+    }
+
+    /// The userinfo answer; `Ok(None)` when the provider refuses the token (401/403) or offers
+    /// no userinfo endpoint, `Err` when it cannot be reached.
+    async fn userinfo(
+        &self,
+        provider: &Provider,
+        access_token: &str,
+    ) -> Result<Option<serde_json::Value>, OidcError> {
+        let Some(url) = provider.userinfo.as_ref() else {
+            return Ok(None);
+        };
         let res = self
             .http
             .get(url)
             .bearer_auth(access_token)
             .send()
             .await
-            .ok()?;
-        res.json().await.ok()
+            .map_err(|_| OidcError::Unreachable)?;
+        if res.status() == reqwest::StatusCode::UNAUTHORIZED
+            || res.status() == reqwest::StatusCode::FORBIDDEN
+        {
+            return Ok(None);
+        }
+        if !res.status().is_success() {
+            return Err(OidcError::Unreachable);
+        }
+        res.json().await.map(Some).map_err(|_| OidcError::Unreachable)
     }
 
     /// The provider's end-session URL for RP-initiated logout, when it offers one.

@@ -1,6 +1,7 @@
 //! Storage. The only place with SQL. Queries are written once in the subset of SQL that SQLite
 //! and PostgreSQL share and run through sqlx's `Any` driver; times are Unix milliseconds.
 pub mod apps;
+pub mod console_sessions;
 pub mod audit;
 pub mod jobs;
 pub mod people;

@@ -1,4 +1,5 @@
 //! `/login`, `/auth/callback`, `/logout`: the OpenID Connect sign-in and sign-out.
+use crate::model::access::page_permission;
 use crate::model::Principal;
 use crate::server::auth::oidc::OidcError;
 use crate::server::auth::session::{self, SignedIn};
@@ -16,18 +17,32 @@ pub struct LoginParams {
     return_to: Option<String>,
 }
 
-/// Only local paths, so the sign-in cannot be turned into an open redirect.
-fn safe_return_to(raw: Option<&str>) -> String {
-    match raw {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.contains('\\')
-                && !p.starts_with("/login") =>
-        {
-            p.to_string()
-        }
-        _ => "/".to_string(),
+/// Where to go after signing in: only a console page of this site. The value is resolved as a
+/// URL against the public URL, the way a browser would (backslashes, control characters, dot
+/// segments and encodings included), and kept only if the origin is unchanged and the path is a
+/// page (never an export, an API call, or the sign-in routes themselves).
+fn safe_return_to(raw: Option<&str>, public_url: &str) -> String {
+    let fallback = || "/".to_string();
+    let (Some(raw), Ok(base)) = (raw, url::Url::parse(&format!("{public_url}/"))) else {
+        return fallback();
+    };
+    if raw.chars().any(|c| c.is_control()) || !raw.starts_with('/') {
+        return fallback();
+    }
+    let Ok(target) = base.join(raw) else {
+        return fallback();
+    };
+    if target.origin() != base.origin() || target.username() != "" || target.password().is_some() {
+        return fallback();
+    }
+    let path = target.path();
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if page_permission(path).is_none() || last.contains('.') {
+        return fallback();
+    }
+    match target.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
     }
 }
 
@@ -36,8 +51,11 @@ pub async fn login(
     session: Session,
     Query(params): Query<LoginParams>,
 ) -> Response {
-    let return_to = safe_return_to(params.return_to.as_deref());
-    if session::current(&session, state.timeouts()).await.is_some() {
+    let return_to = safe_return_to(params.return_to.as_deref(), &state.config.public_url);
+    if session::current(&session, state.timeouts(), &state.config.oidc)
+        .await
+        .is_some()
+    {
         return Redirect::to(&return_to).into_response();
     }
     match state.oidc.begin(return_to.clone()).await {
@@ -89,12 +107,46 @@ pub async fn callback(
     meta: RequestMeta,
     Query(params): Query<CallbackParams>,
 ) -> Response {
-    match complete_sign_in(&state, &session, &meta, params).await {
+    // Only a callback answering a sign-in this browser started may touch the session or write
+    // to the audit log; anything else (a cross-site GET, a replay, noise) is refused quietly.
+    let Some(pending) = session::take_pending(&session).await else {
+        return refused_page(
+            "This sign-in response does not belong to a sign-in started in this browser, or it was already used.",
+        );
+    };
+    let state_matches = params
+        .state
+        .as_deref()
+        .is_some_and(|s| constant_time_eq(s.as_bytes(), pending.state.as_bytes()));
+    if !state_matches {
+        return refused_page(
+            "The sign-in response does not match the sign-in that was started (state mismatch).",
+        );
+    }
+    match complete_sign_in(&state, &session, &meta, pending, params).await {
         Ok(response) => response,
         Err(f) => {
             let _ = session.flush().await;
-            let entry = Entry::new("auth.sign_in", Outcome::Failed)
-                .details(serde_json::json!({ "reason": f.reason, "message": f.message }));
+            let client = meta
+                .client_ip
+                .as_deref()
+                .and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+            let limited = client.is_some_and(|ip| {
+                let limited = state.sign_in_failures.is_limited(&ip, crate::server::db::now_ms());
+                state.sign_in_failures.fail(ip, crate::server::db::now_ms());
+                limited
+            });
+            if limited {
+                return plain_page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Sign-in failed",
+                    "Too many failed sign-ins from this address; wait a minute and try again.",
+                    None,
+                );
+            }
+            let entry = Entry::new("auth.sign_in", Outcome::Failed).details(
+                serde_json::json!({ "reason": f.reason, "message": bounded(&f.message, 300) }),
+            );
             if let Err(e) = audit::record_alone(&state.db, &Actor::default(), &meta, entry).await {
                 tracing::error!(error = %e, "could not audit a failed sign-in");
             }
@@ -108,31 +160,38 @@ pub async fn callback(
     }
 }
 
+fn refused_page(message: &str) -> Response {
+    plain_page(
+        StatusCode::BAD_REQUEST,
+        "Sign-in failed",
+        message,
+        Some(("/login", "Try signing in again")),
+    )
+}
+
+/// At most `max` characters of text that came from a request.
+fn bounded(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
 async fn complete_sign_in(
     state: &AppState,
     session: &Session,
     meta: &RequestMeta,
+    pending: crate::server::auth::oidc::PendingSignIn,
     params: CallbackParams,
 ) -> Result<Response, Failure> {
-    let pending = session::take_pending(session).await.ok_or_else(|| {
-        failure("no_pending_sign_in", "This sign-in response does not belong to a sign-in started in this browser, or it was already used.")
-    })?;
     if let Some(error) = params.error {
         let detail = params.error_description.unwrap_or_default();
         return Err(failure(
             "provider_error",
-            format!("The identity provider refused the sign-in: {error} {detail}")
-                .trim()
-                .to_string(),
-        ));
-    }
-    let returned_state = params
-        .state
-        .ok_or_else(|| failure("missing_state", "The sign-in response carried no state."))?;
-    if !constant_time_eq(returned_state.as_bytes(), pending.state.as_bytes()) {
-        return Err(failure(
-            "state_mismatch",
-            "The sign-in response does not match the sign-in that was started (state mismatch).",
+            format!(
+                "The identity provider refused the sign-in: {} {}",
+                bounded(&error, 100),
+                bounded(&detail, 200)
+            )
+            .trim()
+            .to_string(),
         ));
     }
     if let Some(iss) = params.iss {
@@ -176,7 +235,7 @@ async fn complete_sign_in(
             role: None,
         };
         let entry = Entry::new("auth.sign_in", Outcome::Denied)
-            .details(serde_json::json!({ "reason": "no_role", "groups": identity.groups }));
+            .details(serde_json::json!({ "reason": "no_role", "groups": bounded_groups(&identity.groups) }));
         if let Err(e) = audit::record_alone(&state.db, &actor, meta, entry).await {
             tracing::error!(error = %e, "could not audit a sign-in without role");
         }
@@ -205,6 +264,10 @@ async fn complete_sign_in(
         signed_in_at: now,
         last_seen: now,
         id_token: identity.id_token,
+        groups: identity.groups.clone(),
+        access_token: Some(identity.access_token),
+        refresh_token: identity.refresh_token,
+        checked_at: now,
     };
     let actor = Actor {
         subject: Some(principal.subject.clone()),
@@ -212,7 +275,7 @@ async fn complete_sign_in(
         role: Some(role),
     };
     let entry = Entry::new("auth.sign_in", Outcome::Success)
-        .details(serde_json::json!({ "groups": identity.groups }));
+        .details(serde_json::json!({ "groups": bounded_groups(&identity.groups) }));
     let email = principal.email.trim().to_lowercase();
     crate::server::service::support::record_sign_in(&state.db, &actor, meta, entry, &email, role)
         .await
@@ -223,14 +286,23 @@ async fn complete_sign_in(
                 "Sign-in could not be recorded; please try again.",
             )
         })?;
-    session::establish(session, &signed_in).await.map_err(|e| {
+    let session_id = session::establish(session, &signed_in).await.map_err(|e| {
         tracing::error!(error = %e, "could not establish the session");
         failure(
             "internal",
             "Sign-in could not be completed; please try again.",
         )
     })?;
+    let key = crate::server::service::console_sessions::key(&session_id);
+    if let Err(e) = crate::server::service::console_sessions::started(&state.db, &key, &actor, meta).await {
+        tracing::error!(error = %e, "could not record the console session");
+    }
     Ok(Redirect::to(&pending.return_to).into_response())
+}
+
+/// The groups as stored in the audit log: at most 50, each at most 200 characters.
+fn bounded_groups(groups: &[String]) -> Vec<String> {
+    groups.iter().take(50).map(|g| bounded(g, 200)).collect()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -244,7 +316,8 @@ pub async fn logout(
     meta: RequestMeta,
 ) -> Response {
     let signed_out_url = format!("{}/signin?signed_out=1", state.config.public_url);
-    let Some(signed_in) = session::current(&session, state.timeouts()).await else {
+    let Some(signed_in) = session::current(&session, state.timeouts(), &state.config.oidc).await
+    else {
         let _ = session.flush().await;
         return Redirect::to("/signin?signed_out=1").into_response();
     };
@@ -264,6 +337,13 @@ pub async fn logout(
     {
         tracing::error!(error = %e, "could not audit a sign-out");
     }
+    if let Some(id) = session::id(&session) {
+        let key = crate::server::service::console_sessions::key(&id);
+        let _ = crate::server::service::console_sessions::ended(
+            &state.db, &key, &actor, &meta, "signed_out",
+        )
+        .await;
+    }
     let _ = session.flush().await;
     match state.oidc.logout_url(&signed_in.id_token, &signed_out_url) {
         Some(url) => Redirect::to(&url).into_response(),
@@ -276,13 +356,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn return_to_is_local_only() {
-        assert_eq!(safe_return_to(Some("/audit?x=1")), "/audit?x=1");
-        assert_eq!(safe_return_to(Some("//evil.example/")), "/");
-        assert_eq!(safe_return_to(Some("https://evil.example/")), "/");
-        assert_eq!(safe_return_to(Some("/\\evil.example")), "/");
-        assert_eq!(safe_return_to(Some("/login")), "/");
-        assert_eq!(safe_return_to(None), "/");
+    fn return_to_is_a_page_of_this_site_only() {
+        let base = "https://gatehouse.example.com";
+        let ok = |raw: &str| safe_return_to(Some(raw), base);
+        assert_eq!(ok("/audit?x=1"), "/audit?x=1");
+        assert_eq!(ok("/users/u_1"), "/users/u_1");
+        assert_eq!(ok("/"), "/");
+        // Other sites, however spelled: browsers normalise all of these to another origin.
+        for evil in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+            "/\\/evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n//evil.example",
+            "/%09/evil.example",
+            "/%5c%5cevil.example",
+            "///evil.example",
+            "/.//evil.example",
+            "/users/..//evil.example",
+            "https:evil.example",
+            "javascript:alert(1)",
+            " /audit",
+            "/@evil.example",
+        ] {
+            let got = ok(evil);
+            assert!(
+                got.starts_with('/') && !got.starts_with("//") && !got.contains("evil.example") || got == "/",
+                "{evil:?} gave {got:?}"
+            );
+            assert!(
+                url::Url::parse(base).unwrap().join(&got).unwrap().origin()
+                    == url::Url::parse(base).unwrap().origin(),
+                "{evil:?} leaves the site as {got:?}"
+            );
+        }
+        // Not pages: the sign-in routes, exports, API calls, unknown paths.
+        for not_page in [
+            "/login",
+            "/logout",
+            "/auth/callback?code=x",
+            "/users/export.csv?q=a",
+            "/audit/export.ndjson",
+            "/api/users/list",
+            "/enroll/abc",
+            "/nowhere",
+        ] {
+            assert_eq!(ok(not_page), "/", "{not_page}");
+        }
+        assert_eq!(safe_return_to(None, base), "/");
     }
 
     #[test]

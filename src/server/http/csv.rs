@@ -1,8 +1,9 @@
 //! CSV cells for exports: RFC 4180 quoting, and spreadsheet-safe. A cell starting with `=`, `+`,
-//! `-`, `@` or `'` gets a leading `'`, so a spreadsheet shows it as text instead of running it
+//! `-`, `@`, `'`, TAB or CR gets a leading `'`, so a spreadsheet shows it as text instead of running it
 //! as a formula; to get the original value back, remove one leading `'` (it is always ours).
 pub fn push_field(out: &mut String, value: &str) {
-    let guard = value.starts_with(['=', '+', '-', '@', '\'']);
+    // TAB and CR too: spreadsheets skip them before looking for a formula.
+    let guard = value.starts_with(['=', '+', '-', '@', '\'', '\t', '\r']);
     let quote = value.contains([',', '"', '\n', '\r']);
     if quote {
         out.push('"');
@@ -46,5 +47,15 @@ mod tests {
             s,
             "plain|\"a,\"\"b\"\"\"|'=SUM(A1)|''quoted|\"line\nbreak\""
         );
+    }
+
+    #[test]
+    fn tab_and_carriage_return_cannot_hide_a_formula() {
+        let mut s = String::new();
+        push_field(&mut s, "\t=HYPERLINK(\"x\")");
+        assert!(s.starts_with("\"'\t="), "{s}");
+        let mut s = String::new();
+        push_field(&mut s, "\r=1+1");
+        assert!(s.starts_with("\"'\r="), "{s}");
     }
 }

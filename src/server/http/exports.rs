@@ -4,7 +4,8 @@
 use crate::model::audit::AuditQuery;
 use crate::model::users::{UserQuery, UserSummary, MAX_SELECTION};
 use crate::model::{AppError, Permission};
-use crate::server::auth::authorize;
+use crate::server::auth::authorize_fresh;
+use crate::server::service::heavy::Permit;
 use crate::server::http::pages::plain_page;
 use crate::server::service::audit::{self, Entry, ExportFormat, Outcome, RequestMeta};
 use crate::server::service::users;
@@ -22,7 +23,7 @@ pub async fn users_csv(
     Query(query): Query<UserQuery>,
     Query(selection): Query<Selection>,
 ) -> Response {
-    let auth = match authorize(
+    let auth = match authorize_fresh(
         &state,
         &session,
         meta,
@@ -32,6 +33,10 @@ pub async fn users_csv(
     .await
     {
         Ok(a) => a,
+        Err(e) => return error_page(e),
+    };
+    let permit = match state.heavy.try_start(&auth.principal.email) {
+        Ok(p) => p,
         Err(e) => return error_page(e),
     };
     let ids: Vec<String> = selection
@@ -110,7 +115,16 @@ pub async fn users_csv(
             }
         },
     );
-    csv_response(Body::from_stream(stream))
+    csv_response(Body::from_stream(hold(permit, stream)))
+}
+
+/// The stream, holding `permit` until it ends (or the download is abandoned).
+fn hold<S: futures::Stream>(permit: Permit, stream: S) -> impl futures::Stream<Item = S::Item> {
+    use futures::StreamExt;
+    stream.map(move |item| {
+        let _running = &permit;
+        item
+    })
 }
 
 /// `?ids=u_1,u_2`: export these users only (a selection on the users page).
@@ -199,8 +213,13 @@ async fn audit_export(
     format: ExportFormat,
 ) -> Response {
     let path = format!("/audit/export.{}", format.as_str());
-    let auth = match authorize(&state, &session, meta, Permission::ExportAudit, &path).await {
+    let auth = match authorize_fresh(&state, &session, meta, Permission::ExportAudit, &path).await
+    {
         Ok(a) => a,
+        Err(e) => return audit_error_page(e),
+    };
+    let permit = match state.heavy.try_start(&auth.principal.email) {
+        Ok(p) => p,
         Err(e) => return audit_error_page(e),
     };
     let filter = match audit::filter_of(&state.db, &query).await {
@@ -232,11 +251,9 @@ async fn audit_export(
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        Body::from_stream(audit::export_stream(
-            state.db.clone(),
-            filter,
-            format,
-            progress,
+        Body::from_stream(hold(
+            permit,
+            audit::export_stream(state.db.clone(), filter, format, progress),
         )),
     )
         .into_response()

@@ -1,14 +1,31 @@
 //! Baseline security headers on every response. HTML pages rendered by Leptos set their own
 //! Content-Security-Policy with a per-response nonce (see `app::shell`); everything else gets a
 //! policy that allows nothing.
-use axum::extract::Request;
+use crate::server::AppState;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::header::{self, HeaderValue};
 
-pub async fn security_headers(request: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_asset = is_static_asset(request.uri().path());
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    if state.config.secure_cookies() {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    // Pages, server function answers and exports carry personal data: no cache may keep them.
+    // Only the built assets (content-hashed by name or public) may be cached.
+    if !is_asset {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -29,6 +46,18 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         );
     }
     response
+}
+
+/// The built CSS, JS and wasm, and the icon: public, no personal data.
+fn is_static_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.ico"
+}
+
+/// GET routes that do something beyond showing a page (downloads of personal data that are
+/// audited): started only from this site, never from a link elsewhere or a redirect chain
+/// through another site.
+fn is_side_effecting_get(path: &str) -> bool {
+    path.ends_with("/export.csv") || path.ends_with("/export.ndjson")
 }
 
 /// The policy for a Leptos-rendered page with this nonce.
@@ -60,8 +89,14 @@ pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
         .headers()
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok());
-    if !safe && matches!(site, Some("cross-site") | Some("same-site")) {
-        return (http::StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+    let cross = matches!(site, Some("cross-site") | Some("same-site"));
+    if cross && (!safe || is_side_effecting_get(request.uri().path())) {
+        return crate::server::http::pages::plain_page(
+            http::StatusCode::FORBIDDEN,
+            "Refused",
+            "This request came from another site. Start it from the Gatehouse page itself.",
+            Some(("/", "Go to the dashboard")),
+        );
     }
     next.run(request).await
 }

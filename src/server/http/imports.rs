@@ -12,8 +12,10 @@ use http::StatusCode;
 use tower_sessions::Session;
 
 /// Room for the file plus the multipart framing.
+pub const MAX_UPLOAD: usize = MAX_IMPORT_BYTES + 64 * 1024;
+
 pub fn body_limit() -> DefaultBodyLimit {
-    DefaultBodyLimit::max(MAX_IMPORT_BYTES + 64 * 1024)
+    DefaultBodyLimit::max(MAX_UPLOAD)
 }
 
 pub async fn upload(
@@ -61,7 +63,11 @@ pub async fn upload(
     let Some((name, bytes)) = file else {
         return refused(AppError::invalid("file", "Choose a CSV file to import."));
     };
-    match import::start(&state.db, &auth, &name, bytes).await {
+    let permit = match state.heavy.try_start(&auth.principal.email) {
+        Ok(p) => p,
+        Err(e) => return refused(e),
+    };
+    match import::start(&state.db, &auth, &name, bytes, permit).await {
         Ok(job) => Redirect::to(&format!("/users/jobs/{job}")).into_response(),
         Err(e) => refused(e),
     }

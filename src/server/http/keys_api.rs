@@ -1,12 +1,15 @@
 //! `POST /api/v1/keys/verify`: API gateways ask whether a presented key is valid. The gateway
 //! authenticates with its own key (`Authorization: Bearer ghk_...`, holding the scope
 //! `gatehouse:keys.verify`). Valid, invalid, expired and revoked keys all answer 200 with the
-//! same shape; failures are rate limited per client IP. Contract: docs/api-keys.md.
+//! same shape. Failures are limited apart: unauthenticated callers per address, and keys a
+//! gateway presents per gateway and reported end client. Contract: docs/api-keys.md.
 use crate::model::apps::VERIFY_SCOPE;
 use crate::server::service::verify::{Verdict, Verifier};
 use crate::server::AppState;
 use axum::body::{Body, Bytes};
+use crate::server::http::client_ip::ClientIp;
 use axum::extract::{ConnectInfo, State};
+use axum::Extension;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
@@ -54,12 +57,8 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     res
 }
 
-fn too_many() -> Response {
-    error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "Too many failed verifications from this client; try again in a minute",
-    )
+fn too_many(message: &str) -> Response {
+    error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
 }
 
 fn unavailable() -> Response {
@@ -70,42 +69,41 @@ fn unavailable() -> Response {
     )
 }
 
-/// Checks the gateway's own credential; `Err` is the answer to send.
+/// Checks the gateway's own credential; `Ok` is the gateway key's id, `Err` the answer to send.
+/// The caller's key is checked before any limit: failures of unauthenticated callers from the
+/// same address (a gateway's own users, everyone behind one proxy) never refuse a valid gateway.
 async fn authenticate_caller(
     verifier: &Verifier,
     headers: &HeaderMap,
-    peer: IpAddr,
-) -> Result<(), Response> {
-    if verifier.limited(Some(peer)) {
-        return Err(too_many());
-    }
+    client: IpAddr,
+) -> Result<String, Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
+    let refused = |message: &str| {
+        if verifier.anonymous_limited(client) {
+            return too_many("Too many failed attempts from this address; try again in a minute");
+        }
+        verifier.anonymous_failed(client);
+        error(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    };
     let Some(bearer) = bearer else {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+        return Err(refused(
             "Send the gateway's own key as Authorization: Bearer <key>",
         ));
     };
     match verifier.verify(bearer).await {
-        Ok(Verdict::Valid(k)) if k.row.scopes.iter().any(|s| s == VERIFY_SCOPE) => Ok(()),
+        Ok(Verdict::Valid(k)) if k.row.scopes.iter().any(|s| s == VERIFY_SCOPE) => {
+            Ok(k.row.id.clone())
+        }
         Ok(Verdict::Valid(_)) => Err(error(
             StatusCode::FORBIDDEN,
             "forbidden",
             "The caller's key lacks the scope gatehouse:keys.verify",
         )),
-        Ok(Verdict::Refused(_)) => {
-            verifier.failed(Some(peer));
-            Err(error(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "The caller's key is not valid",
-            ))
-        }
+        Ok(Verdict::Refused(_)) => Err(refused("The caller's key is not valid")),
         Err(_) => Err(unavailable()),
     }
 }
@@ -113,13 +111,16 @@ async fn authenticate_caller(
 pub async fn verify(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client_ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let verifier = &state.verifier;
-    if let Err(answer) = authenticate_caller(verifier, &headers, peer.ip()).await {
-        return answer;
-    }
+    let caller_ip = client_ip.map(|Extension(ClientIp(ip))| ip).unwrap_or(peer.ip());
+    let gateway = match authenticate_caller(verifier, &headers, caller_ip).await {
+        Ok(gateway) => gateway,
+        Err(answer) => return answer,
+    };
     let request: VerifyRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -130,9 +131,11 @@ pub async fn verify(
             )
         }
     };
-    let client = match request.client_ip.as_deref().map(str::parse::<IpAddr>) {
-        None => peer.ip(),
-        Some(Ok(ip)) => ip,
+    // Failures are limited per end client the gateway reports; without one, nothing is limited,
+    // so a gateway is never refused because of its own users (docs/api-keys.md).
+    let client = match request.client_ip.as_deref().map(|ip| ip.trim().parse::<IpAddr>()) {
+        None => None,
+        Some(Ok(ip)) => Some(ip.to_canonical()),
         Some(Err(_)) => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -141,13 +144,15 @@ pub async fn verify(
             )
         }
     };
-    if verifier.limited(Some(client)) {
-        return too_many();
+    if client.is_some_and(|ip| verifier.client_limited(&gateway, ip)) {
+        return too_many("Too many failed verifications for this client; try again in a minute");
     }
     match verifier.verify(&request.key).await {
         Ok(Verdict::Valid(k)) => json(StatusCode::OK, k.valid_body.clone()),
         Ok(Verdict::Refused(reason)) => {
-            verifier.failed(Some(client));
+            if let Some(ip) = client {
+                verifier.client_failed(&gateway, ip);
+            }
             let body = format!("{{\"valid\":false,\"reason\":\"{}\"}}", reason.as_str());
             json(StatusCode::OK, body)
         }

@@ -73,11 +73,20 @@ pub fn plain_page(
             )
         })
         .unwrap_or_default();
+    // Quoted by a person reporting the problem, and found in the logs by it.
+    let reference = crate::server::http::request_id::current()
+        .map(|id| {
+            format!(
+                r#"<p class="mt-6 text-sm text-slate-500">Reference: <code id="request-id">{}</code></p>"#,
+                escape(&id)
+            )
+        })
+        .unwrap_or_default();
     let body = format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Gatehouse</title><link rel="stylesheet" href="/pkg/gatehouse.css"><link rel="icon" href="/favicon.ico"></head>
 <body class="min-h-screen bg-slate-50 text-slate-900"><main class="mx-auto max-w-lg p-8 mt-16 card" role="main">
-<h1 class="text-2xl font-semibold" id="page-title">{title}</h1><p class="mt-4" id="page-message">{message}</p>{link}</main></body></html>"#,
+<h1 class="text-2xl font-semibold" id="page-title">{title}</h1><p class="mt-4" id="page-message">{message}</p>{link}{reference}</main></body></html>"#,
         title = escape(title),
         message = escape(message),
     );

@@ -285,7 +285,11 @@ async fn verify_reporting(db: &Db, job: Option<&str>) -> Result<VerifyReport, sq
 
 /// Starts "Verify integrity" as a job (so long chains show progress) and returns its id. The
 /// verification and its result are audited.
-pub async fn start_verify(db: &Db, auth: &Authorized) -> Result<String, AppError> {
+pub async fn start_verify(
+    db: &Db,
+    auth: &Authorized,
+    permit: crate::server::service::heavy::Permit,
+) -> Result<String, AppError> {
     let (total, _) = db::audit::head(&db.pool).await.map_err(internal)?;
     let id = crate::server::service::jobs::new_job_id();
     db::jobs::insert(
@@ -301,6 +305,7 @@ pub async fn start_verify(db: &Db, auth: &Authorized) -> Result<String, AppError
     .map_err(internal)?;
     let (db, auth, job) = (db.clone(), auth.clone(), id.clone());
     tokio::spawn(async move {
+        let _running = permit;
         let mut report = JobReport::default();
         let (state, summary, outcome, details, done) = match verify_reporting(&db, Some(&job)).await
         {

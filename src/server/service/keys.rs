@@ -354,6 +354,24 @@ pub async fn set_expiry(
             key.status.label().to_lowercase()
         )));
     }
+    // A rotated-out key lives on only for its grace period: the deadline can be brought
+    // forward (to end it sooner), never cleared or pushed back.
+    if key.replaced_by.is_some() {
+        let later = match (expires_at, key.expires_at) {
+            (None, _) => true,
+            (Some(new), Some(deadline)) => new > deadline,
+            (Some(_), None) => false,
+        };
+        if later {
+            return Err(AppError::invalid(
+                "expires",
+                format!(
+                    "{} was rotated out; its grace deadline can only be brought forward, not cleared or extended",
+                    key.prefix
+                ),
+            ));
+        }
+    }
     db::apps::set_key_expiry(&mut tx, &key.id, expires_at)
         .await
         .map_err(internal)?;

@@ -1,10 +1,13 @@
 //! Domain services: the rules, each action in one transaction with its audit record.
 pub mod apps;
+pub mod console_sessions;
 pub mod audit;
 pub mod checkpoints;
+pub mod heavy;
 pub mod jobs;
 pub mod keys;
 pub mod people;
+pub mod rate_limit;
 pub mod retention;
 pub mod secrets;
 pub mod support;

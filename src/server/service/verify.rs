@@ -8,6 +8,7 @@
 //! succeeded within the last second; otherwise every verification reads the database. So a
 //! revocation is seen everywhere within about 250 ms plus one poll, and never later than 1 s.
 use crate::server::db::{self, apps::KeyForVerify, Db};
+use crate::server::service::rate_limit::FailureLimiter;
 use crate::server::service::secrets;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -75,7 +76,10 @@ pub struct Verifier {
     seen_seq: AtomicI64,
     trusted_until: AtomicI64,
     usage: Mutex<HashMap<String, (i64, i64)>>,
-    limiter: FailureLimiter,
+    /// Failures of callers that did not authenticate, per client IP.
+    anonymous: FailureLimiter<IpAddr>,
+    /// Failures of keys presented by an authenticated gateway, per gateway key and end client.
+    per_client: FailureLimiter<(String, IpAddr)>,
     /// The value of `Db::key_changes` the last poll started from.
     polled_changes: AtomicU64,
 }
@@ -88,7 +92,8 @@ impl Verifier {
             seen_seq: AtomicI64::new(-1),
             trusted_until: AtomicI64::new(0),
             usage: Mutex::new(HashMap::new()),
-            limiter: FailureLimiter::new(failures_per_minute, 60_000),
+            anonymous: FailureLimiter::new(failures_per_minute, 60_000),
+            per_client: FailureLimiter::new(failures_per_minute, 60_000),
             polled_changes: AtomicU64::new(0),
         }
     }
@@ -111,7 +116,9 @@ impl Verifier {
                 if let Err(e) = me.flush_usage().await {
                     tracing::warn!(error = %e, "could not write key usage; will retry");
                 }
-                me.limiter.forget_old(db::now_ms());
+                let now = db::now_ms();
+                me.anonymous.forget_old(now);
+                me.per_client.forget_old(now);
             }
         });
     }
@@ -301,15 +308,27 @@ impl Verifier {
         tx.commit().await
     }
 
-    /// Refuses a client that failed too often recently.
-    pub fn limited(&self, client: Option<IpAddr>) -> bool {
-        client.is_some_and(|ip| self.limiter.is_limited(ip, db::now_ms()))
+    /// An unauthenticated caller from this address failed too often recently. Only ever
+    /// asked after the caller failed to authenticate, so a gateway holding a valid key is
+    /// never refused because of others sharing its address.
+    pub fn anonymous_limited(&self, client: IpAddr) -> bool {
+        self.anonymous.is_limited(&client, db::now_ms())
     }
 
-    pub fn failed(&self, client: Option<IpAddr>) {
-        if let Some(ip) = client {
-            self.limiter.fail(ip, db::now_ms());
-        }
+    pub fn anonymous_failed(&self, client: IpAddr) {
+        self.anonymous.fail(client, db::now_ms());
+    }
+
+    /// The end client a gateway reported failed too often through that gateway. The gateway
+    /// itself and its other clients are not affected.
+    pub fn client_limited(&self, gateway_key: &str, client: IpAddr) -> bool {
+        self.per_client
+            .is_limited(&(gateway_key.to_string(), client), db::now_ms())
+    }
+
+    pub fn client_failed(&self, gateway_key: &str, client: IpAddr) {
+        self.per_client
+            .fail((gateway_key.to_string(), client), db::now_ms());
     }
 }
 
@@ -329,66 +348,4 @@ fn valid_body(row: &KeyForVerify) -> axum::body::Bytes {
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
     });
     axum::body::Bytes::from(body.to_string())
-}
-
-/// Counts failures per client IP in fixed one-minute windows.
-struct FailureLimiter {
-    max: u32,
-    window_ms: i64,
-    windows: Mutex<HashMap<IpAddr, (i64, u32)>>,
-}
-
-impl FailureLimiter {
-    fn new(max: u32, window_ms: i64) -> Self {
-        FailureLimiter {
-            max,
-            window_ms,
-            windows: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn is_limited(&self, ip: IpAddr, now: i64) -> bool {
-        let Ok(w) = self.windows.lock() else {
-            return false;
-        };
-        w.get(&ip)
-            .is_some_and(|(start, n)| now - start < self.window_ms && *n >= self.max)
-    }
-
-    fn fail(&self, ip: IpAddr, now: i64) {
-        if let Ok(mut w) = self.windows.lock() {
-            let e = w.entry(ip).or_insert((now, 0));
-            if now - e.0 >= self.window_ms {
-                *e = (now, 0);
-            }
-            e.1 += 1;
-        }
-    }
-
-    fn forget_old(&self, now: i64) {
-        if let Ok(mut w) = self.windows.lock() {
-            w.retain(|_, (start, _)| now - *start < self.window_ms);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limiter_counts_per_ip_and_window() {
-        let l = FailureLimiter::new(3, 60_000);
-        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        for _ in 0..3 {
-            assert!(!l.is_limited(a, 1000));
-            l.fail(a, 1000);
-        }
-        assert!(l.is_limited(a, 1000));
-        assert!(!l.is_limited(b, 1000));
-        assert!(
-            !l.is_limited(a, 61_001),
-            "a new window starts after a minute"
-        );
-    }
 }

@@ -196,6 +196,7 @@ pub async fn start(
     auth: &Authorized,
     file_name: &str,
     bytes: Vec<u8>,
+    permit: crate::server::service::heavy::Permit,
 ) -> Result<String, AppError> {
     if bytes.is_empty() {
         return Err(AppError::invalid("file", "The file is empty."));
@@ -223,6 +224,7 @@ pub async fn start(
     .map_err(internal)?;
     let (db, auth, job, file_name) = (db.clone(), auth.clone(), id.clone(), file_name.to_string());
     tokio::spawn(async move {
+        let _running = permit;
         let mut report = JobReport::default();
         let outcome = run(&db, &auth, &job, &bytes, &mut report).await;
         let (state, summary, done) = match outcome {
