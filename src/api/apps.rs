@@ -9,7 +9,7 @@ use crate::model::Permission;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth::guard::fail, auth::require, service::apps, service::keys};
+use crate::server::{auth::guard::fail, auth::require, auth::require_fresh, service::apps, service::keys};
 
 #[server(prefix = "/api", endpoint = "apps/list")]
 pub async fn list_apps(query: AppQuery) -> Result<AppPage, AppError> {
@@ -25,7 +25,7 @@ pub async fn get_app(id: String) -> Result<AppDetail, AppError> {
 
 #[server(prefix = "/api", endpoint = "apps/create")]
 pub async fn create_app(input: AppInput) -> Result<NewSecret, AppError> {
-    let (state, auth) = require(Permission::WriteApps).await?;
+    let (state, auth) = require_fresh(Permission::WriteApps).await?;
     apps::create(&state.db, &auth, &input).await.map_err(fail)
 }
 
@@ -47,7 +47,7 @@ pub async fn set_app_status(id: String, status: String) -> Result<AppDetail, App
 
 #[server(prefix = "/api", endpoint = "apps/rotate_secret")]
 pub async fn rotate_secret(id: String, grace: i64) -> Result<NewSecret, AppError> {
-    let (state, auth) = require(Permission::WriteApps).await?;
+    let (state, auth) = require_fresh(Permission::WriteApps).await?;
     apps::rotate_secret(&state.db, &auth, &id, grace)
         .await
         .map_err(fail)
@@ -112,13 +112,13 @@ pub async fn get_key(id: String) -> Result<KeySummary, AppError> {
 
 #[server(prefix = "/api", endpoint = "keys/create")]
 pub async fn create_key(input: KeyInput) -> Result<IssuedKey, AppError> {
-    let (state, auth) = require(Permission::WriteApps).await?;
+    let (state, auth) = require_fresh(Permission::WriteApps).await?;
     keys::create(&state.db, &auth, &input).await.map_err(fail)
 }
 
 #[server(prefix = "/api", endpoint = "keys/rotate")]
 pub async fn rotate_key(id: String, grace: i64) -> Result<IssuedKey, AppError> {
-    let (state, auth) = require(Permission::WriteApps).await?;
+    let (state, auth) = require_fresh(Permission::WriteApps).await?;
     keys::rotate(&state.db, &auth, &id, grace)
         .await
         .map_err(fail)

@@ -79,8 +79,8 @@ pub async fn start_audit_export(
     query: Option<AuditQuery>,
     format: String,
 ) -> Result<ExportTicket, AppError> {
-    use crate::server::{auth::guard::fail, auth::require, service::audit};
-    let (state, auth) = require(Permission::ExportAudit).await?;
+    use crate::server::{auth::guard::fail, auth::require_fresh, service::audit};
+    let (state, auth) = require_fresh(Permission::ExportAudit).await?;
     audit::start_export(&state.db, &auth, &query.unwrap_or_default(), &format)
         .await
         .map_err(fail)

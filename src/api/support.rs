@@ -10,7 +10,7 @@ use crate::model::{support::TrustState, Permission};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth::guard::fail, auth::require, service::support};
+use crate::server::{auth::guard::fail, auth::require, auth::require_fresh, service::support};
 
 #[server(prefix = "/api", endpoint = "mfa/factors")]
 pub async fn list_factors(user_id: String) -> Result<Vec<Factor>, AppError> {
@@ -50,7 +50,7 @@ pub async fn mfa_reset_options() -> Result<ResetOptions, AppError> {
 
 #[server(prefix = "/api", endpoint = "mfa/reset")]
 pub async fn reset_mfa(input: MfaResetInput) -> Result<MfaResetOutcome, AppError> {
-    let (state, auth) = require(Permission::ResetMfa).await?;
+    let (state, auth) = require_fresh(Permission::ResetMfa).await?;
     support::reset_mfa(
         &state.db,
         &state.config.support,

@@ -12,7 +12,7 @@ use crate::model::Permission;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth::guard::fail, auth::require, service::people, service::users};
+use crate::server::{auth::guard::fail, auth::require, auth::require_fresh, service::people, service::users};
 
 #[server(prefix = "/api", endpoint = "users/list")]
 pub async fn list_users(query: UserQuery) -> Result<UserPage, AppError> {
@@ -101,7 +101,7 @@ pub async fn merge_guids(
     absorbed: String,
     choices: Option<MergeChoices>,
 ) -> Result<GuidView, AppError> {
-    let (state, auth) = require(Permission::WriteUsers).await?;
+    let (state, auth) = require_fresh(Permission::WriteUsers).await?;
     users::merge(
         &state.db,
         &auth,

@@ -46,6 +46,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     let verifier = Arc::new(Verifier::new(db.clone(), config.verify_failures_per_minute));
     verifier.spawn(config.key_usage_flush);
     let state = AppState {
+        clock: Arc::default(),
         sign_in_failures: Arc::new(crate::server::service::rate_limit::FailureLimiter::new(
             config.sign_in_failures_per_minute,
             60_000,

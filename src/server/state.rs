@@ -18,6 +18,8 @@ pub struct AppState {
     pub sign_in_failures: Arc<crate::server::service::rate_limit::FailureLimiter<std::net::IpAddr>>,
     /// Exports, integrity checks and imports running at once.
     pub heavy: Arc<crate::server::service::heavy::HeavyWork>,
+    /// The time session timeouts and role checks are judged by.
+    pub clock: Arc<crate::server::clock::Clock>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -4,9 +4,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const OWNER: &str = "olivia.owner@example.com";
+pub(crate) const OWNER: &str = "olivia.owner@example.com";
 
-async fn setup() -> TestApp {
+pub(crate) async fn setup() -> TestApp {
     let app = TestApp::spawn().await;
     app.sign_in(ADMIN).await;
     app.create_user(OWNER, "Olivia Owner", &[]).await;
@@ -27,7 +27,7 @@ fn app_form(name: &str, redirect: &str, scopes: &str) -> String {
 }
 
 /// Registers a web application with these scopes; returns (app id, client secret).
-async fn register(app: &TestApp, name: &str, scopes: &str) -> (String, String) {
+pub(crate) async fn register(app: &TestApp, name: &str, scopes: &str) -> (String, String) {
     let created = app
         .call_ok(
             "apps/create",
@@ -40,7 +40,7 @@ async fn register(app: &TestApp, name: &str, scopes: &str) -> (String, String) {
     )
 }
 
-async fn issue(app: &TestApp, app_id: &str, name: &str, scopes: &[&str]) -> (String, String) {
+pub(crate) async fn issue(app: &TestApp, app_id: &str, name: &str, scopes: &[&str]) -> (String, String) {
     let mut pairs = vec![("input[application_id]", app_id), ("input[name]", name)];
     let keys: Vec<String> = (0..scopes.len())
         .map(|i| format!("input[scopes][{i}]"))
@@ -56,14 +56,14 @@ async fn issue(app: &TestApp, app_id: &str, name: &str, scopes: &[&str]) -> (Str
 }
 
 /// A gateway: an application holding the verification scope, and its key.
-async fn gateway(app: &TestApp) -> String {
+pub(crate) async fn gateway(app: &TestApp) -> String {
     let (id, _) = register(app, "Edge gateway", "gatehouse:keys.verify").await;
     issue(app, &id, "edge-1", &["gatehouse:keys.verify"])
         .await
         .1
 }
 
-async fn verify(app: &TestApp, caller: &str, key: &str) -> (StatusCode, Value) {
+pub(crate) async fn verify(app: &TestApp, caller: &str, key: &str) -> (StatusCode, Value) {
     let res = reqwest::Client::new()
         .post(format!("{}/api/v1/keys/verify", app.url))
         .bearer_auth(caller)
@@ -75,7 +75,7 @@ async fn verify(app: &TestApp, caller: &str, key: &str) -> (StatusCode, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn count_events(app: &TestApp, action: &str) -> usize {
+pub(crate) async fn count_events(app: &TestApp, action: &str) -> usize {
     app.audit_events()
         .await
         .iter()
@@ -325,8 +325,10 @@ async fn failed_verifications_are_limited_per_client_ip() {
     let res = ask("203.0.113.7").await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(res.headers()["retry-after"], "60");
-    // Another client behind the same gateway is not affected.
+    // Another client behind the same gateway is not affected, nor the gateway itself.
     assert_eq!(ask("203.0.113.8").await.status(), StatusCode::OK);
+    let (status, _) = verify(&app, &gw, "nope").await;
+    assert_eq!(status, StatusCode::OK, "no client_ip: the gateway is never limited");
 }
 
 #[tokio::test]

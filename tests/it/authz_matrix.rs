@@ -29,7 +29,7 @@ enum Target {
 }
 use Target::*;
 
-/// (target, anonymous, admin, support, auditor)
+/// (target, anonymous and no role, admin, support, auditor)
 const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
     (Page("/"), SignIn, Allow, Allow, Allow),
     (Page("/audit"), SignIn, Allow, Deny, Allow),
@@ -574,6 +574,19 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Deny,
     ),
+    (Page("/sessions"), SignIn, Allow, Deny, Deny),
+    (ServerFn("sessions/list", ""), Unauthenticated, Allow, Deny, Deny),
+    (
+        ServerFn(
+            "sessions/end",
+            "id=0000000000000000000000000000000000000000000000000000000000000000",
+        ),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (ServerFn("sessions/end", "id=x"), Unauthenticated, Bad, Deny, Deny),
 ];
 
 async fn answer(app: &TestApp, client: &Client, target: &Target) -> (StatusCode, Option<String>) {
@@ -619,6 +632,13 @@ fn check(expect: Expect, (status, location): (StatusCode, Option<String>)) -> Re
 async fn every_route_and_server_function_for_every_role() {
     let app = TestApp::spawn().await;
     let anonymous = browser();
+    // Signed in at the provider, but in no group mapped to a role: refused at the callback, so
+    // every route must answer exactly as for an anonymous visitor.
+    let no_role = browser();
+    assert_eq!(
+        app.sign_in_with(&no_role, NOBODY).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let mut signed_in = Vec::new();
     for email in [ADMIN, SUPPORT, AUDITOR] {
         let client = browser();
@@ -638,6 +658,7 @@ async fn every_route_and_server_function_for_every_role() {
         let mut expected_denials = 0;
         let cases = [
             ("anonymous", &anonymous, *anon),
+            ("no role", &no_role, *anon),
             (ADMIN, &signed_in[0].1, *admin),
             (SUPPORT, &signed_in[1].1, *support),
             (AUDITOR, &signed_in[2].1, *auditor),

@@ -8,6 +8,8 @@ mod audit_chain;
 mod audit_search;
 mod authz_matrix;
 mod edges;
+mod hardening_http;
+mod hardening_sessions;
 mod import;
 mod people;
 mod sign_in;

@@ -154,7 +154,7 @@ async fn wrong_state_is_refused() {
         .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
     let res = app.client.get(url).send().await.unwrap();
-    assert_sign_in_failed(&app, res, "state_mismatch", "state mismatch").await;
+    assert_refused_unaudited(&app, res, "state mismatch").await;
 }
 
 #[tokio::test]
@@ -170,14 +170,33 @@ async fn missing_state_is_refused() {
         .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
     let res = app.client.get(url).send().await.unwrap();
-    assert_sign_in_failed(&app, res, "missing_state", "no state").await;
+    assert_refused_unaudited(&app, res, "state mismatch").await;
 }
 
 #[tokio::test]
 async fn a_callback_without_a_started_sign_in_is_refused() {
     let app = TestApp::spawn().await;
     let res = app.get("/auth/callback?code=abc&state=xyz").await;
-    assert_sign_in_failed(&app, res, "no_pending_sign_in", "already used").await;
+    assert_refused_unaudited(&app, res, "already used").await;
+}
+
+/// A callback that does not answer this browser's pending sign-in: refused with a clear page,
+/// no session, and nothing written to the audit log (anyone can send such a request).
+async fn assert_refused_unaudited(app: &TestApp, res: reqwest::Response, message: &str) {
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Sign-in failed") && html.contains(message),
+        "expected {message:?} in {html}"
+    );
+    assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER);
+    assert!(
+        app.audit_events()
+            .await
+            .iter()
+            .all(|e| e.action != "auth.sign_in"),
+        "an unmatched callback writes nothing"
+    );
 }
 
 #[tokio::test]
@@ -313,12 +332,13 @@ async fn sign_out_ends_the_session_and_the_providers() {
 #[tokio::test]
 async fn idle_sessions_expire() {
     let app = TestApp::spawn_with(|v| {
-        v.insert("GATEHOUSE_SESSION_IDLE_SECS", "2".into());
+        v.insert("GATEHOUSE_SESSION_IDLE_SECS", "120".into());
     })
     .await;
     app.sign_in(ADMIN).await;
-    assert_eq!(app.get("/").await.status(), 200);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.state.clock.advance(Duration::from_secs(100));
+    assert_eq!(app.get("/").await.status(), 200, "100 s idle of 120");
+    app.state.clock.advance(Duration::from_secs(121));
     assert_eq!(
         app.get("/").await.status(),
         StatusCode::SEE_OTHER,
@@ -329,16 +349,18 @@ async fn idle_sessions_expire() {
 #[tokio::test]
 async fn sessions_end_at_the_absolute_timeout_even_when_active() {
     let app = TestApp::spawn_with(|v| {
-        v.insert("GATEHOUSE_SESSION_IDLE_SECS", "60".into());
-        v.insert("GATEHOUSE_SESSION_ABSOLUTE_SECS", "3".into());
+        v.insert("GATEHOUSE_SESSION_IDLE_SECS", "120".into());
+        v.insert("GATEHOUSE_SESSION_ABSOLUTE_SECS", "180".into());
+        // Role checks are not what this test is about.
+        v.insert("GATEHOUSE_ROLE_RECHECK_SECS", "3600".into());
     })
     .await;
     app.sign_in(ADMIN).await;
-    for _ in 0..2 {
+    for _ in 0..3 {
+        app.state.clock.advance(Duration::from_secs(50));
         assert_eq!(app.get("/").await.status(), 200);
-        tokio::time::sleep(Duration::from_millis(1000)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.state.clock.advance(Duration::from_secs(50));
     assert_eq!(
         app.get("/").await.status(),
         StatusCode::SEE_OTHER,

@@ -66,7 +66,7 @@ async fn authorize_with(
     what: &str,
     freshness: Freshness,
 ) -> Result<Authorized, AppError> {
-    let Some(signed_in) = session::current(session, state.timeouts(), &state.config.oidc).await
+    let Some(signed_in) = session::current(session, state).await
     else {
         return Err(AppError::Unauthenticated);
     };
@@ -95,7 +95,10 @@ async fn authorize_with(
         role: Some(principal.role),
     };
     let entry = Entry::new("access.denied", Outcome::Denied)
-        .details(serde_json::json!({ "permission": permission.as_str(), "resource": what }));
+        .details(serde_json::json!({
+            "permission": permission.as_str(),
+            "resource": what.chars().take(300).collect::<String>(),
+        }));
     if let Err(e) = audit::record_alone(&state.db, &actor, &meta, entry).await {
         tracing::error!(error = %e, "could not audit an access denial");
     }

@@ -213,12 +213,23 @@ impl Oidc {
         let id_token = response
             .id_token()
             .ok_or_else(|| OidcError::InvalidIdToken("no ID token".into()))?;
-        let claims = id_token
-            .claims(
-                &provider.client.id_token_verifier(),
-                &Nonce::new(pending.nonce.clone()),
-            )
-            .map_err(|e| OidcError::InvalidIdToken(e.to_string()))?;
+        let nonce = Nonce::new(pending.nonce.clone());
+        let claims = match id_token.claims(&provider.client.id_token_verifier(), &nonce) {
+            Ok(claims) => claims.clone(),
+            // The provider may have rotated its signing key since discovery: fetch its keys
+            // again once and retry before refusing.
+            Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
+                self.discover().await?;
+                let fresh = self.provider().await?;
+                let verifier = fresh.client.id_token_verifier();
+                let claims = id_token
+                    .claims(&verifier, &nonce)
+                    .map_err(|e| OidcError::InvalidIdToken(e.to_string()))?
+                    .clone();
+                claims
+            }
+            Err(e) => return Err(OidcError::InvalidIdToken(e.to_string())),
+        };
         let raw = id_token.to_string();
 
         // The token is verified; its payload also carries the configured groups claim.
@@ -285,9 +296,10 @@ impl Oidc {
             let Some(rt) = refresh.clone().filter(|_| attempt == 0) else {
                 break;
             };
+            let refresh_token = RefreshToken::new(rt);
             let request = provider
                 .client
-                .exchange_refresh_token(&RefreshToken::new(rt))
+                .exchange_refresh_token(&refresh_token)
                 .map_err(|_| OidcError::Unreachable)?;
             match request.request_async(&self.http).await {
                 Ok(response) => {

@@ -26,7 +26,7 @@ pub async fn confirm_role(
     meta: &RequestMeta,
     freshness: Freshness,
 ) -> Result<Principal, AppError> {
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     let every = state.config.role_recheck.as_secs() as i64;
     let age = now - signed_in.checked_at;
     if freshness == Freshness::Recent && age < every {

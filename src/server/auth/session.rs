@@ -42,18 +42,15 @@ pub struct Timeouts {
 /// The signed-in person, or `None`. A session idle too long or past its absolute lifetime, or
 /// whose groups no longer map to a role, is ended here. The role is derived afresh from the
 /// groups on every request. Activity is written back at most once a minute, not on every request.
-pub async fn current(
-    session: &Session,
-    timeouts: Timeouts,
-    oidc: &crate::server::config::OidcConfig,
-) -> Option<SignedIn> {
+pub async fn current(session: &Session, state: &crate::server::AppState) -> Option<SignedIn> {
+    let (timeouts, oidc) = (state.timeouts(), &state.config.oidc);
     let mut signed_in: SignedIn = session.get(SIGNED_IN).await.ok().flatten()?;
     let Some(role) = oidc.role_for(&signed_in.groups) else {
         let _ = session.flush().await;
         return None;
     };
     signed_in.principal.role = role;
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     let age = now - signed_in.signed_in_at;
     let idle = now - signed_in.last_seen;
     if age < 0

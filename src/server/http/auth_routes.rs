@@ -52,7 +52,7 @@ pub async fn login(
     Query(params): Query<LoginParams>,
 ) -> Response {
     let return_to = safe_return_to(params.return_to.as_deref(), &state.config.public_url);
-    if session::current(&session, state.timeouts(), &state.config.oidc)
+    if session::current(&session, &state)
         .await
         .is_some()
     {
@@ -258,7 +258,7 @@ async fn complete_sign_in(
         name: identity.name,
         role,
     };
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     let signed_in = SignedIn {
         principal: principal.clone(),
         signed_in_at: now,
@@ -316,7 +316,7 @@ pub async fn logout(
     meta: RequestMeta,
 ) -> Response {
     let signed_out_url = format!("{}/signin?signed_out=1", state.config.public_url);
-    let Some(signed_in) = session::current(&session, state.timeouts(), &state.config.oidc).await
+    let Some(signed_in) = session::current(&session, &state).await
     else {
         let _ = session.flush().await;
         return Redirect::to("/signin?signed_out=1").into_response();

@@ -80,7 +80,6 @@ pub fn origin_of(url: &str) -> String {
 /// (`Sec-Fetch-Site`), a second line behind SameSite=Lax cookies. Non-browser clients do not
 /// send the header and are unaffected.
 pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
-    use axum::response::IntoResponse;
     let safe = matches!(
         *request.method(),
         http::Method::GET | http::Method::HEAD | http::Method::OPTIONS

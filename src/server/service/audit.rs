@@ -70,6 +70,18 @@ impl<'a> Entry<'a> {
     }
 }
 
+/// Details larger than this are replaced by a note of their size: a request can never make the
+/// log store an unbounded amount of text (fields are bounded where they are read, this is the
+/// last line).
+const MAX_DETAILS: usize = 64 * 1024;
+
+fn bounded_details(details: String) -> String {
+    if details.len() <= MAX_DETAILS {
+        return details;
+    }
+    serde_json::json!({ "truncated": true, "size": details.len() }).to_string()
+}
+
 /// Appends one event inside the caller's transaction, so it commits or rolls back with the change.
 pub async fn record(
     tx: &mut Tx,
@@ -78,7 +90,7 @@ pub async fn record(
     entry: Entry<'_>,
 ) -> Result<i64, sqlx::Error> {
     let (seq, prev_hash) = db::audit::claim_next(tx).await?;
-    let details = entry.details.to_string();
+    let details = bounded_details(entry.details.to_string());
     let mut row = AuditRow {
         seq,
         occurred_at: db::now_ms(),
