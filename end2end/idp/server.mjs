@@ -20,9 +20,9 @@
 //       -> 200 (changed) or 201 (created) with the account as JSON. Changes a demo account or
 //          creates a new one (sub defaults to "u-" + a hash of the email, name to the part before
 //          the @, groups to [], email_verified to true). Takes effect for the next token,
-//          userinfo and refresh call; a disabled account cannot sign in, and its userinfo and
-//          refresh calls fail (invalid_token / invalid_grant). omit_claims leaves claims out of
-//          the ID token and userinfo alike.
+//          userinfo and refresh call; a disabled account cannot sign in (an IdP session it had
+//          asks to sign in again), and its userinfo and refresh calls fail (invalid_token /
+//          invalid_grant). omit_claims leaves claims out of the ID token and userinfo alike.
 //   POST /__test/reset          -> 204. Back to the four demo accounts as at start.
 //   POST /__test/rotate-signing-key
 //       -> 200 {"kid": "..."}. A new RS256 key signs every later token; the JWKS lists only it;
@@ -34,7 +34,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import Provider from 'oidc-provider';
+import Provider, { interactionPolicy } from 'oidc-provider';
 // Internal modules of oidc-provider@9 (the version is locked in package-lock.json).
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
@@ -149,6 +149,19 @@ function send(res, status, body, type = 'text/html; charset=utf-8') {
 
 // --------------------------------------------------------------- provider --
 
+// oidc-provider's prompts, plus: a browser session whose account was disabled or removed since
+// (test hooks) signs in again instead of failing with a server error.
+function policy() {
+  const prompts = interactionPolicy.base();
+  prompts.get('login').checks.push(new interactionPolicy.Check(
+    'account_gone',
+    'the account of this session is disabled or gone',
+    'login_required',
+    (ctx) => Boolean(ctx.oidc.session.accountId && !ctx.oidc.account),
+  ));
+  return prompts;
+}
+
 function configuration(jwk) {
   return {
     clients: [{
@@ -208,7 +221,7 @@ ${form}
       const rows = Object.entries(out).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('\n');
       ctx.body = page('Gatehouse Dev IdP \u2013 Error', `<h1>Something went wrong</h1>\n<dl id="error-details">\n${rows}\n</dl>`);
     },
-    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: policy(), url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     // Looked up on every token, userinfo and refresh call: changes by the test hooks apply at
     // once, and a disabled (or removed) account makes userinfo and refresh fail.
     async findAccount(ctx, sub) {
