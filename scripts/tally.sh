@@ -19,8 +19,9 @@ tally() {
       # prints "test result: ok. 12 passed; 0 failed; 0 ignored; ...".
       local binaries results
       read -r passed failed binaries results < <(awk '
+        { gsub(/\033\[[0-9;]*m/, "") }   # CARGO_TERM_COLOR=always
         /^test result: / { p += $4; f += $6; r++ }
-        /^ +Running / { n++ }
+        /^ +Running .*\(.*\)$/ { n++ }
         END { print p + 0, f + 0, n + 0, r + 0 }' "$log")
       if [ -z "$timed_out" ] && ((binaries > results)); then
         local why

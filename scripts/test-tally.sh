@@ -76,6 +76,13 @@ EOF
 
 check cargo 101 "" "2 1 exit status 101" <<<"$cargo_ok"
 
+# With CARGO_TERM_COLOR=always.
+check cargo 101 "" "0 1 crashed: 1 test binary ended without a result (signal: 11, SIGSEGV: invalid memory reference)" < <(
+  printf '\033[1m\033[92m     Running\033[0m tests/it/main.rs (target/release/deps/it-0aaff54efcd82054)\n'
+  printf '\033[1m\033[91merror\033[0m: test failed, to rerun pass `--test it`\n\nCaused by:\n'
+  printf "  process didn't exit successfully: \`target/release/deps/it-0aaff54efcd82054\` (signal: 11, SIGSEGV: invalid memory reference)\n")
+check cargo 0 "" "3 0 " < <(printf '\033[1m\033[92m     Running\033[0m unittests src/lib.rs (x)\ntest result: \033[32mok\033[0m. 3 passed; 0 failed; 0 ignored\n')
+
 tap_summary() { # tests pass fail cancelled skipped todo
   printf '1..%s\n# tests %s\n# suites 0\n# pass %s\n# fail %s\n# cancelled %s\n# skipped %s\n# todo %s\n# duration_ms 12.5\n' \
     "$1" "$1" "$2" "$3" "$4" "$5" "$6"
