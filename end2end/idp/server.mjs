@@ -14,6 +14,8 @@
 //                               and/or {"omit": ["groups"|"email"|"email_verified"|"name", ...]}
 //       -> 204. The next ID token from /token (any grant) is wrong in that way or lacks
 //          those claims (userinfo still has them). {"tamper": "none"} clears it.
+//   POST /__test/next-userinfo  {"sub": "..."}  -> 204. The next userinfo answer (/me) carries
+//          that sub instead of the account's. {"sub": null} clears it.
 //   POST /__test/account        {"email": "...", "groups": [...]?, "disabled": bool?,
 //                                "email_verified": bool?, "sub": "..."?, "name": "..."?,
 //                                "omit_claims": ["email"|"email_verified"|"name"|"groups", ...]?}
@@ -258,6 +260,7 @@ function loopbackUrl(value) {
 // ------------------------------------------------------------ test hooks --
 
 let pendingIdToken; // { tamper?, omit? } for the next ID token from /token
+let pendingUserinfoSub; // sub of the next userinfo answer
 const TAMPERS = new Set(['nonce', 'audience', 'expired', 'signature', 'issuer']);
 
 function rewriteIdToken(jwt, { tamper, omit = [] }) {
@@ -308,6 +311,11 @@ function createProvider(jwk) {
         ctx.body = { ...ctx.body, id_token: rewriteIdToken(ctx.body.id_token, pendingIdToken) };
         console.log(`test hook: issued a rewritten ID token: ${JSON.stringify(pendingIdToken)}`);
         pendingIdToken = undefined;
+      }
+      if (pendingUserinfoSub && ctx.path === '/me' && ctx.status === 200 && ctx.body?.sub) {
+        ctx.body = { ...ctx.body, sub: pendingUserinfoSub };
+        console.log(`test hook: userinfo answered with sub ${pendingUserinfoSub}`);
+        pendingUserinfoSub = undefined;
       }
     });
   }
@@ -432,6 +440,14 @@ const HOOKS = new Map([
     }
     if (tamper === undefined && omit === undefined) throw new HookError(400, 'give tamper or omit');
     pendingIdToken = { tamper, omit };
+    noContent(res);
+  }],
+  ['/__test/next-userinfo', async (req, res) => {
+    const { sub, ...rest } = await readJson(req);
+    if (Object.keys(rest).length || !(sub === null || (typeof sub === 'string' && sub))) {
+      throw new HookError(400, 'the body must be {"sub": "..."} (or {"sub": null} to clear)');
+    }
+    pendingUserinfoSub = sub ?? undefined;
     noContent(res);
   }],
   ['/__test/account', async (req, res) => {
