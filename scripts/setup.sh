@@ -34,6 +34,7 @@ npm_install "$ROOT/end2end"    # oidc-provider, playwright-core
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v ss >/dev/null || missing+=(iproute2)   # ss: which process holds a port test.sh needs
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from Debian"
   as_root apt-get update -qq
