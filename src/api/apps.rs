@@ -9,7 +9,9 @@ use crate::model::Permission;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth::guard::fail, auth::require, auth::require_fresh, service::apps, service::keys};
+use crate::server::{
+    auth::guard::fail, auth::require, auth::require_fresh, service::apps, service::keys,
+};
 
 #[server(prefix = "/api", endpoint = "apps/list")]
 pub async fn list_apps(query: AppQuery) -> Result<AppPage, AppError> {

@@ -33,7 +33,9 @@ pub async fn start_audit_verify() -> Result<String, AppError> {
     use crate::server::{auth::guard::fail, auth::require, service::audit};
     let (state, auth) = require(Permission::VerifyAudit).await?;
     let permit = state.heavy.try_start(&auth.principal.email).map_err(fail)?;
-    audit::start_verify(&state.db, &auth, permit).await.map_err(fail)
+    audit::start_verify(&state.db, &auth, permit)
+        .await
+        .map_err(fail)
 }
 
 /// The progress and result of a verification.

@@ -10,9 +10,7 @@ pub async fn current_principal() -> Result<Option<Principal>, AppError> {
     let s = leptos_axum::extract::<tower_sessions::Session>()
         .await
         .map_err(|_| AppError::Internal)?;
-    Ok(session::current(&s, &state)
-        .await
-        .map(|s| s.principal))
+    Ok(session::current(&s, &state).await.map(|s| s.principal))
 }
 
 /// Whether the identity provider has been reached (for the sign-in page). Public.

@@ -12,7 +12,9 @@ use crate::model::Permission;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth::guard::fail, auth::require, auth::require_fresh, service::people, service::users};
+use crate::server::{
+    auth::guard::fail, auth::require, auth::require_fresh, service::people, service::users,
+};
 
 #[server(prefix = "/api", endpoint = "users/list")]
 pub async fn list_users(query: UserQuery) -> Result<UserPage, AppError> {

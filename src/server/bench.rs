@@ -31,7 +31,12 @@ pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
         name: "Benchmark".into(),
         role: Role::Admin,
     };
-    let sid = session::create_for_benchmark(&state.db.sessions, principal, state.config.oidc.groups_for(Role::Admin)).await?;
+    let sid = session::create_for_benchmark(
+        &state.db.sessions,
+        principal,
+        state.config.oidc.groups_for(Role::Admin),
+    )
+    .await?;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;

@@ -94,7 +94,12 @@ pub async fn run(
         name: "Benchmark".into(),
         role: Role::Auditor,
     };
-    let sid = session::create_for_benchmark(&db.sessions, principal, state.config.oidc.groups_for(Role::Auditor)).await?;
+    let sid = session::create_for_benchmark(
+        &db.sessions,
+        principal,
+        state.config.oidc.groups_for(Role::Auditor),
+    )
+    .await?;
     let cookie = format!("gatehouse_session={sid}");
     let client = reqwest::Client::new();
     println!(

@@ -286,7 +286,12 @@ fn parse_cidrs(var: &'static str, raw: &str) -> Result<Vec<ipnet::IpNet>, Config
             item.parse::<ipnet::IpNet>()
                 .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                 .map(|n| n.trunc())
-                .map_err(|_| err(var, format!("entry {item:?} is not an IP address or CIDR range")))
+                .map_err(|_| {
+                    err(
+                        var,
+                        format!("entry {item:?} is not an IP address or CIDR range"),
+                    )
+                })
         })
         .collect()
 }
@@ -433,7 +438,10 @@ mod tests {
         assert!(c.support.protected_accounts.is_empty());
         assert!(c.support.verification_checks.len() >= 2);
         assert!(c.support.reset_reasons.iter().any(|r| r == "Other"));
-        assert!(c.trusted_proxies.is_empty(), "no proxy is trusted unless named");
+        assert!(
+            c.trusted_proxies.is_empty(),
+            "no proxy is trusted unless named"
+        );
         assert_eq!(c.role_recheck, Duration::from_secs(300));
     }
 
@@ -479,7 +487,10 @@ mod tests {
             ("GATEHOUSE_ENROLLMENT_LINK_SECS", Some("soon")),
             ("GATEHOUSE_PROTECTED_ACCOUNTS", Some("root")),
             ("GATEHOUSE_MFA_VERIFICATION_CHECKS", Some(" , ")),
-            ("GATEHOUSE_TRUSTED_PROXIES", Some("10.0.0.0/8, proxy.internal")),
+            (
+                "GATEHOUSE_TRUSTED_PROXIES",
+                Some("10.0.0.0/8, proxy.internal"),
+            ),
             ("GATEHOUSE_TRUSTED_PROXIES", Some("10.0.0.0/33")),
             ("GATEHOUSE_ROLE_RECHECK_SECS", Some("0")),
             ("GATEHOUSE_HEAVY_JOBS_TOTAL", Some("many")),

@@ -40,7 +40,12 @@ pub(crate) async fn register(app: &TestApp, name: &str, scopes: &str) -> (String
     )
 }
 
-pub(crate) async fn issue(app: &TestApp, app_id: &str, name: &str, scopes: &[&str]) -> (String, String) {
+pub(crate) async fn issue(
+    app: &TestApp,
+    app_id: &str,
+    name: &str,
+    scopes: &[&str],
+) -> (String, String) {
     let mut pairs = vec![("input[application_id]", app_id), ("input[name]", name)];
     let keys: Vec<String> = (0..scopes.len())
         .map(|i| format!("input[scopes][{i}]"))
@@ -328,7 +333,11 @@ async fn failed_verifications_are_limited_per_client_ip() {
     // Another client behind the same gateway is not affected, nor the gateway itself.
     assert_eq!(ask("203.0.113.8").await.status(), StatusCode::OK);
     let (status, _) = verify(&app, &gw, "nope").await;
-    assert_eq!(status, StatusCode::OK, "no client_ip: the gateway is never limited");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "no client_ip: the gateway is never limited"
+    );
 }
 
 #[tokio::test]

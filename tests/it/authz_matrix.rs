@@ -19,6 +19,8 @@ enum Expect {
     Missing,
     /// Authorized; the page renders its "not found" message (200 or 404, as streaming allows).
     Shown,
+    /// The same answer whoever asks (public routes, and routes with their own credentials).
+    Is(u16),
 }
 use Expect::*;
 
@@ -26,6 +28,8 @@ enum Target {
     Page(&'static str),
     /// Server function name and its form-encoded arguments.
     ServerFn(&'static str, &'static str),
+    /// A plain HTTP route outside the Leptos app: method and path, sent without a body.
+    Http(&'static str, &'static str),
 }
 use Target::*;
 
@@ -575,7 +579,13 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
     ),
     (Page("/sessions"), SignIn, Allow, Deny, Deny),
-    (ServerFn("sessions/list", ""), Unauthenticated, Allow, Deny, Deny),
+    (
+        ServerFn("sessions/list", ""),
+        Unauthenticated,
+        Allow,
+        Deny,
+        Deny,
+    ),
     (
         ServerFn(
             "sessions/end",
@@ -586,8 +596,69 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Deny,
     ),
-    (ServerFn("sessions/end", "id=x"), Unauthenticated, Bad, Deny, Deny),
+    (
+        ServerFn("sessions/end", "id=x"),
+        Unauthenticated,
+        Bad,
+        Deny,
+        Deny,
+    ),
+    // The routes outside the Leptos app (src/server/startup.rs).
+    (Http("GET", "/login"), Is(303), Is(303), Is(303), Is(303)),
+    (
+        Http("GET", "/auth/callback"),
+        Is(400),
+        Is(400),
+        Is(400),
+        Is(400),
+    ),
+    (Http("GET", "/users/export.csv"), SignIn, Allow, Deny, Deny),
+    (Http("GET", "/audit/export.csv"), SignIn, Deny, Deny, Allow),
+    (
+        Http("GET", "/audit/export.ndjson"),
+        SignIn,
+        Deny,
+        Deny,
+        Allow,
+    ),
+    (
+        Http("POST", "/users/import"),
+        Unauthenticated,
+        Bad,
+        Deny,
+        Deny,
+    ),
+    // Gateways authenticate with their own key; a console session is no credential here.
+    (
+        Http("POST", "/api/v1/keys/verify"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
+    ),
+    (
+        Http("GET", "/enroll/unknown-token"),
+        Is(404),
+        Is(404),
+        Is(404),
+        Is(404),
+    ),
+    (
+        Http("POST", "/enroll/unknown-token"),
+        Is(404),
+        Is(404),
+        Is(404),
+        Is(404),
+    ),
+    (Http("GET", "/healthz"), Is(200), Is(200), Is(200), Is(200)),
+    (Http("GET", "/readyz"), Is(200), Is(200), Is(200), Is(200)),
 ];
+
+/// Routes whose authorization is proven by a test of its own rather than a row, with that test.
+const COVERED_ELSEWHERE: &[(&str, &str)] = &[(
+    "/logout",
+    "sign_in::sign_out_ends_the_session_and_the_providers (it ends the session the rows use)",
+)];
 
 async fn answer(app: &TestApp, client: &Client, target: &Target) -> (StatusCode, Option<String>) {
     let res = match target {
@@ -597,6 +668,11 @@ async fn answer(app: &TestApp, client: &Client, target: &Target) -> (StatusCode,
             .await
             .unwrap(),
         ServerFn(name, args) => app.call(client, name, args).await,
+        Http(method, path) => client
+            .request(method.parse().unwrap(), format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap(),
     };
     let loc = res
         .headers()
@@ -620,6 +696,7 @@ fn check(expect: Expect, (status, location): (StatusCode, Option<String>)) -> Re
         Bad => status == StatusCode::BAD_REQUEST,
         Missing => status == StatusCode::NOT_FOUND,
         Shown => status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+        Is(code) => status.as_u16() == code,
     };
     if ok {
         Ok(())
@@ -653,6 +730,7 @@ async fn every_route_and_server_function_for_every_role() {
         let name = match target {
             Page(p) => format!("GET {p}"),
             ServerFn(f, a) => format!("server fn {f}({a})"),
+            Http(m, p) => format!("{m} {p}"),
         };
         let denied_before = denied_count(&app).await;
         let mut expected_denials = 0;
@@ -708,5 +786,57 @@ async fn denied_access_names_the_missing_permission() {
         e.details.contains("audit.read") && e.details.contains("/api/audit_page"),
         "{}",
         e.details
+    );
+}
+
+/// The matrix is complete: every registered server function, every console page and every route
+/// of the router has at least one row (or a named test of its own). A new one without a row
+/// fails here.
+#[test]
+fn every_server_function_page_and_route_has_a_row() {
+    use std::collections::HashSet;
+    let mut rows = HashSet::new();
+    for (target, ..) in MATRIX {
+        rows.insert(match target {
+            Page(p) => p.split('?').next().unwrap().to_string(),
+            ServerFn(f, _) => format!("/api/{f}"),
+            Http(_, p) => p.to_string(),
+        });
+    }
+    for (route, _) in COVERED_ELSEWHERE {
+        rows.insert(route.to_string());
+    }
+    let mut missing = Vec::new();
+    let server_fns: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        server_fns.len() > 40,
+        "server functions are registered: {server_fns:?}"
+    );
+    missing.extend(
+        server_fns
+            .iter()
+            .filter(|p| !rows.contains(**p))
+            .map(|p| p.to_string()),
+    );
+    for (page, _, _) in gatehouse::model::access::PAGES {
+        if !rows.contains(*page) {
+            missing.push(page.to_string());
+        }
+    }
+    // The router's own routes, read from where they are declared.
+    let startup = include_str!("../../src/server/startup.rs");
+    let routes: Vec<String> = startup
+        .split(".route(")
+        .skip(1)
+        .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
+        .map(|r| r.replace("{token}", "unknown-token"))
+        .collect();
+    assert!(routes.len() >= 10, "routes found in startup.rs: {routes:?}");
+    missing.extend(routes.into_iter().filter(|r| !rows.contains(r)));
+    assert!(
+        missing.is_empty(),
+        "no authorization matrix row for: {missing:?}"
     );
 }

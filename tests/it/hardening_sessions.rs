@@ -14,7 +14,11 @@ async fn idp_account(email: &str, groups: &[&str], disabled: bool) {
         .send()
         .await
         .expect("provider hook");
-    assert!(res.status().is_success(), "the dev provider must run with IDP_TEST_HOOKS=1: {}", res.status());
+    assert!(
+        res.status().is_success(),
+        "the dev provider must run with IDP_TEST_HOOKS=1: {}",
+        res.status()
+    );
 }
 
 /// A staff member of this test only, so tests changing groups never disturb each other.
@@ -46,13 +50,22 @@ async fn removing_a_person_from_their_group_ends_the_session_at_the_next_check()
     let email = staff(&["console-admins"]).await;
     let client = browser();
     app.sign_in_with(&client, &email).await;
-    assert_eq!(app.call(&client, "users/list", "query[q]=").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.call(&client, "users/list", "query[q]=").await.status(),
+        StatusCode::OK
+    );
     idp_account(&email, &[], false).await;
     // Within the re-check interval the session carries on...
-    assert_eq!(app.call(&client, "users/list", "query[q]=").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.call(&client, "users/list", "query[q]=").await.status(),
+        StatusCode::OK
+    );
     // ...and once it has passed, the provider is asked and the session ends.
     app.state.clock.advance(Duration::from_secs(301));
-    assert_eq!(app.call(&client, "users/list", "query[q]=").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.call(&client, "users/list", "query[q]=").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     assert!(me(&app, &client).await.is_null(), "signed out");
     assert_eq!(ended_events(&app.audit_events().await, "role_removed"), 1);
 }
@@ -65,8 +78,14 @@ async fn a_person_disabled_at_the_provider_is_signed_out() {
     app.sign_in_with(&client, &email).await;
     idp_account(&email, &["helpdesk"], true).await;
     app.state.clock.advance(Duration::from_secs(301));
-    assert_eq!(app.call(&client, "support/recent", "").await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(ended_events(&app.audit_events().await, "refused_by_provider"), 1);
+    assert_eq!(
+        app.call(&client, "support/recent", "").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        ended_events(&app.audit_events().await, "refused_by_provider"),
+        1
+    );
 }
 
 #[tokio::test]
@@ -78,7 +97,15 @@ async fn sensitive_acts_confirm_the_role_at_once() {
     // Moved to the help desk a moment ago: no waiting for the next periodic check.
     idp_account(&email, &["helpdesk"], false).await;
     let res = app
-        .call(&client, "apps/create", &form(&[("input[name]", "Sneaky"), ("input[owner]", &email), ("input[kind]", "web")]))
+        .call(
+            &client,
+            "apps/create",
+            &form(&[
+                ("input[name]", "Sneaky"),
+                ("input[owner]", &email),
+                ("input[kind]", "web"),
+            ]),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(me(&app, &client).await["role"], "support");
@@ -95,11 +122,20 @@ async fn a_changed_role_map_applies_to_existing_sessions() {
     // The same database, restarted with admins demoted to auditors. Cookies are not scoped
     // by port, so this browser presents the same session to the new instance.
     let restarted = TestApp::spawn_on(&database, |env| {
-        env.insert("GATEHOUSE_ROLE_MAP", "console-admins=auditor,helpdesk=support".into());
+        env.insert(
+            "GATEHOUSE_ROLE_MAP",
+            "console-admins=auditor,helpdesk=support".into(),
+        );
     })
     .await;
     assert_eq!(me(&restarted, &client).await["role"], "auditor");
-    assert_eq!(restarted.call(&client, "apps/create", "").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        restarted
+            .call(&client, "keys/revoke", "id=k_x")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
     // Dropped from the map entirely: no role, no session.
     let dropped = TestApp::spawn_on(&database, |env| {
         env.insert("GATEHOUSE_ROLE_MAP", "helpdesk=support".into());
@@ -117,18 +153,30 @@ async fn admins_see_console_sessions_and_end_one() {
     let list = app.call_ok("sessions/list", "").await;
     let list = list.as_array().expect("a list").clone();
     assert!(!list.is_empty());
-    let mine = list.iter().find(|s| s["email"] == ADMIN).expect("own session listed");
+    let mine = list
+        .iter()
+        .find(|s| s["email"] == ADMIN)
+        .expect("own session listed");
     assert_eq!(mine["current"], true);
-    let theirs = list.iter().find(|s| s["email"] == SUPPORT).expect("the agent's session listed");
+    let theirs = list
+        .iter()
+        .find(|s| s["email"] == SUPPORT)
+        .expect("the agent's session listed");
     assert_eq!(theirs["current"], false);
     assert_eq!(theirs["client_ip"], "127.0.0.1");
     assert_eq!(theirs["user_agent"], "gatehouse-tests");
     let id = theirs["id"].as_str().unwrap();
     assert_eq!(id.len(), 64, "named by a hash, never by the session id");
     app.call_ok("sessions/end", &format!("id={id}")).await;
-    assert_eq!(app.call(&agent, "support/recent", "").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.call(&agent, "support/recent", "").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let events = app.audit_events().await;
-    let ended: Vec<_> = events.iter().filter(|e| e.action == "auth.session_ended").collect();
+    let ended: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "auth.session_ended")
+        .collect();
     assert_eq!(ended.len(), 1);
     let details: Value = serde_json::from_str(&ended[0].details).unwrap();
     assert_eq!(details["reason"], "ended_by_admin");
@@ -136,11 +184,28 @@ async fn admins_see_console_sessions_and_end_one() {
     assert_eq!(ended[0].actor_email.as_deref(), Some(ADMIN));
     // Gone from the list; ending it again is a conflict; garbage is a 400.
     let list = app.call_ok("sessions/list", "").await;
-    assert!(list.as_array().unwrap().iter().all(|s| s["email"] != SUPPORT));
-    assert_eq!(app.call(&app.client, "sessions/end", &format!("id={id}")).await.status(), StatusCode::CONFLICT);
-    assert_eq!(app.call(&app.client, "sessions/end", "id=nope").await.status(), StatusCode::BAD_REQUEST);
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["email"] != SUPPORT));
+    assert_eq!(
+        app.call(&app.client, "sessions/end", &format!("id={id}"))
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.call(&app.client, "sessions/end", "id=nope")
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
     // Support cannot see or end sessions.
     let again = browser();
     app.sign_in_with(&again, SUPPORT).await;
-    assert_eq!(app.call(&again, "sessions/list", "").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.call(&again, "sessions/list", "").await.status(),
+        StatusCode::FORBIDDEN
+    );
 }

@@ -206,9 +206,13 @@ async fn a_replayed_code_is_refused() {
     let callback = app.authorize(&app.client, ADMIN, "/").await;
     let first = app.client.get(&callback).send().await.unwrap();
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
-    // Same browser replays the callback: the pending sign-in is gone.
+    // Same browser replays the callback: the pending sign-in is gone, so the replay is refused
+    // without touching the session it already has or writing to the audit log.
+    let events = app.audit_events().await.len();
     let res = app.client.get(&callback).send().await.unwrap();
-    assert_sign_in_failed(&app, res, "no_pending_sign_in", "already used").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("already used"));
+    assert_eq!(app.audit_events().await.len(), events);
     // A fresh sign-in attempt fed the old code (with the new state): the provider refuses it.
     let client = browser();
     let new_callback = app.authorize(&client, ADMIN, "/").await;

@@ -37,8 +37,11 @@ pub fn ConsoleSessions() -> impl IntoView {
                                 </tr>
                             </thead>
                             <tbody>
-                                {list.into_iter().map(|s| view! {
-                                    <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-session=s.id.clone() data-email=s.email.clone()>
+                                {list.into_iter().map(|s| {
+                                    let (row_id, form_id, end_id) = (s.id.clone(), s.id.clone(), format!("end-{}", s.id.chars().take(12).collect::<String>()));
+                                    let (ip, agent) = (s.client_ip.clone().unwrap_or_default(), s.user_agent.clone().unwrap_or_default());
+                                    view! {
+                                    <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-session=row_id data-email=s.email.clone()>
                                         <td class="px-3 py-2">{s.email.clone()}
                                             {s.current.then(|| view! { <span class="badge badge-ok ml-2">"you"</span> })}
                                         </td>
@@ -46,19 +49,19 @@ pub fn ConsoleSessions() -> impl IntoView {
                                         <td class="px-3 py-2 whitespace-nowrap">{format_utc(s.signed_in_at)}</td>
                                         <td class="px-3 py-2 whitespace-nowrap">{format_utc(s.last_checked_at)}</td>
                                         <td class="px-3 py-2">
-                                            <span class="font-mono text-xs">{s.client_ip.clone().unwrap_or_default()}</span>
-                                            <span class="block text-xs text-slate-500 truncate max-w-xs" title=s.user_agent.clone().unwrap_or_default()>{s.user_agent.clone().unwrap_or_default()}</span>
+                                            <span class="font-mono text-xs">{ip}</span>
+                                            <span class="block text-xs text-slate-500 truncate max-w-xs" title=agent.clone()>{agent.clone()}</span>
                                         </td>
                                         <td class="px-3 py-2">
                                             {(!s.current).then(|| view! {
                                                 <ActionForm action=end>
-                                                    <input type="hidden" name="id" value=s.id.clone() />
-                                                    <ConfirmSubmit label="End session" confirm="Confirm: end this session" id=format!("end-{}", &s.id[..12.min(s.id.len())]) danger=true />
+                                                    <input type="hidden" name="id" value=form_id.clone() />
+                                                    <ConfirmSubmit label="End session" confirm="Confirm: end this session" id=end_id.clone() danger=true />
                                                 </ActionForm>
                                             })}
                                         </td>
                                     </tr>
-                                }).collect_view()}
+                                }}).collect_view()}
                             </tbody>
                         </table>
                     </div>

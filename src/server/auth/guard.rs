@@ -1,8 +1,8 @@
 //! The permission guard. Every server function and data handler gets its principal from here,
 //! and denials are audited here, so no page or endpoint can forget either.
 use crate::model::{AppError, Permission, Principal};
-use crate::server::auth::session;
 use crate::server::auth::recheck;
+use crate::server::auth::session;
 use crate::server::service::audit::{self, Actor, Entry, Outcome, RequestMeta};
 use crate::server::service::console_sessions;
 use crate::server::AppState;
@@ -66,8 +66,7 @@ async fn authorize_with(
     what: &str,
     freshness: Freshness,
 ) -> Result<Authorized, AppError> {
-    let Some(signed_in) = session::current(session, state).await
-    else {
+    let Some(signed_in) = session::current(session, state).await else {
         return Err(AppError::Unauthenticated);
     };
     let key = session::id(session).map(|id| console_sessions::key(&id));
@@ -80,8 +79,8 @@ async fn authorize_with(
             return Err(AppError::Unauthenticated);
         }
     }
-    let principal = recheck::confirm_role(state, session, signed_in, key.as_deref(), &meta, freshness)
-        .await?;
+    let principal =
+        recheck::confirm_role(state, session, signed_in, key.as_deref(), &meta, freshness).await?;
     if principal.can(permission) {
         return Ok(Authorized {
             principal,
@@ -94,11 +93,10 @@ async fn authorize_with(
         email: Some(principal.email.clone()),
         role: Some(principal.role),
     };
-    let entry = Entry::new("access.denied", Outcome::Denied)
-        .details(serde_json::json!({
-            "permission": permission.as_str(),
-            "resource": what.chars().take(300).collect::<String>(),
-        }));
+    let entry = Entry::new("access.denied", Outcome::Denied).details(serde_json::json!({
+        "permission": permission.as_str(),
+        "resource": what.chars().take(300).collect::<String>(),
+    }));
     if let Err(e) = audit::record_alone(&state.db, &actor, &meta, entry).await {
         tracing::error!(error = %e, "could not audit an access denial");
     }

@@ -3,10 +3,10 @@
 use crate::server::config::OidcConfig;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
-    AuthorizationCode, RefreshToken, ClientId, ClientSecret, CsrfToken, EndSessionUrl, EndpointMaybeSet,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl, EndpointMaybeSet,
     EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
-    RedirectUrl, Scope, TokenResponse,
+    RedirectUrl, RefreshToken, Scope, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -120,7 +120,9 @@ impl Oidc {
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.config.client_id.clone()),
-            Some(ClientSecret::new(self.config.client_secret.expose().to_string())),
+            Some(ClientSecret::new(
+                self.config.client_secret.expose().to_string(),
+            )),
         )
         .set_redirect_uri(self.redirect_url.clone());
         if let Ok(mut slot) = self.provider.write() {
@@ -283,7 +285,9 @@ impl Oidc {
             if let Some(token) = access.as_deref() {
                 if let Some(info) = self.userinfo(&provider, token).await? {
                     if info.get("sub").and_then(|v| v.as_str()) != Some(subject) {
-                        return Ok(Recheck::Refused("the provider answered for another subject".into()));
+                        return Ok(Recheck::Refused(
+                            "the provider answered for another subject".into(),
+                        ));
                     }
                     return Ok(Recheck::Current {
                         groups: groups_from(&info, &self.config.groups_claim),
@@ -347,7 +351,10 @@ impl Oidc {
         if !res.status().is_success() {
             return Err(OidcError::Unreachable);
         }
-        res.json().await.map(Some).map_err(|_| OidcError::Unreachable)
+        res.json()
+            .await
+            .map(Some)
+            .map_err(|_| OidcError::Unreachable)
     }
 
     /// The provider's end-session URL for RP-initiated logout, when it offers one.

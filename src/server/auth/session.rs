@@ -101,8 +101,11 @@ pub async fn set_pending(
 }
 
 /// Takes the pending sign-in out of the session, so a callback can be used once only.
+/// A session without one is left untouched (no write, no cookie).
 pub async fn take_pending(session: &Session) -> Option<PendingSignIn> {
-    session.remove(PENDING).await.ok().flatten()
+    let pending: PendingSignIn = session.get(PENDING).await.ok().flatten()?;
+    let _ = session.remove_value(PENDING).await;
+    Some(pending)
 }
 
 /// Creates a signed-in session record directly in the store, bypassing the identity provider.

@@ -77,7 +77,11 @@ pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<ConsoleSession>, sql
 
 /// Open sessions signed in after `since` (older ones have passed the absolute timeout),
 /// newest first.
-pub async fn open(pool: &AnyPool, since: i64, limit: i64) -> Result<Vec<ConsoleSession>, sqlx::Error> {
+pub async fn open(
+    pool: &AnyPool,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<ConsoleSession>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "{SELECT} WHERE ended_at IS NULL AND signed_in_at > $1 ORDER BY signed_in_at DESC, id LIMIT $2"
     ))

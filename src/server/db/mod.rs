@@ -1,8 +1,8 @@
 //! Storage. The only place with SQL. Queries are written once in the subset of SQL that SQLite
 //! and PostgreSQL share and run through sqlx's `Any` driver; times are Unix milliseconds.
 pub mod apps;
-pub mod console_sessions;
 pub mod audit;
+pub mod console_sessions;
 pub mod jobs;
 pub mod people;
 pub mod seed;

@@ -52,10 +52,7 @@ pub async fn login(
     Query(params): Query<LoginParams>,
 ) -> Response {
     let return_to = safe_return_to(params.return_to.as_deref(), &state.config.public_url);
-    if session::current(&session, &state)
-        .await
-        .is_some()
-    {
+    if session::current(&session, &state).await.is_some() {
         return Redirect::to(&return_to).into_response();
     }
     match state.oidc.begin(return_to.clone()).await {
@@ -132,7 +129,9 @@ pub async fn callback(
                 .as_deref()
                 .and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
             let limited = client.is_some_and(|ip| {
-                let limited = state.sign_in_failures.is_limited(&ip, crate::server::db::now_ms());
+                let limited = state
+                    .sign_in_failures
+                    .is_limited(&ip, crate::server::db::now_ms());
                 state.sign_in_failures.fail(ip, crate::server::db::now_ms());
                 limited
             });
@@ -234,8 +233,9 @@ async fn complete_sign_in(
             email: Some(identity.email.clone()),
             role: None,
         };
-        let entry = Entry::new("auth.sign_in", Outcome::Denied)
-            .details(serde_json::json!({ "reason": "no_role", "groups": bounded_groups(&identity.groups) }));
+        let entry = Entry::new("auth.sign_in", Outcome::Denied).details(
+            serde_json::json!({ "reason": "no_role", "groups": bounded_groups(&identity.groups) }),
+        );
         if let Err(e) = audit::record_alone(&state.db, &actor, meta, entry).await {
             tracing::error!(error = %e, "could not audit a sign-in without role");
         }
@@ -294,7 +294,9 @@ async fn complete_sign_in(
         )
     })?;
     let key = crate::server::service::console_sessions::key(&session_id);
-    if let Err(e) = crate::server::service::console_sessions::started(&state.db, &key, &actor, meta).await {
+    if let Err(e) =
+        crate::server::service::console_sessions::started(&state.db, &key, &actor, meta).await
+    {
         tracing::error!(error = %e, "could not record the console session");
     }
     Ok(Redirect::to(&pending.return_to).into_response())
@@ -316,8 +318,7 @@ pub async fn logout(
     meta: RequestMeta,
 ) -> Response {
     let signed_out_url = format!("{}/signin?signed_out=1", state.config.public_url);
-    let Some(signed_in) = session::current(&session, &state).await
-    else {
+    let Some(signed_in) = session::current(&session, &state).await else {
         let _ = session.flush().await;
         return Redirect::to("/signin?signed_out=1").into_response();
     };
@@ -340,7 +341,11 @@ pub async fn logout(
     if let Some(id) = session::id(&session) {
         let key = crate::server::service::console_sessions::key(&id);
         let _ = crate::server::service::console_sessions::ended(
-            &state.db, &key, &actor, &meta, "signed_out",
+            &state.db,
+            &key,
+            &actor,
+            &meta,
+            "signed_out",
         )
         .await;
     }
@@ -384,7 +389,8 @@ mod tests {
         ] {
             let got = ok(evil);
             assert!(
-                got.starts_with('/') && !got.starts_with("//") && !got.contains("evil.example") || got == "/",
+                got.starts_with('/') && !got.starts_with("//") && !got.contains("evil.example")
+                    || got == "/",
                 "{evil:?} gave {got:?}"
             );
             assert!(

@@ -67,7 +67,10 @@ mod tests {
     #[test]
     fn an_untrusted_peer_cannot_claim_another_address() {
         let trusted = nets(&["10.0.0.0/8"]);
-        assert_eq!(resolve(ip("203.0.113.9"), &["1.2.3.4"], &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            resolve(ip("203.0.113.9"), &["1.2.3.4"], &trusted),
+            ip("203.0.113.9")
+        );
         assert_eq!(resolve(ip("10.0.0.5"), &["1.2.3.4"], &[]), ip("10.0.0.5"));
     }
 
@@ -99,6 +102,9 @@ mod tests {
             ip("10.2.2.2")
         );
         assert_eq!(resolve(ip("10.0.0.5"), &[], &trusted), ip("10.0.0.5"));
-        assert_eq!(resolve(ip("10.0.0.5"), &["10.9.9.9"], &trusted), ip("10.9.9.9"));
+        assert_eq!(
+            resolve(ip("10.0.0.5"), &["10.9.9.9"], &trusted),
+            ip("10.9.9.9")
+        );
     }
 }

@@ -5,9 +5,9 @@ use crate::model::audit::AuditQuery;
 use crate::model::users::{UserQuery, UserSummary, MAX_SELECTION};
 use crate::model::{AppError, Permission};
 use crate::server::auth::authorize_fresh;
-use crate::server::service::heavy::Permit;
 use crate::server::http::pages::plain_page;
 use crate::server::service::audit::{self, Entry, ExportFormat, Outcome, RequestMeta};
+use crate::server::service::heavy::Permit;
 use crate::server::service::users;
 use crate::server::AppState;
 use axum::body::Body;
@@ -213,8 +213,7 @@ async fn audit_export(
     format: ExportFormat,
 ) -> Response {
     let path = format!("/audit/export.{}", format.as_str());
-    let auth = match authorize_fresh(&state, &session, meta, Permission::ExportAudit, &path).await
-    {
+    let auth = match authorize_fresh(&state, &session, meta, Permission::ExportAudit, &path).await {
         Ok(a) => a,
         Err(e) => return audit_error_page(e),
     };

@@ -4,13 +4,13 @@
 //! same shape. Failures are limited apart: unauthenticated callers per address, and keys a
 //! gateway presents per gateway and reported end client. Contract: docs/api-keys.md.
 use crate::model::apps::VERIFY_SCOPE;
+use crate::server::http::client_ip::ClientIp;
 use crate::server::service::verify::{Verdict, Verifier};
 use crate::server::AppState;
 use axum::body::{Body, Bytes};
-use crate::server::http::client_ip::ClientIp;
 use axum::extract::{ConnectInfo, State};
-use axum::Extension;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
@@ -116,7 +116,9 @@ pub async fn verify(
     body: Bytes,
 ) -> Response {
     let verifier = &state.verifier;
-    let caller_ip = client_ip.map(|Extension(ClientIp(ip))| ip).unwrap_or(peer.ip());
+    let caller_ip = client_ip
+        .map(|Extension(ClientIp(ip))| ip)
+        .unwrap_or(peer.ip());
     let gateway = match authenticate_caller(verifier, &headers, caller_ip).await {
         Ok(gateway) => gateway,
         Err(answer) => return answer,
@@ -133,7 +135,11 @@ pub async fn verify(
     };
     // Failures are limited per end client the gateway reports; without one, nothing is limited,
     // so a gateway is never refused because of its own users (docs/api-keys.md).
-    let client = match request.client_ip.as_deref().map(|ip| ip.trim().parse::<IpAddr>()) {
+    let client = match request
+        .client_ip
+        .as_deref()
+        .map(|ip| ip.trim().parse::<IpAddr>())
+    {
         None => None,
         Some(Ok(ip)) => Some(ip.to_canonical()),
         Some(Err(_)) => {

@@ -44,7 +44,8 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
             )
         }
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 fn too_large(limit: usize) -> Response {

@@ -56,7 +56,9 @@ pub async fn ended(
     reason: &str,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    if db::console_sessions::end(&mut tx, key, reason, db::now_ms()).await? && reason != "signed_out" {
+    if db::console_sessions::end(&mut tx, key, reason, db::now_ms()).await?
+        && reason != "signed_out"
+    {
         let entry = Entry::new("auth.session_ended", Outcome::Success)
             .target("session", key)
             .details(serde_json::json!({ "reason": reason }));

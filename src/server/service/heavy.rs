@@ -79,6 +79,9 @@ mod tests {
         let e = work.try_start("c").err().unwrap();
         assert!(e.to_string().contains("busy"), "{e}");
         drop(a1);
-        assert!(work.try_start("c").is_ok(), "a finished permit frees a place");
+        assert!(
+            work.try_start("c").is_ok(),
+            "a finished permit frees a place"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Domain services: the rules, each action in one transaction with its audit record.
 pub mod apps;
-pub mod console_sessions;
 pub mod audit;
 pub mod checkpoints;
+pub mod console_sessions;
 pub mod heavy;
 pub mod jobs;
 pub mod keys;
