@@ -12,4 +12,5 @@ mod import;
 mod people;
 mod sign_in;
 mod support;
+mod support_guards;
 mod users;

@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod people;
 pub mod seed;
 mod sessions;
+pub mod staff;
 pub mod support;
 pub mod users;
 
