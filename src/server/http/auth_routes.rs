@@ -226,13 +226,13 @@ async fn complete_sign_in(
         role,
     )
     .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not audit a sign-in");
-            failure(
-                "internal",
-                "Sign-in could not be recorded; please try again.",
-            )
-        })?;
+    .map_err(|e| {
+        tracing::error!(error = %e, "could not audit a sign-in");
+        failure(
+            "internal",
+            "Sign-in could not be recorded; please try again.",
+        )
+    })?;
     session::establish(session, &signed_in).await.map_err(|e| {
         tracing::error!(error = %e, "could not establish the session");
         failure(
