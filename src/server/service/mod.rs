@@ -2,11 +2,13 @@
 pub mod apps;
 pub mod audit;
 pub mod checkpoints;
+pub mod guids;
 pub mod jobs;
 pub mod keys;
 pub mod people;
 pub mod retention;
 pub mod secrets;
 pub mod support;
+pub mod user_list;
 pub mod users;
 pub mod verify;
