@@ -25,6 +25,7 @@ e2eTest('admin signs in with the provider form, sees the dashboard and finds its
     { text: 'Support desk', href: '/support' },
     { text: 'Devices', href: '/devices' },
     { text: 'Audit log', href: '/audit' },
+    { text: 'Console sessions', href: '/sessions' },
   ]);
   for (const id of ['#stat-audit-events', '#stat-sign-ins', '#stat-denied']) {
     assert.match(await textOf(page, id), /^\d+$/, `${id} is a number`);
