@@ -9,23 +9,25 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::server::{auth::guard::fail, auth::require, service::jobs};
 
-/// Suspends, activates or deprovisions the selected users, or (with `filter`) every user matching
-/// it. Returns the job whose progress the page follows.
+/// Suspends, activates or deprovisions the selected users (`ids`), every user matching `filter`
+/// (not empty), or every user (`everyone`, with `confirm_count` equal to the number of users).
+/// `confirm_count` with a filter refuses the action when a different number matches now.
+/// Returns the job whose progress the page follows.
 #[server(prefix = "/api", endpoint = "users/bulk")]
 pub async fn bulk_users(
     action: String,
     ids: Option<Vec<String>>,
     filter: Option<UserQuery>,
+    everyone: Option<bool>,
+    confirm_count: Option<u64>,
 ) -> Result<String, AppError> {
+    use crate::model::jobs::BulkScope;
     use crate::model::users::BulkAction;
     let (state, auth) = require(Permission::WriteUsers).await?;
     let action = BulkAction::parse(&action).map_err(|e| fail(AppError::invalid("action", e)))?;
-    let target = match (ids, filter) {
-        (_, Some(q)) => jobs::BulkTarget::Filter(q),
-        (Some(ids), None) => jobs::BulkTarget::Selection(ids),
-        (None, None) => jobs::BulkTarget::Selection(Vec::new()),
-    };
-    jobs::start_bulk(&state.db, &auth, action, target)
+    let scope = BulkScope::from_request(ids, filter, everyone.unwrap_or(false), confirm_count)
+        .map_err(fail)?;
+    jobs::start_bulk(&state.db, &auth, action, scope)
         .await
         .map_err(fail)
 }

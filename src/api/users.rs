@@ -15,11 +15,23 @@ use leptos::prelude::*;
 use crate::server::{
     auth::guard::fail, auth::require, auth::require_fresh, service::people, service::users,
 };
+#[cfg(feature = "ssr")]
+use crate::server::service::user_list;
 
 #[server(prefix = "/api", endpoint = "users/list")]
 pub async fn list_users(query: UserQuery) -> Result<UserPage, AppError> {
     let (state, _) = require(Permission::ReadUsers).await?;
     users::list(&state.db, &query).await.map_err(fail)
+}
+
+/// How many users match the filter (every page of it); no filter counts every user. Shown before
+/// a bulk action is confirmed and beside the export link.
+#[server(prefix = "/api", endpoint = "users/count")]
+pub async fn count_users(query: Option<UserQuery>) -> Result<u64, AppError> {
+    let (state, _) = require(Permission::ReadUsers).await?;
+    user_list::count(&state.db, &query.unwrap_or_default())
+        .await
+        .map_err(fail)
 }
 
 #[server(prefix = "/api", endpoint = "users/get")]

@@ -1,4 +1,6 @@
 //! Long work (bulk actions, imports) runs as a job whose progress any page can follow.
+use crate::model::users::UserQuery;
+use crate::model::AppError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +108,69 @@ impl Job {
     }
 }
 
+/// What a bulk action applies to. Acting on every user is its own choice, confirmed with the
+/// number of users the person saw; an empty filter never means "everyone".
+#[derive(Clone, Debug, PartialEq)]
+pub enum BulkScope {
+    /// Users picked one by one.
+    Selection(Vec<String>),
+    /// Every user matching a non-empty filter; with `confirm_count`, only if that many still match.
+    Matching {
+        filter: UserQuery,
+        confirm_count: Option<u64>,
+    },
+    /// Every user, only if `confirm_count` is the current number of users.
+    Everyone { confirm_count: u64 },
+}
+
+impl BulkScope {
+    /// The scope a request names: exactly one of `ids`, `filter` or `everyone` (with the count).
+    pub fn from_request(
+        ids: Option<Vec<String>>,
+        filter: Option<UserQuery>,
+        everyone: bool,
+        confirm_count: Option<u64>,
+    ) -> Result<BulkScope, AppError> {
+        let named = [ids.is_some(), filter.is_some(), everyone];
+        if named.iter().filter(|n| **n).count() > 1 {
+            return Err(AppError::invalid(
+                "scope",
+                "The request names more than one set of users (selected ids, a filter, everyone); \
+                 send exactly one, so it is clear who is changed.",
+            ));
+        }
+        if everyone {
+            return match confirm_count {
+                Some(confirm_count) => Ok(BulkScope::Everyone { confirm_count }),
+                None => Err(AppError::invalid(
+                    "confirm_count",
+                    "Acting on every user needs the number of users you confirmed (confirm_count).",
+                )),
+            };
+        }
+        if let Some(filter) = filter {
+            if [&filter.q, &filter.status, &filter.source]
+                .iter()
+                .all(|f| f.trim().is_empty())
+            {
+                return Err(AppError::invalid(
+                    "filter",
+                    "The filter is empty, so it would match every user. To act on everyone, \
+                     choose \"every user\" and confirm the number of users.",
+                ));
+            }
+            return Ok(BulkScope::Matching {
+                filter: UserQuery {
+                    after: String::new(),
+                    ..filter
+                },
+                confirm_count,
+            });
+        }
+        Ok(BulkScope::Selection(ids.unwrap_or_default()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +183,49 @@ mod tests {
         }
         assert_eq!(r.problem_count, MAX_LISTED_PROBLEMS as u64 + 5);
         assert_eq!(r.problems.len(), MAX_LISTED_PROBLEMS);
+    }
+
+    fn filter(status: &str) -> Option<UserQuery> {
+        Some(UserQuery {
+            status: status.into(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn a_bulk_request_names_exactly_one_set_of_users() {
+        let ids = Some(vec!["u_1".to_string()]);
+        let both = BulkScope::from_request(ids.clone(), filter("active"), false, None);
+        assert!(matches!(both, Err(AppError::Invalid { ref field, .. }) if field == "scope"));
+        assert!(BulkScope::from_request(ids.clone(), None, true, Some(3)).is_err());
+        assert!(BulkScope::from_request(None, filter("active"), true, Some(3)).is_err());
+        assert_eq!(
+            BulkScope::from_request(ids, None, false, None),
+            Ok(BulkScope::Selection(vec!["u_1".into()]))
+        );
+        assert!(matches!(
+            BulkScope::from_request(None, filter("active"), false, Some(2)),
+            Ok(BulkScope::Matching {
+                confirm_count: Some(2),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn everyone_is_explicit_and_confirmed_with_the_count() {
+        let empty = BulkScope::from_request(None, filter("  "), false, Some(7));
+        assert!(
+            matches!(empty, Err(AppError::Invalid { ref field, .. }) if field == "filter"),
+            "{empty:?}"
+        );
+        let unconfirmed = BulkScope::from_request(None, None, true, None);
+        assert!(
+            matches!(unconfirmed, Err(AppError::Invalid { ref field, .. }) if field == "confirm_count")
+        );
+        assert_eq!(
+            BulkScope::from_request(None, None, true, Some(7)),
+            Ok(BulkScope::Everyone { confirm_count: 7 })
+        );
     }
 }

@@ -253,6 +253,13 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
     ),
     (
+        ServerFn("users/count", "query[q]=ada"),
+        Unauthenticated,
+        Allow,
+        Allow,
+        Allow,
+    ),
+    (
         ServerFn("jobs/get", "id=j_missing"),
         Unauthenticated,
         Missing,

@@ -124,12 +124,17 @@ async fn duplicates_are_suggested_with_the_reason() {
     assert_eq!(pairs["candidates"].as_array().unwrap().len(), 1, "{pairs}");
 
     // Seeded people include duplicates sharing a verified mailbox (+tag) and a phone.
-    gatehouse::server::seed::run(&app.state.db, 3000, 1500, 11, |_| {})
+    // Enough of them that each kind of evidence spans several pages.
+    gatehouse::server::seed::run(&app.state.db, 10_000, 5_000, 11, |_| {})
         .await
         .unwrap();
     let mailbox = app
         .call_ok("guids/duplicates", "reason=verified_email&after=")
         .await;
+    assert!(
+        !mailbox["candidates"].as_array().unwrap().is_empty(),
+        "{mailbox}"
+    );
     let first = &mailbox["candidates"][0];
     assert!(
         first["evidence"].as_str().unwrap().contains('@'),
@@ -137,16 +142,30 @@ async fn duplicates_are_suggested_with_the_reason() {
     );
     assert_ne!(first["guid"], first["other_guid"]);
     // Keyset paging walks on without repeating.
-    let phones = app.call_ok("guids/duplicates", "reason=phone&after=").await;
-    if let Some(next) = phones["next"].as_str() {
-        let more = app
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    let mut pages = 0;
+    loop {
+        let page = app
             .call_ok(
                 "guids/duplicates",
-                &form(&[("reason", "phone"), ("after", next)]),
+                &form(&[("reason", "phone"), ("after", &after)]),
             )
             .await;
-        assert_ne!(more["candidates"][0], phones["candidates"][0]);
+        let candidates = page["candidates"].as_array().unwrap();
+        assert!(!candidates.is_empty(), "no empty page: {page}");
+        seen.extend(candidates.iter().map(|c| c.to_string()));
+        pages += 1;
+        match page["next"].as_str() {
+            Some(next) => after = next.to_string(),
+            None => break,
+        }
     }
+    assert!(pages >= 2, "the seeded phone pairs span several pages");
+    let total = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), total, "no pair repeats across pages");
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! The users list: search as you type, filters and sort in the URL, keyset pages.
-use crate::api::users::list_users;
+use crate::api::users::{count_users, list_users};
 use crate::app::components::{ErrorBox, Loading};
 use crate::model::time::format_utc;
 use crate::model::users::{UserQuery, UserSort, UserStatus, UserSummary};
@@ -51,6 +51,22 @@ pub fn Users() -> impl IntoView {
     });
     let (reloads, set_reloads) = signal(0u32);
     let page = Resource::new(move || (query.get(), reloads.get()), |(q, _)| list_users(q));
+    // How many users the view holds across every page: shown beside the export link.
+    let matching = Resource::new(
+        move || {
+            let q = query.get();
+            (
+                UserQuery {
+                    q: q.q,
+                    status: q.status,
+                    source: q.source,
+                    ..Default::default()
+                },
+                reloads.get(),
+            )
+        },
+        |(q, _)| count_users(Some(q)),
+    );
     let selection = RwSignal::new(Vec::<String>::new());
     let me = Resource::new(|| (), |_| crate::api::session::current_principal());
     let can_write = move || matches!(me.get(), Some(Ok(Some(ref p))) if p.can(crate::model::Permission::WriteUsers));
@@ -78,7 +94,14 @@ pub fn Users() -> impl IntoView {
             {move || can_write().then(|| {
                 let export = users_href(&UserQuery { after: String::new(), ..query.get() }).replacen("/users", "/users/export.csv", 1);
                 view! {
-                    <a href=export class="btn-ghost ml-auto" id="export-users" rel="external" download="">"Export CSV"</a>
+                    <span class="ml-auto text-sm tabular-nums text-slate-600 dark:text-slate-300" id="export-count" aria-live="polite">
+                        <Transition fallback=|| ()>
+                            {move || matching.get().and_then(Result::ok).map(|n| format!(
+                                "{n} user{} in this view", if n == 1 { "" } else { "s" }
+                            ))}
+                        </Transition>
+                    </span>
+                    <a href=export class="btn-ghost" id="export-users" rel="external" download="">"Export CSV"</a>
                     <A href="/users/import" attr:class="btn-ghost" attr:id="import-users">"Import CSV"</A>
                     <A href="/users/new" attr:class="btn-primary" attr:id="new-user">"New user"</A>
                 }
@@ -251,7 +274,9 @@ pub fn StatusBadge(status: UserStatus) -> impl IntoView {
     view! { <span class=class data-status=status.as_str()>{status.label()}</span> }
 }
 
-/// Bulk actions: on the selected users, or on everything matching the current filter.
+/// Bulk actions: on the selected users, on every user matching the current filter, or (an
+/// explicit choice) on every user. The last two are confirmed with the number of users, which
+/// the server checks again.
 #[component]
 fn BulkBar(
     query: Memo<UserQuery>,
@@ -263,65 +288,113 @@ fn BulkBar(
     let action = RwSignal::new("suspend".to_string());
     let scope = RwSignal::new("selected".to_string());
     let confirming = RwSignal::new(false);
-    let start = Action::new(move |(a, everything): &(String, bool)| {
-        let (a, everything) = (a.clone(), *everything);
+    let filtered = move || {
+        let q = query.get();
+        [q.q, q.status, q.source]
+            .iter()
+            .any(|f| !f.trim().is_empty())
+    };
+    let view_filter = move || {
+        let q = query.get_untracked();
+        UserQuery {
+            q: q.q,
+            status: q.status,
+            source: q.source,
+            ..Default::default()
+        }
+    };
+    let counted = Action::new(move |scope: &String| {
+        let q = (scope != "everyone").then(view_filter);
+        count_users(q)
+    });
+    let start = Action::new(move |(a, scope, n): &(String, String, Option<u64>)| {
+        let (a, scope, n) = (a.clone(), scope.clone(), *n);
         let ids = selection.get_untracked();
-        let filter = query.get_untracked();
+        let filter = view_filter();
         async move {
-            if everything {
-                crate::api::jobs::bulk_users(
-                    a,
-                    None,
-                    Some(UserQuery {
-                        after: String::new(),
-                        ..filter
-                    }),
-                )
-                .await
-            } else {
-                crate::api::jobs::bulk_users(a, Some(ids), None).await
+            match scope.as_str() {
+                "filter" => crate::api::jobs::bulk_users(a, None, Some(filter), None, n).await,
+                "everyone" => crate::api::jobs::bulk_users(a, None, None, Some(true), n).await,
+                _ => crate::api::jobs::bulk_users(a, Some(ids), None, None, None).await,
             }
         }
     });
     let count = move || selection.with(Vec::len);
+    let confirmed_count = move || match counted.value().get() {
+        Some(Ok(n)) if !counted.pending().get() => Some(n),
+        _ => None,
+    };
     let export_href = move || format!("/users/export.csv?ids={}", selection.with(|s| s.join(",")));
     let apply = move |_| {
-        let everything = scope.get_untracked() == "filter";
-        if everything && !confirming.get_untracked() {
+        let chosen = scope.get_untracked();
+        if chosen == "selected" {
+            confirming.set(false);
+            start.dispatch((action.get_untracked(), chosen, None));
+            return;
+        }
+        if !confirming.get_untracked() {
+            counted.value().set(None);
+            counted.dispatch(chosen);
             confirming.set(true);
             return;
         }
+        if let Some(Ok(n)) = counted.value().get_untracked() {
+            confirming.set(false);
+            start.dispatch((action.get_untracked(), chosen, Some(n)));
+        }
+    };
+    let reset = move || {
         confirming.set(false);
-        start.dispatch((action.get_untracked(), everything));
+        counted.value().set(None);
     };
     view! {
         <section class="mt-4 flex flex-wrap items-center gap-3 rounded-md border border-slate-200 p-3 dark:border-slate-800" aria-label="Bulk actions" id="bulk-bar">
             <span class="text-sm tabular-nums" id="selected-count" aria-live="polite">{move || format!("{} selected", count())}</span>
             <label>
                 <span class="sr-only">"Apply to"</span>
-                <select id="bulk-scope" class="input" on:change=move |ev| { scope.set(event_target_value(&ev)); confirming.set(false); }>
-                    <option value="selected">"The selected users"</option>
-                    <option value="filter">"Everything matching this filter"</option>
+                <select id="bulk-scope" class="input" on:change=move |ev| { scope.set(event_target_value(&ev)); reset(); }>
+                    <option value="selected" selected=move || scope.get() == "selected">"The selected users"</option>
+                    <option value="filter" disabled=move || !filtered() selected=move || scope.get() == "filter">"Every user matching this search and filters"</option>
+                    <option value="everyone" selected=move || scope.get() == "everyone">"Every user (no filter)"</option>
                 </select>
             </label>
             <label>
                 <span class="sr-only">"Action"</span>
-                <select id="bulk-action" class="input" on:change=move |ev| { action.set(event_target_value(&ev)); confirming.set(false); }>
+                <select id="bulk-action" class="input" on:change=move |ev| { action.set(event_target_value(&ev)); reset(); }>
                     {[BulkAction::Suspend, BulkAction::Activate, BulkAction::Deprovision].into_iter().map(|a| view! {
                         <option value=a.as_str()>{match a { BulkAction::Suspend => "Suspend", BulkAction::Activate => "Activate (or restore)", BulkAction::Deprovision => "Deprovision" }}</option>
                     }).collect_view()}
                 </select>
             </label>
             <button type="button" class="btn-primary" id="bulk-apply" on:click=apply
-                disabled=move || scope.get() == "selected" && count() == 0>
-                {move || if confirming.get() { "Confirm: apply to everything matching" } else { "Apply" }}
+                disabled=move || match scope.get().as_str() {
+                    "selected" => count() == 0,
+                    "filter" => !filtered() || (confirming.get() && confirmed_count().is_none()),
+                    _ => confirming.get() && confirmed_count().is_none(),
+                }>
+                {move || match (confirming.get(), confirmed_count()) {
+                    (true, Some(n)) => format!("Confirm: apply to {n} user{}", if n == 1 { "" } else { "s" }),
+                    (true, None) => "Counting…".to_string(),
+                    _ => "Apply".to_string(),
+                }}
             </button>
             <a class="btn-ghost" id="export-selected" rel="external" download="" href=export_href
                class:hidden=move || count() == 0>"Export selected"</a>
-            {move || confirming.get().then(|| view! {
-                <p class="w-full text-sm text-amber-800 dark:text-amber-200" role="alert">
-                    "This changes every user matching the current search and filters, not only this page. Click again to confirm."
-                </p>
+            {move || confirming.get().then(|| match counted.value().get() {
+                Some(Err(e)) => view! { <div class="w-full"><ErrorBox error=e /></div> }.into_any(),
+                _ => {
+                    let everyone = scope.get() == "everyone";
+                    view! {
+                        <p class="w-full text-sm text-amber-800 dark:text-amber-200" role="alert" id="bulk-confirm"
+                           data-count=move || confirmed_count().map(|n| n.to_string()).unwrap_or_default()>
+                            {move || match confirmed_count() {
+                                None => "Counting the users this would change…".to_string(),
+                                Some(n) if everyone => format!("This changes every user: {n} user{} in all, on every page. Click \"Confirm\" to go ahead.", if n == 1 { "" } else { "s" }),
+                                Some(n) => format!("This changes the {n} user{} matching the current search and filters, on every page, not only this one. Click \"Confirm\" to go ahead.", if n == 1 { "" } else { "s" }),
+                            }}
+                        </p>
+                    }.into_any()
+                }
             })}
             {move || start.value().get().map(|r| match r {
                 Err(e) => view! { <div class="w-full"><ErrorBox error=e /></div> }.into_any(),

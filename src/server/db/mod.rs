@@ -8,6 +8,7 @@ pub mod people;
 pub mod seed;
 mod sessions;
 pub mod support;
+pub mod user_list;
 pub mod users;
 
 pub use sessions::SessionStore;

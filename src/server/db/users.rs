@@ -1,5 +1,5 @@
 //! SQL for users, their name tokens and GUIDs.
-use super::Tx;
+use super::{Engine, Tx};
 use crate::model::users::{mailbox_key, PersonProfile, UserDetail, UserStatus, UserSummary};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -21,7 +21,7 @@ pub struct UserRow<'a> {
     pub now: i64,
 }
 
-const SUMMARY: &str =
+pub(super) const SUMMARY: &str =
     "id, guid_id, email, display_name, status, source, external_id, created_at, last_sign_in_at";
 const DETAIL: &str = "id, guid_id, email, email_verified, display_name, given_name, family_name, phone, status, source, \
                       external_id, attributes, created_at, updated_at, last_sign_in_at, deprovisioned_at, version";
@@ -215,112 +215,6 @@ pub async fn id_by_external(
         .await
 }
 
-/// A bind value for dynamically built queries.
-pub enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-/// One keyset page: `filters` are `(column, value)` equalities; `after` is the last (key, id) seen.
-pub async fn page(
-    pool: &AnyPool,
-    key_column: &str,
-    key_is_text: bool,
-    filters: &[(&str, String)],
-    after: Option<(String, String)>,
-    limit: i64,
-) -> Result<Vec<(UserSummary, String)>, sqlx::Error> {
-    let mut sql = format!("SELECT {SUMMARY}, {key_column} AS sort_key FROM users WHERE 1 = 1");
-    let mut args = Vec::new();
-    for (column, value) in filters {
-        args.push(Arg::Text(value.clone()));
-        sql.push_str(&format!(" AND {column} = ${}", args.len()));
-    }
-    if let Some((key, id)) = after {
-        args.push(if key_is_text {
-            Arg::Text(key)
-        } else {
-            Arg::Int(key.parse().unwrap_or(0))
-        });
-        args.push(Arg::Text(id));
-        sql.push_str(&format!(
-            " AND ({key_column}, id) > (${}, ${})",
-            args.len() - 1,
-            args.len()
-        ));
-    }
-    args.push(Arg::Int(limit));
-    sql.push_str(&format!(" ORDER BY {key_column}, id LIMIT ${}", args.len()));
-    let mut q = sqlx::query(&sql);
-    for a in args {
-        q = match a {
-            Arg::Text(s) => q.bind(s),
-            Arg::Int(i) => q.bind(i),
-        };
-    }
-    let rows = q.fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| {
-            let key = if key_is_text {
-                r.try_get::<String, _>("sort_key")?
-            } else {
-                r.try_get::<i64, _>("sort_key")?.to_string()
-            };
-            Ok((summary(r)?, key))
-        })
-        .collect()
-}
-
-/// Users whose `column` starts with `prefix` (an index range scan; columns compare bytewise).
-pub async fn by_prefix(
-    pool: &AnyPool,
-    column: &str,
-    prefix: &str,
-    limit: i64,
-) -> Result<Vec<UserSummary>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {SUMMARY} FROM users WHERE {column} >= $1 AND {column} < $2 ORDER BY {column} LIMIT $3"
-    ))
-    .bind(prefix)
-    .bind(format!("{prefix}\u{10FFFF}"))
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(summary).collect()
-}
-
-pub async fn by_name_token(
-    pool: &AnyPool,
-    prefix: &str,
-    limit: i64,
-) -> Result<Vec<UserSummary>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {} FROM users u WHERE u.id IN (SELECT user_id FROM user_name_tokens WHERE token >= $1 AND token < $2 LIMIT $3)",
-        SUMMARY.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
-    ))
-    .bind(prefix)
-    .bind(format!("{prefix}\u{10FFFF}"))
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(summary).collect()
-}
-
-pub async fn by_external_id(
-    pool: &AnyPool,
-    external_id: &str,
-    limit: i64,
-) -> Result<Vec<UserSummary>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {SUMMARY} FROM users WHERE external_id = $1 LIMIT $2"
-    ))
-    .bind(external_id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(summary).collect()
-}
-
 pub async fn accounts_of_guid(pool: &AnyPool, guid: &str) -> Result<Vec<UserSummary>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {SUMMARY} FROM users WHERE guid_id = $1 ORDER BY created_at, id"
@@ -431,7 +325,7 @@ pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
         .await
 }
 
-fn summary(r: &AnyRow) -> Result<UserSummary, sqlx::Error> {
+pub(super) fn summary(r: &AnyRow) -> Result<UserSummary, sqlx::Error> {
     Ok(UserSummary {
         id: r.try_get("id")?,
         guid: r.try_get("guid_id")?,
@@ -471,22 +365,6 @@ fn detail(r: &AnyRow) -> Result<UserDetail, sqlx::Error> {
         restorable_until: None,
         version: r.try_get("version")?,
     })
-}
-
-/// How many users match the equality filters (for a bulk job's progress bar).
-pub async fn count_filtered(
-    pool: &AnyPool,
-    filters: &[(&str, String)],
-) -> Result<i64, sqlx::Error> {
-    let mut sql = String::from("SELECT COUNT(*) FROM users WHERE 1 = 1");
-    for (i, (column, _)) in filters.iter().enumerate() {
-        sql.push_str(&format!(" AND {column} = ${}", i + 1));
-    }
-    let mut q = sqlx::query_scalar(&sql);
-    for (_, value) in filters {
-        q = q.bind(value.clone());
-    }
-    q.fetch_one(pool).await
 }
 
 /// The users with these emails (at most a few hundred per call).
@@ -552,4 +430,110 @@ pub async fn summaries_by_ids(
     }
     let rows = q.fetch_all(pool).await?;
     rows.iter().map(summary).collect()
+}
+
+/// The field a unique-constraint violation is about (`email` or `external_id`), if it is one:
+/// two writers that both checked "nobody has it" race to the constraint, and the loser gets
+/// the same field error as a sequential duplicate.
+pub fn unique_violation(e: &sqlx::Error) -> Option<&'static str> {
+    let db = e.as_database_error()?;
+    if !db.is_unique_violation() {
+        return None;
+    }
+    // PostgreSQL names the constraint; SQLite lists the columns in the message.
+    let what = db.constraint().unwrap_or(db.message());
+    if what.contains("external_id") {
+        Some("external_id")
+    } else if what.contains("email") {
+        Some("email")
+    } else {
+        None
+    }
+}
+
+/// Row locks for a read-then-write on PostgreSQL (`FOR UPDATE`, taken in id order so two
+/// transactions over overlapping users queue instead of deadlocking). SQLite needs none: a
+/// write transaction holds the database lock from its start (`BEGIN IMMEDIATE`).
+pub async fn lock_users(tx: &mut Tx, engine: Engine, ids: &[&str]) -> Result<(), sqlx::Error> {
+    lock_rows(tx, engine, "users", "id", ids).await
+}
+
+/// Locks the users holding these emails, in id order (see `lock_users`).
+pub async fn lock_users_by_email(
+    tx: &mut Tx,
+    engine: Engine,
+    emails: &[&str],
+) -> Result<(), sqlx::Error> {
+    lock_rows(tx, engine, "users", "email", emails).await
+}
+
+/// Locks these GUID rows in id order (see `lock_users`); a merge locks both sides before reading them.
+pub async fn lock_guids(tx: &mut Tx, engine: Engine, ids: &[&str]) -> Result<(), sqlx::Error> {
+    lock_rows(tx, engine, "guids", "id", ids).await
+}
+
+/// Locks every account of these GUIDs in id order (see `lock_users`).
+pub async fn lock_accounts_of(
+    tx: &mut Tx,
+    engine: Engine,
+    guids: &[&str],
+) -> Result<(), sqlx::Error> {
+    lock_rows(tx, engine, "users", "guid_id", guids).await
+}
+
+async fn lock_rows(
+    tx: &mut Tx,
+    engine: Engine,
+    table: &str,
+    column: &str,
+    values: &[&str],
+) -> Result<(), sqlx::Error> {
+    if engine != Engine::Postgres || values.is_empty() {
+        return Ok(());
+    }
+    for chunk in values.chunks(1000) {
+        let sql = format!(
+            "SELECT id FROM {table} WHERE {column} IN ({}) ORDER BY id FOR UPDATE",
+            super::placeholders(chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for v in chunk {
+            q = q.bind(*v);
+        }
+        q.fetch_all(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Claims unique values (`email:...`, `external_id:source/id`) that this transaction is about to
+/// check and write, so two writers of the same new value queue on PostgreSQL and the second one
+/// sees the first one's row (transaction-scoped advisory locks, taken in sorted order before any
+/// row lock). SQLite needs none (see `lock_users`).
+pub async fn claim_unique_values(
+    tx: &mut Tx,
+    engine: Engine,
+    keys: &[String],
+) -> Result<(), sqlx::Error> {
+    if engine != Engine::Postgres || keys.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // Sorted here and in the query, so every transaction claims in the same order. The lock
+    // function returns void, which the Any driver cannot decode: count the claims instead.
+    for chunk in keys.chunks(1000) {
+        let values: Vec<String> = (1..=chunk.len()).map(|i| format!("(${i})")).collect();
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM (SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
+             FROM (VALUES {}) AS v(k) ORDER BY k COLLATE \"C\") AS claimed",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for key in chunk {
+            q = q.bind(*key);
+        }
+        q.fetch_one(&mut **tx).await?;
+    }
+    Ok(())
 }

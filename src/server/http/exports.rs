@@ -3,12 +3,12 @@
 //! itself audited with its filter.
 use crate::model::audit::AuditQuery;
 use crate::model::users::{UserQuery, UserSummary, MAX_SELECTION};
+use crate::server::service::user_list::Matcher;
 use crate::model::{AppError, Permission};
 use crate::server::auth::authorize_fresh;
 use crate::server::http::pages::plain_page;
 use crate::server::service::audit::{self, Entry, ExportFormat, Outcome, RequestMeta};
 use crate::server::service::heavy::Permit;
-use crate::server::service::users;
 use crate::server::AppState;
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -46,6 +46,20 @@ pub async fn users_csv(
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
+    let filtered = [&query.q, &query.status, &query.source]
+        .iter()
+        .any(|f| !f.trim().is_empty());
+    if !ids.is_empty() && filtered {
+        return error_page(AppError::invalid(
+            "ids",
+            "The link names both selected users and a filter; export either the selection or the filter.",
+        ));
+    }
+    // Refuses a bad filter (e.g. an unknown status) before anything is audited or sent.
+    let matcher = match Matcher::parse(&query) {
+        Ok(m) => m,
+        Err(e) => return error_page(e),
+    };
     if ids.len() > MAX_SELECTION {
         return error_page(AppError::invalid(
             "ids",
@@ -81,35 +95,27 @@ pub async fn users_csv(
             }
         };
     }
-    let first = UserQuery {
-        after: String::new(),
-        ..query
-    };
+    // Every matching user, search or not, a keyset page at a time in constant memory.
     let stream = futures::stream::unfold(
-        (state, Some(first), true),
-        move |(state, next, first_chunk)| async move {
-            let q = next?;
-            let searching = !q.q.trim().is_empty();
-            match users::list(&state.db, &q).await {
+        (state, matcher, Some(String::new())),
+        move |(state, matcher, after)| async move {
+            let after = after?;
+            match matcher.page(&state.db, &after, EXPORT_PAGE).await {
                 Ok(page) => {
-                    let mut out = String::with_capacity(page.users.len() * 160);
-                    if first_chunk {
+                    let mut out = String::with_capacity(page.users.len() * 160 + 100);
+                    if after.is_empty() {
                         out.push_str(header_row);
                     }
                     for u in &page.users {
                         push_row(&mut out, u);
                     }
-                    let following = match (searching, page.next) {
-                        (false, Some(after)) => Some(UserQuery { after, ..q }),
-                        _ => None,
-                    };
-                    Some((Ok::<_, std::io::Error>(out), (state, following, false)))
+                    Some((Ok::<_, std::io::Error>(out), (state, matcher, page.next)))
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "users export stopped");
                     Some((
                         Err(std::io::Error::other("export failed")),
-                        (state, None, false),
+                        (state, matcher, None),
                     ))
                 }
             }
@@ -126,6 +132,9 @@ fn hold<S: futures::Stream>(permit: Permit, stream: S) -> impl futures::Stream<I
         item
     })
 }
+
+/// Users per page of a streamed export.
+const EXPORT_PAGE: i64 = 500;
 
 /// `?ids=u_1,u_2`: export these users only (a selection on the users page).
 #[derive(serde::Deserialize, Default)]

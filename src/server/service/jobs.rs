@@ -1,12 +1,13 @@
 //! Long work as jobs: bulk status changes and CSV imports. A job validates first, then writes one
 //! transaction per batch, reporting progress in the `jobs` table so any instance can show it.
-use crate::model::jobs::{Job, JobReport, JobState};
+use crate::model::jobs::{BulkScope, Job, JobReport, JobState};
 use crate::model::users::*;
 use crate::model::AppError;
 use crate::server::auth::Authorized;
 use crate::server::db::{self, Db};
 use crate::server::internal;
 use crate::server::service::audit::{self, Entry, Outcome};
+use crate::server::service::user_list::Matcher;
 use crate::server::service::users;
 use serde_json::json;
 
@@ -24,12 +25,22 @@ pub async fn get(db: &Db, id: &str) -> Result<Job, AppError> {
         .ok_or_else(|| AppError::NotFound("The job".into()))
 }
 
-/// What a bulk action applies to.
-pub enum BulkTarget {
-    /// Users picked one by one (at most `MAX_SELECTION`).
+/// Who a running bulk action walks over.
+enum Walk {
     Selection(Vec<String>),
-    /// Everything matching a users-page filter.
-    Filter(UserQuery),
+    /// Every user the matcher matches, a keyset page at a time (every page, search or not).
+    Matching(Matcher),
+}
+
+/// The number of users that would be changed, checked against the number the person confirmed.
+fn confirmed(total: u64, confirm_count: Option<u64>) -> Result<(), AppError> {
+    match confirm_count {
+        Some(n) if n != total => Err(AppError::Conflict(format!(
+            "You confirmed {n} user{}, but {total} match now. Check the list and confirm again.",
+            if n == 1 { "" } else { "s" }
+        ))),
+        _ => Ok(()),
+    }
 }
 
 const BATCH: usize = 100;
@@ -39,31 +50,53 @@ pub async fn start_bulk(
     db: &Db,
     auth: &Authorized,
     action: BulkAction,
-    target: BulkTarget,
+    scope: BulkScope,
 ) -> Result<String, AppError> {
-    let total = match &target {
-        BulkTarget::Selection(ids) if ids.is_empty() => {
-            return Err(AppError::invalid("ids", "Select at least one user."))
+    let (total, walk, described) = match scope {
+        BulkScope::Selection(ids) if ids.is_empty() => {
+            return Err(AppError::invalid(
+                "ids",
+                "Select at least one user, or choose a filter or every user.",
+            ))
         }
-        BulkTarget::Selection(ids) if ids.len() > MAX_SELECTION => {
+        BulkScope::Selection(ids) if ids.len() > MAX_SELECTION => {
             return Err(AppError::invalid(
                 "ids",
                 format!("At most {MAX_SELECTION} users can be selected one by one; apply the action to the whole filter instead."),
             ))
         }
-        BulkTarget::Selection(ids) => ids.len() as u64,
-        BulkTarget::Filter(q) => count_matching(db, q).await?,
-    };
-    let id = new_job_id();
-    let filter = match &target {
-        BulkTarget::Selection(ids) => json!({ "selection": ids }),
-        BulkTarget::Filter(q) => {
-            json!({ "filter": { "q": q.q, "status": q.status, "source": q.source } })
+        BulkScope::Selection(ids) => {
+            let described = json!({ "selection": ids });
+            (ids.len() as u64, Walk::Selection(ids), described)
+        }
+        BulkScope::Matching {
+            filter,
+            confirm_count,
+        } => {
+            let matcher = Matcher::parse(&filter)?;
+            if matcher.is_everyone() {
+                return Err(AppError::invalid(
+                    "filter",
+                    "The filter is empty, so it would match every user; choose every user instead.",
+                ));
+            }
+            let total = matcher.count(db).await?;
+            confirmed(total, confirm_count)?;
+            let described =
+                json!({ "filter": { "q": filter.q, "status": filter.status, "source": filter.source } });
+            (total, Walk::Matching(matcher), described)
+        }
+        BulkScope::Everyone { confirm_count } => {
+            let matcher = Matcher::parse(&UserQuery::default())?;
+            let total = matcher.count(db).await?;
+            confirmed(total, Some(confirm_count))?;
+            (total, Walk::Matching(matcher), json!("everyone"))
         }
     };
+    let id = new_job_id();
     let entry = Entry::new("users.bulk", Outcome::Success)
         .target("job", &id)
-        .details(json!({ "action": action.as_str(), "target": filter, "total": total }));
+        .details(json!({ "action": action.as_str(), "target": described, "total": total }));
     let mut tx = db.begin_write().await.map_err(internal)?;
     audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
         .await
@@ -83,7 +116,7 @@ pub async fn start_bulk(
     let (db, auth, job) = (db.clone(), auth.clone(), id.clone());
     tokio::spawn(async move {
         let mut report = JobReport::default();
-        let result = run_bulk(&db, &auth, &job, action, target, total, &mut report).await;
+        let result = run_bulk(&db, &auth, &job, action, walk, total, &mut report).await;
         let done = report.changed + report.skipped;
         let (state, summary) = match result {
             Ok(()) => (
@@ -116,50 +149,34 @@ pub async fn start_bulk(
     Ok(id)
 }
 
-async fn count_matching(db: &Db, q: &UserQuery) -> Result<u64, AppError> {
-    if !q.q.trim().is_empty() {
-        return Ok(users::list(db, q).await?.users.len() as u64);
-    }
-    let mut filters = Vec::new();
-    if !q.status.trim().is_empty() {
-        let s = UserStatus::parse(&q.status).map_err(|e| AppError::invalid("status", e))?;
-        filters.push(("status", s.as_str().to_string()));
-    }
-    if !q.source.trim().is_empty() {
-        filters.push(("source", q.source.trim().to_lowercase()));
-    }
-    let n = db::users::count_filtered(&db.pool, &filters)
-        .await
-        .map_err(internal)?;
-    Ok(n.max(0) as u64)
-}
-
 async fn run_bulk(
     db: &Db,
     auth: &Authorized,
     job: &str,
     action: BulkAction,
-    target: BulkTarget,
+    walk: Walk,
     total: u64,
     report: &mut JobReport,
 ) -> Result<(), AppError> {
-    match target {
-        BulkTarget::Selection(ids) => {
+    match walk {
+        Walk::Selection(ids) => {
             for chunk in ids.chunks(BATCH) {
                 apply_batch(db, auth, action, chunk, report).await?;
                 progress(db, job, total, report).await;
             }
         }
-        BulkTarget::Filter(mut q) => {
-            q.after.clear();
+        Walk::Matching(matcher) => {
+            // Keyset pages: a user changed by an earlier batch (and so no longer matching)
+            // does not shift the later pages.
+            let mut after = String::new();
             loop {
-                let page = users::list(db, &q).await?;
+                let page = matcher.page(db, &after, BATCH as i64).await?;
                 let ids: Vec<String> = page.users.iter().map(|u| u.id.clone()).collect();
                 apply_batch(db, auth, action, &ids, report).await?;
                 progress(db, job, total, report).await;
                 match page.next {
-                    Some(after) if q.q.trim().is_empty() => q.after = after,
-                    _ => break,
+                    Some(next) => after = next,
+                    None => break,
                 }
             }
         }
@@ -192,6 +209,12 @@ async fn apply_batch(
     report: &mut JobReport,
 ) -> Result<(), AppError> {
     let mut tx = db.begin_write().await.map_err(internal)?;
+    // Locked in id order before reading, so an overlapping job or import waits for this batch
+    // and then sees its result (no lost update, no deadlock, each change audited once).
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    db::users::lock_users(&mut tx, db.engine, &refs)
+        .await
+        .map_err(internal)?;
     let mut batch = JobReport::default();
     for id in ids {
         let Some(before) = db::users::get(&mut tx, id).await.map_err(internal)? else {

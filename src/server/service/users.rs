@@ -2,10 +2,13 @@
 use crate::model::users::*;
 use crate::model::AppError;
 use crate::server::auth::Authorized;
-use crate::server::db::{self, users::GuidRow, users::UserRow, Db};
+use crate::server::db::{self, users::UserRow, Db};
 use crate::server::internal;
 use crate::server::service::audit::{self, Entry, Outcome};
 use serde_json::{json, Value};
+
+pub use super::guids::{guid_view, merge, relink};
+pub use super::user_list::{list, PAGE_SIZE};
 
 /// A user's fields after parsing; bad input cannot get past `parse_input`.
 pub(crate) struct Valid {
@@ -161,6 +164,45 @@ pub fn new_guid() -> String {
     format!("g_{}", uuid::Uuid::new_v4().simple())
 }
 
+fn email_taken(v: &Valid) -> AppError {
+    AppError::Fields(vec![(
+        "email".into(),
+        format!("Email {} is already used by another user", v.email.as_str()),
+    )])
+}
+
+fn external_id_taken(v: &Valid) -> AppError {
+    AppError::Fields(vec![(
+        "external_id".into(),
+        format!(
+            "External id {} is already used in source {}",
+            v.external_id.as_deref().unwrap_or(""),
+            v.source
+        ),
+    )])
+}
+
+/// The unique values a write of `v` claims (see `db::users::claim_unique_values`).
+pub(crate) fn unique_keys(v: &Valid) -> Vec<String> {
+    let mut keys = vec![format!("email:{}", v.email.as_str())];
+    if let Some(ext) = &v.external_id {
+        keys.push(format!("external_id:{}/{ext}", v.source));
+    }
+    keys
+}
+
+/// A failed write of `v`: a unique-constraint violation (a writer that raced past
+/// `check_unique`) is the same field error as a sequential duplicate, never a 500.
+pub(crate) fn write_failed(e: sqlx::Error, v: &Valid) -> AppError {
+    match db::users::unique_violation(&e) {
+        Some("email") => email_taken(v),
+        Some(_) => external_id_taken(v),
+        None => internal(e),
+    }
+}
+
+/// Refuses an email or external id that another user holds. On PostgreSQL the caller first
+/// claims the values (`unique_keys`), so a concurrent writer of the same value is seen here.
 pub(crate) async fn check_unique(
     tx: &mut db::Tx,
     v: &Valid,
@@ -171,10 +213,7 @@ pub(crate) async fn check_unique(
         .map_err(internal)?
     {
         if Some(other.as_str()) != except {
-            return Err(AppError::Fields(vec![(
-                "email".into(),
-                format!("Email {} is already used by another user", v.email.as_str()),
-            )]));
+            return Err(email_taken(v));
         }
     }
     if let Some(ext) = &v.external_id {
@@ -183,10 +222,7 @@ pub(crate) async fn check_unique(
             .map_err(internal)?
         {
             if Some(other.as_str()) != except {
-                return Err(AppError::Fields(vec![(
-                    "external_id".into(),
-                    format!("External id {ext} is already used in source {}", v.source),
-                )]));
+                return Err(external_id_taken(v));
             }
         }
     }
@@ -218,6 +254,9 @@ pub(crate) fn changes(before: &Value, after: &Value) -> Value {
 pub async fn create(db: &Db, auth: &Authorized, input: &UserInput) -> Result<UserDetail, AppError> {
     let v = parse_input(input)?;
     let mut tx = db.begin_write().await.map_err(internal)?;
+    db::users::claim_unique_values(&mut tx, db.engine, &unique_keys(&v))
+        .await
+        .map_err(internal)?;
     check_unique(&mut tx, &v, None).await?;
     let created = insert_new(&mut tx, auth, &v, UserStatus::Active, json!({})).await?;
     tx.commit().await.map_err(internal)?;
@@ -240,7 +279,7 @@ pub(crate) async fn insert_new(
         .map_err(internal)?;
     db::users::insert_user(tx, &row(&id, &guid, v, status, now))
         .await
-        .map_err(internal)?;
+        .map_err(|e| write_failed(e, v))?;
     let created = db::users::get(tx, &id)
         .await
         .map_err(internal)?
@@ -289,7 +328,7 @@ pub(crate) async fn write_update(
         before.version,
     )
     .await
-    .map_err(internal)?
+    .map_err(|e| write_failed(e, v))?
     {
         return Err(AppError::Conflict(CONFLICT.into()));
     }
@@ -321,6 +360,9 @@ pub async fn update(
 ) -> Result<UserDetail, AppError> {
     let v = parse_input(input)?;
     let mut tx = db.begin_write().await.map_err(internal)?;
+    db::users::claim_unique_values(&mut tx, db.engine, &unique_keys(&v))
+        .await
+        .map_err(internal)?;
     let before = db::users::get(&mut tx, id)
         .await
         .map_err(internal)?
@@ -417,277 +459,6 @@ pub async fn get(db: &Db, id: &str) -> Result<UserDetail, AppError> {
         .map_err(internal)?
         .map(|u| with_restore_window(db, u))
         .ok_or_else(|| AppError::NotFound("The user".into()))
-}
-
-pub const PAGE_SIZE: i64 = 50;
-
-/// A page of the users list, or search results when `q` is set.
-pub async fn list(db: &Db, query: &UserQuery) -> Result<UserPage, AppError> {
-    let status = match query.status.trim() {
-        "" => None,
-        s => Some(UserStatus::parse(s).map_err(|e| AppError::invalid("status", e))?),
-    };
-    let source = optional(&query.source).map(|s| s.to_lowercase());
-    if !query.q.trim().is_empty() {
-        return search(db, query.q.trim(), status, source.as_deref()).await;
-    }
-    let (column, is_text) = match query.sort {
-        UserSort::Name => ("sort_name", true),
-        UserSort::Email => ("email", true),
-        UserSort::Created => ("created_at", false),
-        UserSort::LastSignIn => ("last_sign_in_at", false),
-    };
-    let mut filters = Vec::new();
-    if let Some(s) = status {
-        filters.push(("status", s.as_str().to_string()));
-    }
-    if let Some(s) = source {
-        filters.push(("source", s));
-    }
-    let after = optional(&query.after).and_then(|c| {
-        c.rsplit_once('|')
-            .map(|(k, id)| (k.to_string(), id.to_string()))
-    });
-    let mut rows = db::users::page(&db.pool, column, is_text, &filters, after, PAGE_SIZE + 1)
-        .await
-        .map_err(internal)?;
-    let next = if rows.len() as i64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|(u, key)| format!("{key}|{}", u.id))
-    } else {
-        None
-    };
-    Ok(UserPage {
-        users: rows.into_iter().map(|(u, _)| u).collect(),
-        next,
-    })
-}
-
-/// One box finds by email, name, phone, user id, GUID prefix or a source's external id.
-async fn search(
-    db: &Db,
-    q: &str,
-    status: Option<UserStatus>,
-    source: Option<&str>,
-) -> Result<UserPage, AppError> {
-    const LIMIT: i64 = 50;
-    let lower = q.to_lowercase();
-    let mut found = Vec::new();
-    let pool = &db.pool;
-    // The shape of the text says which indexed column it is a prefix of, if any.
-    let prefix_of = if lower.starts_with("u_") {
-        Some(("id", lower.clone()))
-    } else if lower.starts_with("g_") {
-        Some(("guid_id", lower.clone()))
-    } else if q.starts_with('+') {
-        Some((
-            "phone",
-            q.chars().filter(|c| !" -.()".contains(*c)).collect(),
-        ))
-    } else if lower.contains('@') {
-        Some(("email", lower.clone()))
-    } else {
-        None
-    };
-    if let Some((column, prefix)) = prefix_of {
-        found.extend(
-            db::users::by_prefix(pool, column, &prefix, LIMIT)
-                .await
-                .map_err(internal)?,
-        );
-    } else {
-        found.extend(
-            db::users::by_external_id(pool, q, LIMIT)
-                .await
-                .map_err(internal)?,
-        );
-        found.extend(
-            db::users::by_prefix(pool, "email", &lower, LIMIT)
-                .await
-                .map_err(internal)?,
-        );
-        // Every word must start a word of the names (display, given or family).
-        let words = db::users::name_tokens(&[&lower]);
-        let mut matching: Option<Vec<UserSummary>> = None;
-        for word in words.iter().take(4) {
-            let hits = db::users::by_name_token(pool, word, 500)
-                .await
-                .map_err(internal)?;
-            matching = Some(match matching {
-                None => hits,
-                Some(prev) => prev
-                    .into_iter()
-                    .filter(|u| hits.iter().any(|h| h.id == u.id))
-                    .collect(),
-            });
-        }
-        found.extend(matching.unwrap_or_default());
-    }
-    found.retain(|u| status.is_none_or(|s| u.status == s) && source.is_none_or(|s| u.source == s));
-    found.sort_by(|a, b| {
-        a.display_name
-            .to_lowercase()
-            .cmp(&b.display_name.to_lowercase())
-            .then(a.id.cmp(&b.id))
-    });
-    found.dedup_by(|a, b| a.id == b.id);
-    found.truncate(LIMIT as usize);
-    Ok(UserPage {
-        users: found,
-        next: None,
-    })
-}
-
-/// The consolidated view of a person. An absorbed GUID resolves to its survivor.
-pub async fn guid_view(db: &Db, id: &str) -> Result<GuidView, AppError> {
-    let not_found = || AppError::NotFound("The GUID".into());
-    let mut guid = id.trim().to_string();
-    let mut row = db::users::guid(&db.pool, &guid)
-        .await
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    if let Some(survivor) = row.merged_into.clone() {
-        row = db::users::guid(&db.pool, &survivor)
-            .await
-            .map_err(internal)?
-            .ok_or_else(not_found)?;
-        guid = survivor;
-    }
-    Ok(GuidView {
-        accounts: db::users::accounts_of_guid(&db.pool, &guid)
-            .await
-            .map_err(internal)?,
-        absorbed: db::users::absorbed_into(&db.pool, &guid)
-            .await
-            .map_err(internal)?,
-        created_at: row.created_at,
-        profile: row.profile,
-        guid,
-    })
-}
-
-/// Merges `absorbed` into `survivor`: every account moves, the absorbed GUID resolves to the
-/// survivor from now on, and each conflicting profile field takes the side the admin chose. The
-/// audit record holds both profiles, the choices and the moved accounts, so it can be undone by hand.
-pub async fn merge(
-    db: &Db,
-    auth: &Authorized,
-    survivor: &str,
-    absorbed: &str,
-    choices: &MergeChoices,
-) -> Result<GuidView, AppError> {
-    let (survivor, absorbed) = (survivor.trim(), absorbed.trim());
-    if survivor == absorbed {
-        return Err(AppError::invalid(
-            "guid",
-            "A GUID cannot be merged with itself.",
-        ));
-    }
-    let mut tx = db.begin_write().await.map_err(internal)?;
-    let mut rows = Vec::new();
-    for (id, label) in [(survivor, "surviving"), (absorbed, "absorbed")] {
-        match db::users::guid_in_tx(&mut tx, id).await.map_err(internal)? {
-            None => return Err(AppError::NotFound(format!("The {label} GUID {id}"))),
-            Some(GuidRow {
-                merged_into: Some(into),
-                ..
-            }) => {
-                return Err(AppError::invalid(
-                    "guid",
-                    format!("GUID {id} was already merged into {into}; use that one."),
-                ))
-            }
-            Some(row) => rows.push(row.profile),
-        }
-    }
-    let (kept, gone) = (&rows[0], &rows[1]);
-    let result = choices.apply(kept, gone)?;
-    let moved = db::users::merge_guids(&mut tx, survivor, absorbed, db::now_ms())
-        .await
-        .map_err(internal)?;
-    db::users::set_guid_profile(&mut tx, survivor, &result)
-        .await
-        .map_err(internal)?;
-    let entry = Entry::new("guid.merge", Outcome::Success)
-        .target("guid", survivor)
-        .details(json!({
-            "survivor": survivor, "absorbed": absorbed, "moved_users": moved,
-            "profiles": { "survivor": kept, "absorbed": gone, "result": result },
-            "choices": choices,
-        }));
-    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
-    guid_view(db, survivor).await
-}
-
-/// Moves one account to another (existing, unmerged) GUID, or to a new GUID when `to` is `None`.
-pub async fn relink(
-    db: &Db,
-    auth: &Authorized,
-    user_id: &str,
-    to: Option<&str>,
-) -> Result<UserDetail, AppError> {
-    let mut tx = db.begin_write().await.map_err(internal)?;
-    let user = db::users::get(&mut tx, user_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| AppError::NotFound("The user".into()))?;
-    let now = db::now_ms();
-    let target = match to.map(str::trim) {
-        Some(g) => match db::users::guid_in_tx(&mut tx, g)
-            .await
-            .map_err(internal)?
-            .map(|row| row.merged_into)
-        {
-            None => return Err(AppError::NotFound(format!("GUID {g}"))),
-            Some(Some(into)) => {
-                return Err(AppError::invalid(
-                    "guid",
-                    format!("GUID {g} was merged into {into}; link to that one."),
-                ))
-            }
-            Some(None) if g == user.guid => {
-                return Err(AppError::invalid(
-                    "guid",
-                    "The account is already linked to that GUID.",
-                ))
-            }
-            Some(None) => g.to_string(),
-        },
-        None => {
-            let g = new_guid();
-            let profile = PersonProfile {
-                display_name: Some(user.display_name.clone()),
-                email: Some(user.email.clone()),
-                phone: user.phone.clone(),
-            };
-            db::users::insert_guid(&mut tx, &g, now, &profile)
-                .await
-                .map_err(internal)?;
-            g
-        }
-    };
-    db::users::set_guid(&mut tx, user_id, &target, now)
-        .await
-        .map_err(internal)?;
-    let action = if to.is_some() {
-        "user.link"
-    } else {
-        "user.unlink"
-    };
-    let entry = Entry::new(action, Outcome::Success)
-        .target("user", user_id)
-        .details(json!({ "changes": { "guid": { "before": user.guid, "after": target } } }));
-    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
-    db::users::get_pool(&db.pool, user_id)
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Internal)
 }
 
 #[cfg(test)]

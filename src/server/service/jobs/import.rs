@@ -242,8 +242,15 @@ pub async fn start(
             Ok(Finished::Imported(total)) => (
                 JobState::Done,
                 format!(
-                    "Imported {total} lines: {} created, {} updated, {} unchanged.",
-                    report.created, report.updated, report.unchanged
+                    "Imported {total} lines: {} created, {} updated, {} unchanged{}.",
+                    report.created,
+                    report.updated,
+                    report.unchanged,
+                    if report.skipped > 0 {
+                        format!(", {} skipped (see the problems)", report.skipped)
+                    } else {
+                        String::new()
+                    }
                 ),
                 total,
             ),
@@ -268,6 +275,7 @@ pub async fn start(
         .details(json!({
             "file": file_name, "bytes": bytes.len(), "state": state.as_str(),
             "created": report.created, "updated": report.updated, "unchanged": report.unchanged,
+            "skipped": report.skipped,
             "problems": report.problem_count,
         }));
         if let Err(e) = audit::record_alone(&db, &auth.actor(), &auth.meta, entry).await {
@@ -464,7 +472,30 @@ async fn write_batch(
     report: &mut JobReport,
 ) -> Result<(), AppError> {
     let mut tx = db.begin_write().await.map_err(internal)?;
-    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    // On PostgreSQL: claim the batch's emails and external ids, then lock the users holding
+    // those emails in id order, before reading any of them. An overlapping import, bulk action
+    // or create waits for this batch and then sees its result; nobody deadlocks.
+    let emails: Vec<ValidEmail> = batch
+        .iter()
+        .filter_map(|l| ValidEmail::parse(l.values.get("email")?).ok())
+        .collect();
+    let mut claims: Vec<String> = emails
+        .iter()
+        .map(|e| format!("email:{}", e.as_str()))
+        .collect();
+    claims.extend(batch.iter().filter_map(|l| {
+        let ext = l.values.get("external_id")?.trim();
+        let source = l.values.get("source").map(|s| s.trim().to_lowercase());
+        (!ext.is_empty()).then(|| format!("external_id:{}/{ext}", source.unwrap_or_default()))
+    }));
+    db::users::claim_unique_values(&mut tx, db.engine, &claims)
+        .await
+        .map_err(internal)?;
+    let refs: Vec<&str> = emails.iter().map(ValidEmail::as_str).collect();
+    db::users::lock_users_by_email(&mut tx, db.engine, &refs)
+        .await
+        .map_err(internal)?;
+    let (mut created, mut updated, mut unchanged, mut skipped) = (0, 0, 0, 0);
     for line in batch {
         let email =
             ValidEmail::parse(line.values.get("email").map(String::as_str).unwrap_or(""))
@@ -476,22 +507,38 @@ async fn write_batch(
             Some(id) => db::users::get(&mut tx, &id).await.map_err(internal)?,
             None => None,
         };
-        let planned = plan(line, existing.as_ref()).map_err(|p| {
-            AppError::invalid(
-                "file",
-                format!(
-                    "line {} changed since it was checked: {}",
+        // Someone changed the user (or took its email or external id) since the file was
+        // checked: that line is skipped with the reason; the rest of the file goes on.
+        let planned = match plan(line, existing.as_ref()) {
+            Ok(p) => p,
+            Err(problems) => {
+                skipped += 1;
+                report.problem(
                     line.number,
-                    p.join("; ")
-                ),
-            )
-        })?;
-        users::check_unique(
+                    email.as_str(),
+                    format!("Skipped: changed since the file was checked: {}", problems.join("; ")),
+                );
+                continue;
+            }
+        };
+        if let Err(e) = users::check_unique(
             &mut tx,
             &planned.valid,
             existing.as_ref().map(|u| u.id.as_str()),
         )
-        .await?;
+        .await
+        {
+            if !matches!(e, AppError::Fields(_)) {
+                return Err(e);
+            }
+            skipped += 1;
+            report.problem(
+                line.number,
+                email.as_str(),
+                format!("Skipped: changed since the file was checked: {e}"),
+            );
+            continue;
+        }
         match existing {
             None => {
                 users::insert_new(
@@ -528,6 +575,7 @@ async fn write_batch(
     report.created += created;
     report.updated += updated;
     report.unchanged += unchanged;
+    report.skipped += skipped;
     Ok(())
 }
 
