@@ -8,7 +8,7 @@ use crate::server::service::audit::{self, Entry, Outcome};
 use serde_json::{json, Value};
 
 pub use super::guids::{guid_view, merge, relink};
-pub use super::user_list::{list, PAGE_SIZE};
+pub use super::user_list::list;
 
 /// A user's fields after parsing; bad input cannot get past `parse_input`.
 pub(crate) struct Valid {
