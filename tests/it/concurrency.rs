@@ -18,10 +18,9 @@ async fn two_creates_with_the_same_email_at_once_give_one_user_and_field_errors(
             ("input[display_name]", "Twin"),
             ("input[source]", "hr-emea"),
         ]);
-        let answers = join_all(
-            (0..6).map(|_| async { app.call(&app.client, "users/create", &body).await }),
-        )
-        .await;
+        let answers =
+            join_all((0..6).map(|_| async { app.call(&app.client, "users/create", &body).await }))
+                .await;
         let mut ok = 0;
         for res in answers {
             match res.status() {
@@ -228,8 +227,18 @@ async fn overlapping_bulk_jobs_and_an_import_leave_every_user_consistent_and_aud
     assert_eq!(s.status(), 200, "{:?}", s.text().await);
     assert_eq!(d.status(), 200, "{:?}", d.text().await);
     let jobs = [
-        s.json::<Value>().await.unwrap().as_str().unwrap().to_string(),
-        d.json::<Value>().await.unwrap().as_str().unwrap().to_string(),
+        s.json::<Value>()
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string(),
+        d.json::<Value>()
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string(),
         i,
     ];
     for (n, job) in jobs.iter().enumerate() {
@@ -271,7 +280,10 @@ async fn overlapping_bulk_jobs_and_an_import_leave_every_user_consistent_and_aud
             .find(|e| e.action == "user.status")
             .map(|e| {
                 let d: Value = serde_json::from_str(&e.details).unwrap();
-                d["changes"]["status"]["after"].as_str().unwrap().to_string()
+                d["changes"]["status"]["after"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
             })
             .unwrap_or_else(|| "active".into());
         assert_eq!(user["status"], last_status.as_str(), "{user}");
@@ -283,7 +295,10 @@ async fn overlapping_bulk_jobs_and_an_import_leave_every_user_consistent_and_aud
             .filter(|e| e.action == "user.update" && e.details.contains("Renamed"))
             .count();
         assert!(renames <= 1, "{user}");
-        let renamed = user["display_name"].as_str().unwrap().starts_with("Renamed");
+        let renamed = user["display_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Renamed");
         assert_eq!(renamed, renames == 1, "{user}");
     }
 }

@@ -18,7 +18,12 @@ pub async fn start_import(app: &TestApp, client: &reqwest::Client, csv: String) 
         .send()
         .await
         .expect("upload");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{:?}", res.text().await);
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        res.text().await
+    );
     location(&res)
         .strip_prefix("/users/jobs/")
         .expect("job page")
@@ -34,7 +39,9 @@ pub async fn import_people(app: &TestApp, matching: usize, others: usize) {
         ));
     }
     for i in 0..others {
-        csv.push_str(&format!("other{i:03}@corp.example,Other Human {i},hr-emea\n"));
+        csv.push_str(&format!(
+            "other{i:03}@corp.example,Other Human {i},hr-emea\n"
+        ));
     }
     let job = start_import(app, &app.client, csv).await;
     let done = app.wait_for_job(&job).await;
@@ -123,7 +130,11 @@ async fn search_results_page_by_keyset_and_the_count_covers_every_page() {
     assert_eq!(count(&app, &[("query[q]", "u_")]).await, 150);
     assert_eq!(count(&app, &[]).await, 150, "no filter counts everyone");
     assert_eq!(
-        count(&app, &[("query[q]", "searchable"), ("query[status]", "locked")]).await,
+        count(
+            &app,
+            &[("query[q]", "searchable"), ("query[status]", "locked")]
+        )
+        .await,
         0
     );
     let bad = app

@@ -1,7 +1,7 @@
 //! SQL for users, their name tokens and GUIDs.
-use super::{Engine, Tx};
 /// The bind value of dynamically built queries (apps and support build theirs too).
 pub use super::user_list::Arg;
+use super::{Engine, Tx};
 use crate::model::users::{mailbox_key, PersonProfile, UserDetail, UserStatus, UserSummary};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};

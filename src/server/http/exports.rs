@@ -3,12 +3,12 @@
 //! itself audited with its filter.
 use crate::model::audit::AuditQuery;
 use crate::model::users::{UserQuery, UserSummary, MAX_SELECTION};
-use crate::server::service::user_list::Matcher;
 use crate::model::{AppError, Permission};
 use crate::server::auth::authorize_fresh;
 use crate::server::http::pages::plain_page;
 use crate::server::service::audit::{self, Entry, ExportFormat, Outcome, RequestMeta};
 use crate::server::service::heavy::Permit;
+use crate::server::service::user_list::Matcher;
 use crate::server::AppState;
 use axum::body::Body;
 use axum::extract::{Query, State};

@@ -32,7 +32,10 @@ pub fn term(q: &str) -> Option<SearchTerm> {
     } else if lower.starts_with("g_") {
         SearchTerm::Prefix("guid_id", lower)
     } else if q.starts_with('+') {
-        SearchTerm::Prefix("phone", q.chars().filter(|c| !" -.()".contains(*c)).collect())
+        SearchTerm::Prefix(
+            "phone",
+            q.chars().filter(|c| !" -.()".contains(*c)).collect(),
+        )
     } else if lower.contains('@') {
         SearchTerm::Prefix("email", lower)
     } else {

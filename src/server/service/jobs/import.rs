@@ -516,7 +516,10 @@ async fn write_batch(
                 report.problem(
                     line.number,
                     email.as_str(),
-                    format!("Skipped: changed since the file was checked: {}", problems.join("; ")),
+                    format!(
+                        "Skipped: changed since the file was checked: {}",
+                        problems.join("; ")
+                    ),
                 );
                 continue;
             }
