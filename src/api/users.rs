@@ -82,24 +82,20 @@ pub async fn set_user_status(
         .map_err(fail)
 }
 
-/// Support's one write: a locked user back to active.
+/// Support's one write: a locked user back to active (the support service checks the state and
+/// its guard rails in the same transaction as the write).
 #[server(prefix = "/api", endpoint = "users/unlock")]
 pub async fn unlock_user(id: String, version: i64) -> Result<UserDetail, AppError> {
-    use crate::model::users::UserStatus;
     let (state, auth) = require(Permission::UnlockUsers).await?;
-    let user = users::get(&state.db, &id).await.map_err(fail)?;
-    if user.status != UserStatus::Locked {
-        return Err(fail(AppError::invalid(
-            "status",
-            format!(
-                "Only a locked user can be unlocked; this one is {}.",
-                user.status.as_str()
-            ),
-        )));
-    }
-    users::change_status(&state.db, &auth, &id, UserStatus::Active, version)
-        .await
-        .map_err(fail)
+    crate::server::service::support::unlock(
+        &state.db,
+        &state.config.support,
+        &auth,
+        &id,
+        version,
+    )
+    .await
+    .map_err(fail)
 }
 
 #[server(prefix = "/api", endpoint = "guids/get")]

@@ -15,5 +15,6 @@ mod import;
 mod people;
 mod sign_in;
 mod support;
+mod support_guards;
 mod users;
 mod users_hardening;

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod people;
 pub mod seed;
 mod sessions;
+pub mod staff;
 pub mod support;
 pub mod user_list;
 pub mod users;

@@ -186,18 +186,114 @@ pub async fn expired_deprovisioned(
         .collect()
 }
 
-/// Deletes one account if it is still deprovisioned past `cutoff`; false when it was restored meanwhile.
-pub async fn purge_user(tx: &mut Tx, id: &str, cutoff: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query("DELETE FROM user_name_tokens WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    let done = sqlx::query(
-        "DELETE FROM users WHERE id = $1 AND status = 'deprovisioned' AND deprovisioned_at < $2",
-    )
+/// What a purge removed or changed with an account, each object named for the audit record.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Purged {
+    pub api_keys: Vec<serde_json::Value>,
+    pub factors: Vec<serde_json::Value>,
+    pub devices: Vec<serde_json::Value>,
+    pub enrollment_links: Vec<serde_json::Value>,
+    /// Applications this account owned: they stay, without an owner.
+    pub applications_unowned: Vec<serde_json::Value>,
+}
+
+/// Reads `sql` (one `$1`: the user id) as JSON objects: `text` columns, then `times` (integers).
+async fn named(
+    tx: &mut Tx,
+    sql: &str,
+    id: &str,
+    text: &[&str],
+    times: &[&str],
+) -> Result<Vec<serde_json::Value>, sqlx::Error> {
+    let rows = sqlx::query(sql).bind(id).fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|r| {
+            let mut o = serde_json::Map::new();
+            for c in text {
+                let v: Option<String> = r.try_get(*c)?;
+                o.insert((*c).to_string(), serde_json::json!(v));
+            }
+            for c in times {
+                let v: Option<i64> = r.try_get(*c)?;
+                o.insert((*c).to_string(), serde_json::json!(v));
+            }
+            Ok(serde_json::Value::Object(o))
+        })
+        .collect()
+}
+
+/// Deletes one account if it is still deprovisioned past `cutoff`, with its API keys, MFA
+/// factors, devices and re-enrollment links, and clears it as owner of applications; returns
+/// each of them by name. `None` when it was restored (or purged) meanwhile. The account's row is
+/// locked first (PostgreSQL), so nothing can be added to it between the reading and the deletion.
+pub async fn purge_user(tx: &mut Tx, id: &str, cutoff: i64) -> Result<Option<Purged>, sqlx::Error> {
+    let lock = if super::staff::is_postgres(tx) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let found: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT id FROM users WHERE id = $1 AND status = 'deprovisioned' AND deprovisioned_at < $2{lock}"
+    ))
     .bind(id)
     .bind(cutoff)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if found.is_none() {
+        return Ok(None);
+    }
+    let purged = Purged {
+        api_keys: named(
+            tx,
+            "SELECT id, name, application_id, revoked_at FROM api_keys WHERE owner_user_id = $1 ORDER BY id",
+            id,
+            &["id", "name", "application_id"],
+            &["revoked_at"],
+        )
+        .await?,
+        factors: named(
+            tx,
+            "SELECT id, kind, label FROM mfa_factors WHERE user_id = $1 ORDER BY id",
+            id,
+            &["id", "kind", "label"],
+            &[],
+        )
+        .await?,
+        devices: named(
+            tx,
+            "SELECT id, name, platform, fingerprint, trust_state FROM devices WHERE owner_user_id = $1 ORDER BY id",
+            id,
+            &["id", "name", "platform", "fingerprint", "trust_state"],
+            &[],
+        )
+        .await?,
+        enrollment_links: named(
+            tx,
+            "SELECT reset_id, created_at, expires_at, used_at FROM enrollment_links WHERE user_id = $1 ORDER BY created_at, reset_id",
+            id,
+            &["reset_id"],
+            &["created_at", "expires_at", "used_at"],
+        )
+        .await?,
+        applications_unowned: named(
+            tx,
+            "SELECT id, name FROM applications WHERE owner_user_id = $1 ORDER BY id",
+            id,
+            &["id", "name"],
+            &[],
+        )
+        .await?,
+    };
+    for sql in [
+        "DELETE FROM api_keys WHERE owner_user_id = $1",
+        "DELETE FROM mfa_factors WHERE user_id = $1",
+        "DELETE FROM devices WHERE owner_user_id = $1",
+        "DELETE FROM enrollment_links WHERE user_id = $1",
+        "DELETE FROM user_name_tokens WHERE user_id = $1",
+        "UPDATE applications SET owner_user_id = NULL WHERE owner_user_id = $1",
+        "DELETE FROM users WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+    }
+    Ok(Some(purged))
 }

@@ -1,4 +1,4 @@
-//! SQL for MFA factors, devices, MFA resets, re-enrollment links and console administrators.
+//! SQL for MFA factors, devices, MFA resets and re-enrollment links.
 use super::users::Arg;
 use super::Tx;
 use crate::model::support::*;
@@ -496,48 +496,6 @@ pub async fn use_link(tx: &mut Tx, token_hash: &str, now: i64) -> Result<bool, s
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-// ----------------------------------------------------------------------- console administrators --
-
-/// Records that `email` signed in to the console as an administrator.
-pub async fn note_console_admin(tx: &mut Tx, email: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO console_admins (email, first_seen_at, last_seen_at) VALUES ($1, $2, $2) \
-         ON CONFLICT (email) DO UPDATE SET last_seen_at = $2",
-    )
-    .bind(email)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-pub async fn console_admins_among(
-    pool: &AnyPool,
-    emails: &[String],
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut out = Vec::new();
-    for chunk in emails.chunks(200) {
-        let sql = format!(
-            "SELECT email FROM console_admins WHERE email IN ({})",
-            super::placeholders(chunk.len())
-        );
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
-        for e in chunk {
-            q = q.bind(e);
-        }
-        out.extend(q.fetch_all(pool).await?);
-    }
-    Ok(out)
-}
-
-pub async fn is_console_admin_tx(tx: &mut Tx, email: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM console_admins WHERE email = $1")
-        .bind(email)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(n > 0)
 }
 
 /// Failed sign-ins reported for a user since `since` (events `user.sign_in` with outcome failed).

@@ -114,14 +114,16 @@ pub async fn purge_expired(db: &Db) -> Result<u64, sqlx::Error> {
         }
         let mut tx = db.begin_write().await?;
         for (id, guid, email) in &batch {
-            if db::people::purge_user(&mut tx, id, cutoff).await? {
+            if let Some(removed) = db::people::purge_user(&mut tx, id, cutoff).await? {
                 purged += 1;
-                // The email is kept so an auditor can still answer "what happened to ada@...".
+                // The email is kept so an auditor can still answer "what happened to ada@...";
+                // every key, factor, device and link that went with the account is named.
                 let entry = Entry::new("user.purge", Outcome::Success)
                     .target("user", id)
-                    .details(
-                        json!({ "guid": guid, "email": email, "reason": "restore window ended" }),
-                    );
+                    .details(json!({
+                        "guid": guid, "email": email, "reason": "restore window ended",
+                        "removed": removed,
+                    }));
                 audit::record(&mut tx, &system(), &RequestMeta::default(), entry).await?;
             }
         }
