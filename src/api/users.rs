@@ -87,15 +87,9 @@ pub async fn set_user_status(
 #[server(prefix = "/api", endpoint = "users/unlock")]
 pub async fn unlock_user(id: String, version: i64) -> Result<UserDetail, AppError> {
     let (state, auth) = require(Permission::UnlockUsers).await?;
-    crate::server::service::support::unlock(
-        &state.db,
-        &state.config.support,
-        &auth,
-        &id,
-        version,
-    )
-    .await
-    .map_err(fail)
+    crate::server::service::support::unlock(&state.db, &state.config.support, &auth, &id, version)
+        .await
+        .map_err(fail)
 }
 
 #[server(prefix = "/api", endpoint = "guids/get")]

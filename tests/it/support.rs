@@ -132,7 +132,12 @@ pub(crate) async fn trust_states(app: &TestApp, user_id: &str) -> Vec<(String, i
         .collect()
 }
 
-pub(crate) async fn call_json(app: &TestApp, client: &Client, name: &str, body: &str) -> (StatusCode, Value) {
+pub(crate) async fn call_json(
+    app: &TestApp,
+    client: &Client,
+    name: &str,
+    body: &str,
+) -> (StatusCode, Value) {
     let res = app.call(client, name, body).await;
     let status = res.status();
     let text = res.text().await.unwrap();

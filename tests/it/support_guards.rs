@@ -92,7 +92,13 @@ async fn protection_follows_the_person_to_every_account_of_staff_and_protected_p
     let colleague_other = second_account(&app, &colleague_main, "sam2.alt@example.com").await;
     let boss_main = account(&app, "boss@example.com").await;
     let boss_other = second_account(&app, &boss_main, "boss.alt@example.com").await;
-    for id in [&admin_other, &own_other, &auditor_other, &colleague_other, &boss_other] {
+    for id in [
+        &admin_other,
+        &own_other,
+        &auditor_other,
+        &colleague_other,
+        &boss_other,
+    ] {
         app.call_ok(
             "mfa/factors/add",
             &form(&[
@@ -126,12 +132,14 @@ async fn protection_follows_the_person_to_every_account_of_staff_and_protected_p
         assert_eq!(factor_count(&app, id).await, before, "{id} changed nothing");
         let e = app.audit_events().await.pop().unwrap();
         assert_eq!(
-            (e.action.as_str(), e.outcome.as_str(), e.target_id.as_deref()),
+            (
+                e.action.as_str(),
+                e.outcome.as_str(),
+                e.target_id.as_deref()
+            ),
             ("mfa.reset", "denied", Some(id.as_str()))
         );
-        let glance = app
-            .call_ok("support/glance", &format!("id={id}"))
-            .await;
+        let glance = app.call_ok("support/glance", &format!("id={id}")).await;
         assert_eq!(glance["protected"], true, "{id} is shown as protected");
     }
     let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM enrollment_links")
@@ -230,7 +238,11 @@ async fn support_unlocks_with_the_reset_guard_rails_in_one_transaction() {
         assert_eq!(status_of(&app, id).await, "locked", "{id} stays locked");
         let e = app.audit_events().await.pop().unwrap();
         assert_eq!(
-            (e.action.as_str(), e.outcome.as_str(), e.target_id.as_deref()),
+            (
+                e.action.as_str(),
+                e.outcome.as_str(),
+                e.target_id.as_deref()
+            ),
             ("user.status", "denied", Some(id.as_str()))
         );
         assert!(e.details.contains("unlock"), "{}", e.details);
@@ -276,17 +288,21 @@ async fn support_unlocks_with_the_reset_guard_rails_in_one_transaction() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
-    assert!(answer.to_string().contains("Only a locked user"), "{answer}");
+    assert!(
+        answer.to_string().contains("Only a locked user"),
+        "{answer}"
+    );
 
     // Administrators may unlock staff, never their own accounts.
-    let current = app
-        .call_ok("users/get", &format!("id={admin_other}"))
-        .await;
+    let current = app.call_ok("users/get", &format!("id={admin_other}")).await;
     let (status, answer) = call_json(
         &app,
         &app.client,
         "users/unlock",
-        &form(&[("id", &admin_other), ("version", &current["version"].to_string())]),
+        &form(&[
+            ("id", &admin_other),
+            ("version", &current["version"].to_string()),
+        ]),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
@@ -296,7 +312,10 @@ async fn support_unlocks_with_the_reset_guard_rails_in_one_transaction() {
         &app,
         &app.client,
         "users/unlock",
-        &form(&[("id", &own_other), ("version", &current["version"].to_string())]),
+        &form(&[
+            ("id", &own_other),
+            ("version", &current["version"].to_string()),
+        ]),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -327,7 +346,11 @@ async fn other_needs_details_in_any_spelling() {
             &[("input[reason]", reason), ("input[note]", note)],
         );
         let (status, answer) = call_json(&app, &support, "mfa/reset", &body).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{reason:?} {note:?}: {answer}");
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{reason:?} {note:?}: {answer}"
+        );
         assert!(
             answer.to_string().contains("Describe the reason"),
             "{reason:?} {note:?}: {answer}"

@@ -387,4 +387,3 @@ async fn run_bulk_block(
         }
     }
 }
-

@@ -118,8 +118,7 @@ fn parse_reset(policy: &SupportPolicy, input: &MfaResetInput) -> Result<ValidRes
 pub fn needs_details(reason: &str) -> bool {
     let r = reason.trim().to_lowercase();
     r == "other"
-        || r
-            .strip_prefix("other")
+        || r.strip_prefix("other")
             .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric()))
 }
 
@@ -318,10 +317,21 @@ mod tests {
 
     #[test]
     fn other_in_any_spelling_needs_details() {
-        for r in ["Other", "other", " OTHER ", "Other (describe)", "Other: see note"] {
+        for r in [
+            "Other",
+            "other",
+            " OTHER ",
+            "Other (describe)",
+            "Other: see note",
+        ] {
             assert!(needs_details(r), "{r:?}");
         }
-        for r in ["Lost or stolen phone", "Otherwise broken", "Another reason", ""] {
+        for r in [
+            "Lost or stolen phone",
+            "Otherwise broken",
+            "Another reason",
+            "",
+        ] {
             assert!(!needs_details(r), "{r:?}");
         }
         for n in ["", "   ", "...", "\u{200b}\u{200b}", "-"] {
