@@ -277,15 +277,13 @@ async fn complete_sign_in(
     let entry = Entry::new("auth.sign_in", Outcome::Success)
         .details(serde_json::json!({ "groups": bounded_groups(&identity.groups) }));
     let email = principal.email.trim().to_lowercase();
-    // Placeholder until the sign-in change carries the ID token's claim: `identity.email_verified`.
-    let email_verified = true;
     crate::server::service::support::record_sign_in(
         &state.db,
         &actor,
         meta,
         entry,
         &email,
-        email_verified,
+        identity.email_verified,
         role,
     )
     .await
