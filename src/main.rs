@@ -62,8 +62,15 @@ enum AuditCommand {
         actor: String,
     },
     /// Walk the whole chain and report the first broken link (exit status 1 when broken).
-    Verify,
-    /// Record a checkpoint of the chain head now (signed with GATEHOUSE_AUDIT_SIGNING_KEY if set).
+    /// Checkpoints are checked with GATEHOUSE_AUDIT_VERIFY_KEY or GATEHOUSE_AUDIT_SIGNING_KEY.
+    Verify {
+        /// A directory of checkpoint files kept outside the database (GATEHOUSE_AUDIT_CHECKPOINT_DIR
+        /// of the servers) to compare the chain with.
+        #[arg(long, value_name = "DIR")]
+        checkpoints: Option<String>,
+    },
+    /// Record a checkpoint of the chain head now (signed with GATEHOUSE_AUDIT_SIGNING_KEY if set,
+    /// and then also written to GATEHOUSE_AUDIT_CHECKPOINT_DIR).
     Checkpoint,
     /// Archive the events before a date to an NDJSON file (with its checkpoint), then remove them.
     Purge {
@@ -152,8 +159,8 @@ async fn main() {
                 .map(|_| ())
         }
         Command::Audit {
-            what: AuditCommand::Verify,
-        } => match gatehouse::server::audit_cli::verify().await {
+            what: AuditCommand::Verify { checkpoints },
+        } => match gatehouse::server::audit_cli::verify(checkpoints.as_deref()).await {
             Ok(true) => Ok(()),
             Ok(false) => std::process::exit(1),
             Err(e) => Err(e),

@@ -33,7 +33,7 @@ pub async fn start_audit_verify() -> Result<String, AppError> {
     use crate::server::{auth::guard::fail, auth::require, service::audit};
     let (state, auth) = require(Permission::VerifyAudit).await?;
     let permit = state.heavy.try_start(&auth.principal.email).map_err(fail)?;
-    audit::start_verify(&state.db, &auth, permit)
+    audit::start_verify(&state.db, state.config.audit_trust(), &auth, permit)
         .await
         .map_err(fail)
 }
@@ -53,25 +53,11 @@ pub async fn audit_job(id: String) -> Result<Job, AppError> {
 /// The latest checkpoints and the public key that signs them.
 #[server(prefix = "/api", endpoint = "audit/checkpoints")]
 pub async fn audit_checkpoints() -> Result<CheckpointsView, AppError> {
-    use crate::server::{auth::require, internal};
+    use crate::server::{auth::require, internal, service::checkpoints};
     let (state, _) = require(Permission::ReadAudit).await?;
-    let checkpoints = crate::server::db::audit::checkpoints(&state.db.pool, 10)
+    checkpoints::view(&state.db, &state.config.audit_verify_keys)
         .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|c| {
-            let valid = crate::server::service::checkpoints::signature_is_valid(&c);
-            (c, valid)
-        })
-        .collect();
-    let public_key = state
-        .config
-        .signing_key()
-        .map(|k| hex::encode(k.verifying_key().to_bytes()));
-    Ok(CheckpointsView {
-        public_key,
-        checkpoints,
-    })
+        .map_err(internal)
 }
 
 /// Prepares an export of the filtered view (auditors): counts the events and records a job that

@@ -3,6 +3,7 @@
 use crate::model::audit::AuditQuery;
 use crate::server::db::Db;
 use crate::server::service::audit::{self, ExportFormat};
+use crate::server::service::checkpoints;
 use crate::server::startup::StartupError;
 use futures::StreamExt;
 use std::io::Write;
@@ -36,53 +37,87 @@ pub async fn export(query: AuditQuery, format: &str) -> Result<u64, StartupError
     Ok(bytes)
 }
 
-/// Walks the whole chain; an error (exit status 1) names the first broken link.
-pub async fn verify() -> Result<bool, StartupError> {
-    let db = open().await?;
-    let started = std::time::Instant::now();
-    let report = audit::verify(&db).await?;
-    let secs = started.elapsed().as_secs_f64();
-    match report.first_broken {
-        None => {
-            println!(
-                "intact: {} events verified in {secs:.1} s ({:.0} events/s)",
-                report.checked,
-                report.checked as f64 / secs.max(0.001)
-            );
-            Ok(true)
-        }
-        Some((seq, why)) => {
-            println!(
-                "BROKEN at event {seq}: {why} ({} events before it are intact)",
-                report.checked
-            );
-            Ok(false)
-        }
-    }
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Records a checkpoint of the current head now (signed with GATEHOUSE_AUDIT_SIGNING_KEY if set).
-pub async fn checkpoint() -> Result<(), StartupError> {
-    let db = open().await?;
-    let key = match std::env::var("GATEHOUSE_AUDIT_SIGNING_KEY") {
-        Ok(k) if !k.trim().is_empty() => Some(
-            crate::server::service::checkpoints::parse_key(&k)
-                .map_err(|e| format!("GATEHOUSE_AUDIT_SIGNING_KEY {e}"))?,
-        ),
-        _ => None,
+/// The signer from GATEHOUSE_AUDIT_SIGNING_KEY and GATEHOUSE_AUDIT_CHECKPOINT_DIR, if a key is set.
+fn signer_from_env() -> Result<Option<checkpoints::CheckpointSigner>, StartupError> {
+    let Some(k) = env("GATEHOUSE_AUDIT_SIGNING_KEY") else {
+        return Ok(None);
     };
-    match crate::server::service::checkpoints::create(&db, key.as_ref()).await? {
+    let key = checkpoints::parse_key(&k).map_err(|e| format!("GATEHOUSE_AUDIT_SIGNING_KEY {e}"))?;
+    let dir = env("GATEHOUSE_AUDIT_CHECKPOINT_DIR").unwrap_or_else(|| "data/audit-checkpoints".into());
+    Ok(Some(checkpoints::CheckpointSigner {
+        key,
+        dir: dir.into(),
+    }))
+}
+
+/// Walks the whole chain, checking every checkpoint with the configured public key
+/// (GATEHOUSE_AUDIT_VERIFY_KEY or GATEHOUSE_AUDIT_SIGNING_KEY) and, with `checkpoints_dir`, the
+/// checkpoint files kept outside the database. `false` (exit status 1) names what is broken.
+pub async fn verify(checkpoints_dir: Option<&str>) -> Result<bool, StartupError> {
+    let keys = checkpoints::trusted_keys(
+        env("GATEHOUSE_AUDIT_SIGNING_KEY").as_deref(),
+        env("GATEHOUSE_AUDIT_VERIFY_KEY").as_deref(),
+    )
+    .map_err(|(name, problem)| format!("{name} {problem}"))?;
+    if checkpoints_dir.is_some() && keys.is_empty() {
+        return Err("--checkpoints needs the public key the checkpoints are signed with: set GATEHOUSE_AUDIT_VERIFY_KEY (64 hex characters; the public key is shown on the audit page)".into());
+    }
+    let trust = audit::Trust {
+        keys,
+        external_dir: checkpoints_dir.map(Into::into),
+    };
+    let db = open().await?;
+    let started = std::time::Instant::now();
+    let report = audit::verify(&db, &trust).await?;
+    let secs = started.elapsed().as_secs_f64();
+    if let Some((seq, why)) = report.first_broken {
+        println!(
+            "BROKEN at event {seq}: {why} ({} events before it are intact)",
+            report.checked
+        );
+        return Ok(false);
+    }
+    if let (Some(dir), 0) = (checkpoints_dir, report.external) {
+        println!("NOT PROVEN: there is no checkpoint file in {dir} to compare the chain with");
+        return Ok(false);
+    }
+    println!(
+        "intact: {} events verified in {secs:.1} s ({:.0} events/s); {} checkpoints match{}",
+        report.checked,
+        report.checked as f64 / secs.max(0.001),
+        report.checkpoints,
+        match (report.authenticated, checkpoints_dir) {
+            (false, _) => " (by hash only: no GATEHOUSE_AUDIT_VERIFY_KEY or GATEHOUSE_AUDIT_SIGNING_KEY is set, so their signatures were not checked)".to_string(),
+            (true, Some(dir)) => format!(", {} of them files in {dir}, all signed by the configured key", report.external),
+            (true, None) => ", all signed by the configured key".to_string(),
+        }
+    );
+    Ok(true)
+}
+
+/// Records a checkpoint of the current head now; with GATEHOUSE_AUDIT_SIGNING_KEY it is signed
+/// and also written to GATEHOUSE_AUDIT_CHECKPOINT_DIR.
+pub async fn checkpoint() -> Result<(), StartupError> {
+    let signer = signer_from_env()?;
+    let db = open().await?;
+    match checkpoints::create(&db, signer.as_ref()).await? {
         Some(cp) => println!(
             "checkpoint: seq {} hash {} at {}{}",
             cp.seq,
             cp.hash,
             crate::model::time::format_utc(cp.created_at),
-            cp.signature
-                .map(|s| format!(
-                    " signature {s} public key {}",
-                    cp.public_key.unwrap_or_default()
-                ))
-                .unwrap_or_else(|| " (unsigned)".into())
+            match (&cp.signature, &signer) {
+                (Some(sig), Some(s)) => format!(
+                    " signature {sig} public key {}; written to {}",
+                    cp.public_key.clone().unwrap_or_default(),
+                    s.dir.join(checkpoints::file_name(cp.seq)).display()
+                ),
+                _ => " (unsigned: set GATEHOUSE_AUDIT_SIGNING_KEY to sign checkpoints and keep them outside the database)".into(),
+            }
         ),
         None => println!("no new events since the last checkpoint"),
     }
@@ -153,13 +188,7 @@ pub async fn purge(before: &str, archive_dir: &str) -> Result<(), StartupError> 
         Some(first_kept) => first_kept - 1,
         None => i64::MAX,
     };
-    let key = match std::env::var("GATEHOUSE_AUDIT_SIGNING_KEY") {
-        Ok(k) if !k.trim().is_empty() => Some(
-            crate::server::service::checkpoints::parse_key(&k)
-                .map_err(|e| format!("GATEHOUSE_AUDIT_SIGNING_KEY {e}"))?,
-        ),
-        _ => None,
-    };
+    let signer = signer_from_env()?;
     let actor = crate::server::service::audit::Actor {
         subject: Some("gatehouse-cli".into()),
         email: Some(
@@ -173,7 +202,7 @@ pub async fn purge(before: &str, archive_dir: &str) -> Result<(), StartupError> 
         &db,
         through,
         std::path::Path::new(archive_dir),
-        key.as_ref(),
+        signer.as_ref(),
         &actor,
     )
     .await?

@@ -245,7 +245,7 @@ pub async fn run(
 
     // 4. Verification throughput.
     let t = Instant::now();
-    let report = audit::verify(&db).await?;
+    let report = audit::verify(&db, &audit::Trust::default()).await?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "verify: {} events in {secs:.1} s = {:.0} events/s ({})",

@@ -38,6 +38,11 @@ pub struct Config {
     /// Hex Ed25519 secret key that signs audit checkpoints; unsigned checkpoints without it.
     pub audit_signing_key: Option<Secret>,
     pub audit_checkpoint_every: Duration,
+    /// Public keys audit checkpoints are verified with: the signing key's and those of
+    /// `GATEHOUSE_AUDIT_VERIFY_KEY`. Empty when neither is set.
+    pub audit_verify_keys: Vec<ed25519_dalek::VerifyingKey>,
+    /// Where each signed checkpoint is also written, outside the database.
+    pub audit_checkpoint_dir: std::path::PathBuf,
     /// Audit events older than this are archived and removed; `None` keeps them forever.
     pub audit_retention: Option<Duration>,
     pub audit_archive_dir: std::path::PathBuf,
@@ -168,6 +173,14 @@ impl Config {
             }
             _ => None,
         };
+        let audit_verify_keys = crate::server::service::checkpoints::trusted_keys(
+            audit_signing_key.as_deref(),
+            var("GATEHOUSE_AUDIT_VERIFY_KEY").as_deref(),
+        )
+        .map_err(|(name, problem)| err(name, problem))?;
+        let audit_checkpoint_dir = var("GATEHOUSE_AUDIT_CHECKPOINT_DIR")
+            .unwrap_or_else(|| "data/audit-checkpoints".into())
+            .into();
 
         let list = |name: &'static str, default: &str| -> Result<Vec<String>, ConfigError> {
             let raw = var(name).unwrap_or_else(|| default.to_string());
@@ -255,6 +268,8 @@ impl Config {
             restore_window,
             audit_signing_key,
             audit_checkpoint_every,
+            audit_verify_keys,
+            audit_checkpoint_dir,
             audit_retention,
             audit_archive_dir,
             verify_failures_per_minute,
@@ -270,6 +285,24 @@ impl Config {
         self.audit_signing_key
             .as_ref()
             .and_then(|k| crate::server::service::checkpoints::parse_key(k.expose()).ok())
+    }
+
+    /// Signs audit checkpoints and writes each to the checkpoint directory; `None` without a key.
+    pub fn checkpoint_signer(&self) -> Option<crate::server::service::checkpoints::CheckpointSigner> {
+        self.signing_key()
+            .map(|key| crate::server::service::checkpoints::CheckpointSigner {
+                key,
+                dir: self.audit_checkpoint_dir.clone(),
+            })
+    }
+
+    /// What audit verification trusts: the configured keys and, when it exists, the checkpoint
+    /// directory (its files are compared with the chain too).
+    pub fn audit_trust(&self) -> crate::server::service::audit::Trust {
+        let keys = self.audit_verify_keys.clone();
+        let external_dir = (!keys.is_empty() && self.audit_checkpoint_dir.is_dir())
+            .then(|| self.audit_checkpoint_dir.clone());
+        crate::server::service::audit::Trust { keys, external_dir }
     }
 
     pub fn secure_cookies(&self) -> bool {

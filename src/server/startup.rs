@@ -65,7 +65,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     crate::server::service::people::spawn_purge(db.clone());
     crate::server::service::checkpoints::spawn(
         db.clone(),
-        state.config.signing_key(),
+        state.config.checkpoint_signer(),
         state.config.audit_checkpoint_every,
     );
     if let Some(retention) = state.config.audit_retention {
@@ -73,7 +73,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             db.clone(),
             retention,
             state.config.audit_archive_dir.clone(),
-            state.config.signing_key(),
+            state.config.checkpoint_signer(),
         );
     }
 

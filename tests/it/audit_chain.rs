@@ -65,7 +65,7 @@ async fn concurrent_writers_on_two_instances_keep_one_chain() {
         }
     );
     assert_eq!((a.len(), b.len()), (4, 4));
-    let report = audit::verify(&first.state.db).await.unwrap();
+    let report = audit::verify(&first.state.db, &first.state.config.audit_trust()).await.unwrap();
     assert_eq!(report.first_broken, None);
     assert_eq!(report.checked, 200);
 }
@@ -89,7 +89,7 @@ async fn verification_finds_an_edited_event() {
     let app = TestApp::spawn().await;
     append_n(&app, 5).await;
     assert_eq!(
-        audit::verify(&app.state.db).await.unwrap().first_broken,
+        audit::verify(&app.state.db, &app.state.config.audit_trust()).await.unwrap().first_broken,
         None
     );
     // Someone with database access disables the guard and edits a record.
@@ -98,7 +98,7 @@ async fn verification_finds_an_edited_event() {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let report = audit::verify(&app.state.db).await.unwrap();
+    let report = audit::verify(&app.state.db, &app.state.config.audit_trust()).await.unwrap();
     let (seq, why) = report.first_broken.expect("the edit is found");
     assert_eq!(seq, 3);
     assert!(why.contains("edited"), "{why}");
@@ -113,7 +113,7 @@ async fn verification_finds_a_deleted_event() {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let (seq, _) = audit::verify(&app.state.db)
+    let (seq, _) = audit::verify(&app.state.db, &app.state.config.audit_trust())
         .await
         .unwrap()
         .first_broken
@@ -130,7 +130,7 @@ async fn verification_finds_a_truncated_tail() {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let (_, why) = audit::verify(&app.state.db)
+    let (_, why) = audit::verify(&app.state.db, &app.state.config.audit_trust())
         .await
         .unwrap()
         .first_broken
@@ -184,7 +184,7 @@ async fn verification_finds_an_event_inserted_after_the_head() {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let (seq, why) = audit::verify(&app.state.db)
+    let (seq, why) = audit::verify(&app.state.db, &app.state.config.audit_trust())
         .await
         .unwrap()
         .first_broken
@@ -210,7 +210,7 @@ async fn verification_finds_an_event_inserted_in_the_middle() {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let (seq, _) = audit::verify(&app.state.db)
+    let (seq, _) = audit::verify(&app.state.db, &app.state.config.audit_trust())
         .await
         .unwrap()
         .first_broken
@@ -232,7 +232,7 @@ async fn verification_finds_reordered_events() {
             .await
             .unwrap();
     }
-    let (seq, _) = audit::verify(&app.state.db)
+    let (seq, _) = audit::verify(&app.state.db, &app.state.config.audit_trust())
         .await
         .unwrap()
         .first_broken
@@ -245,14 +245,20 @@ async fn a_rewritten_chain_with_recomputed_hashes_fails_against_a_signed_checkpo
     use gatehouse::server::service::checkpoints;
     let app = TestApp::spawn().await;
     append_n(&app, 5).await;
-    let key = checkpoints::parse_key(&"2a".repeat(32)).unwrap();
-    let cp = checkpoints::create(&app.state.db, Some(&key))
+    let signer = checkpoints::CheckpointSigner {
+        key: checkpoints::parse_key(&"2a".repeat(32)).unwrap(),
+        dir: std::env::temp_dir().join(format!("gh-cp-{}", uuid::Uuid::new_v4().simple())),
+    };
+    let cp = checkpoints::create(&app.state.db, Some(&signer))
         .await
         .unwrap()
         .expect("a checkpoint");
-    assert!(checkpoints::signature_is_valid(&cp));
     assert_eq!(
-        checkpoints::create(&app.state.db, Some(&key))
+        checkpoints::check_signature(&cp, &[signer.key.verifying_key()]),
+        Ok(())
+    );
+    assert_eq!(
+        checkpoints::create(&app.state.db, Some(&signer))
             .await
             .unwrap(),
         None,
@@ -260,7 +266,7 @@ async fn a_rewritten_chain_with_recomputed_hashes_fails_against_a_signed_checkpo
     );
     append_n(&app, 2).await;
     assert_eq!(
-        audit::verify(&app.state.db).await.unwrap().first_broken,
+        audit::verify(&app.state.db, &app.state.config.audit_trust()).await.unwrap().first_broken,
         None
     );
 
@@ -318,7 +324,7 @@ async fn a_rewritten_chain_with_recomputed_hashes_fails_against_a_signed_checkpo
         .execute(pool)
         .await
         .unwrap();
-    let (seq, why) = audit::verify(&app.state.db)
+    let (seq, why) = audit::verify(&app.state.db, &app.state.config.audit_trust())
         .await
         .unwrap()
         .first_broken
@@ -341,8 +347,11 @@ async fn retention_archives_then_removes_and_the_chain_still_verifies() {
     let app = TestApp::spawn().await;
     append_n(&app, 10).await;
     let dir = std::env::temp_dir().join(format!("gh-archive-{}", uuid::Uuid::new_v4().simple()));
-    let key = checkpoints::parse_key(&"11".repeat(32)).unwrap();
-    let report = retention::archive_and_purge(&app.state.db, 6, &dir, Some(&key), &system_actor())
+    let signer = checkpoints::CheckpointSigner {
+        key: checkpoints::parse_key(&"11".repeat(32)).unwrap(),
+        dir: dir.join("checkpoints"),
+    };
+    let report = retention::archive_and_purge(&app.state.db, 6, &dir, Some(&signer), &system_actor())
         .await
         .unwrap()
         .expect("something to archive");
@@ -353,7 +362,10 @@ async fn retention_archives_then_removes_and_the_chain_still_verifies() {
         &std::fs::read_to_string(report.archive.with_extension("checkpoint.json")).unwrap(),
     )
     .unwrap();
-    assert!(checkpoints::signature_is_valid(&cp));
+    assert_eq!(
+        checkpoints::check_signature(&cp, &[signer.key.verifying_key()]),
+        Ok(())
+    );
     assert!(gatehouse::server::audit_cli::verify_file(
         report.archive.to_str().unwrap(),
         Some((cp.seq, cp.hash.clone()))
@@ -366,7 +378,7 @@ async fn retention_archives_then_removes_and_the_chain_still_verifies() {
     assert_eq!(lines, 6);
 
     // The log keeps verifying from the anchor; the purge is its own audit event.
-    let after = audit::verify(&app.state.db).await.unwrap();
+    let after = audit::verify(&app.state.db, &app.state.config.audit_trust()).await.unwrap();
     assert_eq!(after.first_broken, None, "{after:?}");
     assert_eq!(after.checked, 5, "events 7 to 10 and the purge event");
     let last = app
@@ -405,7 +417,7 @@ async fn moving_the_anchor_to_hide_events_is_detected() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        audit::verify(&app.state.db).await.unwrap().first_broken,
+        audit::verify(&app.state.db, &app.state.config.audit_trust()).await.unwrap().first_broken,
         None
     );
     // Someone moves the anchor forward, which lets the trigger allow deleting events 3 and 4.
@@ -423,7 +435,7 @@ async fn moving_the_anchor_to_hide_events_is_detected() {
         .execute(pool)
         .await
         .unwrap();
-    let (_, why) = audit::verify(&app.state.db)
+    let (_, why) = audit::verify(&app.state.db, &app.state.config.audit_trust())
         .await
         .unwrap()
         .first_broken

@@ -5,6 +5,8 @@ mod common;
 
 mod apps;
 mod audit_chain;
+mod audit_checkpoints;
+mod audit_retention;
 mod audit_search;
 mod authz_matrix;
 mod concurrency;

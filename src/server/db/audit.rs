@@ -563,6 +563,14 @@ pub async fn anchor(pool: &AnyPool) -> Result<(i64, String), sqlx::Error> {
     Ok((row.try_get("seq")?, row.try_get("hash")?))
 }
 
+/// The anchor, read inside a write transaction (after appending, which serializes purges).
+pub async fn anchor_in(tx: &mut Tx) -> Result<(i64, String), sqlx::Error> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_anchor WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((row.try_get("seq")?, row.try_get("hash")?))
+}
+
 /// Moves the anchor and removes the events up to it (the trigger allows exactly those).
 pub async fn purge_through(tx: &mut Tx, seq: i64, hash: &str) -> Result<u64, sqlx::Error> {
     sqlx::query("UPDATE audit_anchor SET seq = $1, hash = $2 WHERE id = 1")

@@ -147,7 +147,7 @@ pub fn chain_hash(r: &AuditRow<'_>) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
-fn row_of<'a>(e: &'a AuditEvent, prev_hash: &'a str) -> AuditRow<'a> {
+pub(crate) fn row_of<'a>(e: &'a AuditEvent, prev_hash: &'a str) -> AuditRow<'a> {
     AuditRow {
         seq: e.seq,
         occurred_at: e.occurred_at,
@@ -168,137 +168,14 @@ fn row_of<'a>(e: &'a AuditEvent, prev_hash: &'a str) -> AuditRow<'a> {
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-#[derive(Debug, PartialEq, Eq)]
-pub struct VerifyReport {
-    pub checked: i64,
-    /// The first event whose link is broken, and why.
-    pub first_broken: Option<(i64, String)>,
-}
-
-/// Walks the whole chain in order and reports the first broken link.
-pub async fn verify(db: &Db) -> Result<VerifyReport, sqlx::Error> {
-    verify_reporting(db, None).await
-}
-
-/// `verify`, writing its progress to `job` every 20,000 events.
-async fn verify_reporting(db: &Db, job: Option<&str>) -> Result<VerifyReport, sqlx::Error> {
-    let (head_seq, head_hash) = db::audit::head(&db.pool).await?;
-    // Every recorded checkpoint must match the chain: a chain rewritten with recomputed hashes
-    // cannot match the heads that were recorded (and signed) before.
-    let checkpoints: std::collections::HashMap<i64, (String, i64)> =
-        db::audit::checkpoints(&db.pool, i64::MAX)
-            .await?
-            .into_iter()
-            .map(|c| (c.seq, (c.hash, c.created_at)))
-            .collect();
-    // After a retention purge the chain starts at the anchor, which the purge's own audit event
-    // names: a moved anchor (events removed without a purge) does not match it.
-    let (anchor_seq, anchor_hash) = db::audit::anchor(&db.pool).await?;
-    if anchor_seq > 0 {
-        let named = db::audit::last_purge_details(&db.pool)
-            .await?
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
-            .is_some_and(|d| {
-                d["through_seq"].as_i64() == Some(anchor_seq)
-                    && d["through_hash"].as_str() == Some(anchor_hash.as_str())
-            });
-        if !named {
-            return Ok(VerifyReport {
-                checked: 0,
-                first_broken: Some((
-                    anchor_seq,
-                    "the chain's starting anchor is not the one the last purge recorded (events removed outside retention)".into(),
-                )),
-            });
-        }
-    }
-    let mut expected_prev = anchor_hash;
-    let mut expected_seq = anchor_seq + 1;
-    let mut checked = 0;
-    let mut reported = 0;
-    loop {
-        let rows = db::audit::chain_slice(db, expected_seq - 1, 5000).await?;
-        if rows.is_empty() {
-            break;
-        }
-        for r in &rows {
-            let e = &r.event;
-            let broken = |why: &str| {
-                Ok(VerifyReport {
-                    checked,
-                    first_broken: Some((e.seq, why.to_string())),
-                })
-            };
-            if e.seq > head_seq {
-                return broken(&format!(
-                    "event {} is after the last one the head records ({head_seq}): inserted",
-                    e.seq
-                ));
-            }
-            if e.seq != expected_seq {
-                return broken(&format!(
-                    "expected event {expected_seq} next but found {} (deleted or inserted events)",
-                    e.seq
-                ));
-            }
-            if r.prev_hash != expected_prev {
-                return broken(
-                    "its previous-hash does not match the event before it (inserted or reordered)",
-                );
-            }
-            if chain_hash(&row_of(e, &r.prev_hash)) != e.hash {
-                return broken("its content does not match its hash (edited)");
-            }
-            if let Some((hash, at)) = checkpoints.get(&e.seq) {
-                if *hash != e.hash {
-                    return broken(&format!(
-                        "its hash differs from the checkpoint taken at {} (the chain was rewritten)",
-                        crate::model::time::format_utc(*at)
-                    ));
-                }
-            }
-            expected_prev = e.hash.clone();
-            expected_seq += 1;
-            checked += 1;
-        }
-        if let Some(id) = job {
-            if checked - reported >= 20_000 {
-                reported = checked;
-                let total = (head_seq - anchor_seq).max(checked) as u64;
-                db::jobs::progress(
-                    &db.pool,
-                    id,
-                    JobState::Running,
-                    total,
-                    checked as u64,
-                    db::now_ms(),
-                )
-                .await?;
-            }
-        }
-    }
-    let last = expected_seq - 1;
-    if last != head_seq || expected_prev != head_hash {
-        return Ok(VerifyReport {
-            checked,
-            first_broken: Some((
-                last + 1,
-                format!(
-                    "the chain ends at {last} but the head records {head_seq} events (truncated)"
-                ),
-            )),
-        });
-    }
-    Ok(VerifyReport {
-        checked,
-        first_broken: None,
-    })
-}
+pub use super::audit_verify::{verify, Trust, VerifyReport};
 
 /// Starts "Verify integrity" as a job (so long chains show progress) and returns its id. The
-/// verification and its result are audited.
+/// verification and its result are audited. `trust` holds the configured keys (and checkpoint
+/// directory) the checkpoints are checked with; `permit` is held while the job runs.
 pub async fn start_verify(
     db: &Db,
+    trust: Trust,
     auth: &Authorized,
     permit: crate::server::service::heavy::Permit,
 ) -> Result<String, AppError> {
@@ -319,14 +196,28 @@ pub async fn start_verify(
     tokio::spawn(async move {
         let _running = permit;
         let mut report = JobReport::default();
-        let (state, summary, outcome, details, done) = match verify_reporting(&db, Some(&job)).await
+        let (state, summary, outcome, details, done) = match super::audit_verify::verify_reporting(
+            &db,
+            &trust,
+            Some(&job),
+        )
+        .await
         {
             Ok(VerifyReport {
                 checked,
                 first_broken: None,
+                authenticated,
+                ..
             }) => (
                 JobState::Done,
-                format!("Verified {checked} events: the chain is intact."),
+                format!(
+                    "Verified {checked} events{}: the chain is intact.",
+                    if authenticated {
+                        ", every checkpoint signed by the configured key"
+                    } else {
+                        " (no signing or verify key is configured: checkpoints compared by hash only)"
+                    }
+                ),
                 Outcome::Success,
                 serde_json::json!({ "checked": checked, "intact": true }),
                 checked,
@@ -334,6 +225,7 @@ pub async fn start_verify(
             Ok(VerifyReport {
                 checked,
                 first_broken: Some((seq, why)),
+                ..
             }) => {
                 report.problem(0, format!("event {seq}"), why.clone());
                 (

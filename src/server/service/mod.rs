@@ -1,6 +1,7 @@
 //! Domain services: the rules, each action in one transaction with its audit record.
 pub mod apps;
 pub mod audit;
+pub mod audit_verify;
 pub mod checkpoints;
 pub mod console_sessions;
 pub mod heavy;

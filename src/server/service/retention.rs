@@ -5,8 +5,7 @@
 use crate::model::audit::Checkpoint;
 use crate::server::db::{self, Db};
 use crate::server::service::audit::{self, Actor, Entry, ExportFormat, Outcome, RequestMeta};
-use crate::server::service::checkpoints;
-use ed25519_dalek::SigningKey;
+use crate::server::service::checkpoints::CheckpointSigner;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -23,12 +22,13 @@ pub struct PurgeReport {
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Archives and removes the events up to `through_seq` (clamped to the events before the head's
-/// last one, so the chain never becomes empty). `None` when there is nothing to remove.
+/// last one, so the chain never becomes empty). `None` when there is nothing to remove, or when
+/// another instance purged meanwhile.
 pub async fn archive_and_purge(
     db: &Db,
     through_seq: i64,
     archive_dir: &Path,
-    key: Option<&SigningKey>,
+    signer: Option<&CheckpointSigner>,
     actor: &Actor,
 ) -> Result<Option<PurgeReport>, Error> {
     let (anchor_seq, anchor_hash) = db::audit::anchor(&db.pool).await?;
@@ -65,30 +65,23 @@ pub async fn archive_and_purge(
     }
     file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     let archive_sha256 = hex::encode(digest.finalize());
-    let created_at = db::now_ms();
-    let (public_key, signature) = match key {
-        Some(k) => {
-            use ed25519_dalek::Signer;
-            let msg = checkpoints::message(through, &through_hash, created_at);
-            (
-                Some(hex::encode(k.verifying_key().to_bytes())),
-                Some(hex::encode(k.sign(msg.as_bytes()).to_bytes())),
-            )
-        }
-        None => (None, None),
+    // The new anchor's checkpoint: beside the archive, and (signed) in the checkpoint directory.
+    let checkpoint = match signer {
+        Some(s) => s.sign(through, &through_hash),
+        None => Checkpoint {
+            seq: through,
+            hash: through_hash.clone(),
+            created_at: db::now_ms(),
+            public_key: None,
+            signature: None,
+        },
     };
-    let checkpoint = Checkpoint {
-        seq: through,
-        hash: through_hash.clone(),
-        created_at,
-        public_key,
-        signature,
-    };
-    std::fs::write(
-        archive.with_extension("checkpoint.json"),
-        serde_json::to_string_pretty(&checkpoint)?,
-    )?;
+    let checkpoint_file = archive.with_extension("checkpoint.json");
+    std::fs::write(&checkpoint_file, serde_json::to_string_pretty(&checkpoint)?)?;
     let archived = check_archive(&archive, anchor_seq, &anchor_hash, through, &through_hash)?;
+    if let Some(s) = signer {
+        s.write_file(&checkpoint)?;
+    }
     db::audit::insert_checkpoint(&db.pool, &checkpoint).await?;
 
     // 2. One transaction: the purge event (naming the new anchor), the anchor, the deletion.
@@ -99,6 +92,14 @@ pub async fn archive_and_purge(
         "archive_sha256": archive_sha256,
     }));
     audit::record(&mut tx, actor, &RequestMeta::default(), entry).await?;
+    // Appending locked the head, so purges queue here; one that finds the anchor moved lost the
+    // race to another instance, which archived and removed these events already. Its archive
+    // may have the same name as this one's (a shared directory), so this copy is left in place.
+    if db::audit::anchor_in(&mut tx).await?.0 != anchor_seq {
+        tx.rollback().await?;
+        tracing::info!(archive = %archive.display(), "another instance purged these audit events first");
+        return Ok(None);
+    }
     db::audit::purge_through(&mut tx, through, &through_hash).await?;
     tx.commit().await?;
     Ok(Some(PurgeReport {
@@ -144,28 +145,46 @@ fn check_archive(
     Ok((through - anchor_seq) as u64)
 }
 
+/// The actor of scheduled purges.
+pub fn system_actor() -> Actor {
+    Actor {
+        subject: Some("gatehouse".into()),
+        email: Some("system".into()),
+        role: None,
+    }
+}
+
+/// One step of the retention scheduler at time `now_ms`: archives and removes the events that
+/// occurred before `now_ms - retention` (an event exactly at the cutoff is kept). The scheduler
+/// calls it daily; tests call it with the time they choose.
+pub async fn tick(
+    db: &Db,
+    retention: Duration,
+    now_ms: i64,
+    archive_dir: &Path,
+    signer: Option<&CheckpointSigner>,
+) -> Result<Option<PurgeReport>, Error> {
+    let cutoff = now_ms - retention.as_millis() as i64;
+    let through = match db::audit::first_seq_at(&db.pool, cutoff).await? {
+        Some(first_kept) => first_kept - 1,
+        None => i64::MAX,
+    };
+    archive_and_purge(db, through, archive_dir, signer, &system_actor()).await
+}
+
 /// Purges events older than `retention` once a day on every instance (one wins; others find
 /// nothing left to do).
-pub fn spawn(db: Db, retention: Duration, archive_dir: PathBuf, key: Option<SigningKey>) {
+pub fn spawn(
+    db: Db,
+    retention: Duration,
+    archive_dir: PathBuf,
+    signer: Option<CheckpointSigner>,
+) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(86_400));
+        let mut interval = tokio::time::interval(Duration::from_secs(86_400));
         loop {
-            tick.tick().await;
-            let cutoff = db::now_ms() - retention.as_millis() as i64;
-            let through = match db::audit::first_seq_at(&db.pool, cutoff).await {
-                Ok(Some(first_kept)) => first_kept - 1,
-                Ok(None) => i64::MAX,
-                Err(e) => {
-                    tracing::warn!(error = %e, "audit retention: cannot read the log");
-                    continue;
-                }
-            };
-            let actor = Actor {
-                subject: Some("gatehouse".into()),
-                email: Some("system".into()),
-                role: None,
-            };
-            match archive_and_purge(&db, through, &archive_dir, key.as_ref(), &actor).await {
+            interval.tick().await;
+            match tick(&db, retention, db::now_ms(), &archive_dir, signer.as_ref()).await {
                 Ok(Some(r)) => {
                     tracing::info!(events = r.archived, archive = %r.archive.display(), "audit events archived and removed")
                 }
