@@ -540,9 +540,9 @@ async fn the_command_line_writes_checkpoint_files_and_verifies_against_them() {
     let (code, out) = gatehouse(
         &["audit", "checkpoint"],
         &[
-            ("GATEHOUSE_DATABASE_URL", &url),
-            ("GATEHOUSE_AUDIT_SIGNING_KEY", &seed),
-            ("GATEHOUSE_AUDIT_CHECKPOINT_DIR", &dir_s),
+            ("GATEHOUSE_DATABASE_URL", url.as_str()),
+            ("GATEHOUSE_AUDIT_SIGNING_KEY", seed.as_str()),
+            ("GATEHOUSE_AUDIT_CHECKPOINT_DIR", dir_s.as_str()),
         ],
     )
     .await;

@@ -105,19 +105,20 @@ async fn two_instances_purging_at_once_remove_the_events_once() {
         append_at(&first, now - (40 - i) * DAY).await;
     }
     append_at(&first, now).await;
+    let (dir_a, dir_b) = (temp_dir("archive-a"), temp_dir("archive-b"));
     let (a, b) = tokio::join!(
         retention::tick(
             &first.state.db,
             THIRTY_DAYS,
             now,
-            &temp_dir("archive-a"),
+            &dir_a,
             Some(&signer)
         ),
         retention::tick(
             &second.state.db,
             THIRTY_DAYS,
             now,
-            &temp_dir("archive-b"),
+            &dir_b,
             Some(&signer)
         ),
     );
@@ -130,4 +131,72 @@ async fn two_instances_purging_at_once_remove_the_events_once() {
     let kept: Vec<i64> = first.audit_events().await.iter().map(|e| e.seq).collect();
     assert_eq!(kept, vec![7, 8]);
     intact(&first, &first.state.config.audit_trust()).await;
+}
+
+#[tokio::test]
+async fn a_purge_imitated_without_the_key_fails_verification() {
+    let (app, signer) = spawn_signing().await;
+    let now = gatehouse::server::db::now_ms();
+    for i in 0..3 {
+        append_at(&app, now - (40 - i) * DAY).await;
+    }
+    for _ in 0..4 {
+        append_at(&app, now - DAY).await;
+    }
+    retention::tick(&app.state.db, THIRTY_DAYS, now, &temp_dir("archive"), Some(&signer))
+        .await
+        .unwrap()
+        .expect("a purge");
+    intact(&app, &app.state.config.audit_trust()).await;
+
+    // The insider appends a purge event of their own naming event 5, moves the anchor there
+    // (which lets the delete trigger remove events 4 and 5) and deletes them.
+    let pool = &app.state.db.pool;
+    let hash5 = db_audit::hash_at(pool, 5).await.unwrap().unwrap();
+    let insider = gatehouse::server::service::checkpoints::CheckpointSigner {
+        key: gatehouse::server::service::checkpoints::parse_key(&"7f".repeat(32)).unwrap(),
+        dir: temp_dir("insider"),
+    };
+    for signature in [None, Some(insider.sign_purge(3, 5, &hash5))] {
+        let mut details = serde_json::json!({
+            "through_seq": 5, "through_hash": hash5, "previous_anchor": 3, "events": 2,
+        });
+        if let Some(sig) = &signature {
+            details["signature"] = sig.clone().into();
+            details["public_key"] = hex::encode(insider.key.verifying_key().to_bytes()).into();
+        }
+        audit::record_alone(
+            &app.state.db,
+            &retention::system_actor(),
+            &audit::RequestMeta::default(),
+            audit::Entry::new("audit.purge", audit::Outcome::Success).details(details),
+        )
+        .await
+        .unwrap();
+        sqlx::query("UPDATE audit_anchor SET seq = 5, hash = $1 WHERE id = 1")
+            .bind(&hash5)
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM audit_events WHERE seq <= 5")
+            .execute(pool)
+            .await
+            .unwrap();
+        // Without a key the imitation passes; with it, it does not.
+        assert_eq!(
+            audit::verify(&app.state.db, &audit::Trust::default())
+                .await
+                .unwrap()
+                .first_broken,
+            None
+        );
+        let (seq, why) = audit::verify(&app.state.db, &app.state.config.audit_trust())
+            .await
+            .unwrap()
+            .first_broken
+            .expect("the imitated purge is found");
+        assert_eq!(seq, 5);
+        let expected = if signature.is_some() { "another key" } else { "unsigned" };
+        assert!(why.contains("last purge") && why.contains(expected), "{why}");
+    }
 }

@@ -97,15 +97,24 @@ async fn walk(
     // names: a moved anchor (events removed without a purge) does not match it.
     let (anchor_seq, anchor_hash) = db::audit::anchor(&db.pool).await?;
     if anchor_seq > 0 {
-        let named = db::audit::last_purge_details(&db.pool)
+        let purge = db::audit::last_purge_details(&db.pool)
             .await?
             .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
-            .is_some_and(|d| {
+            .filter(|d| {
                 d["through_seq"].as_i64() == Some(anchor_seq)
                     && d["through_hash"].as_str() == Some(anchor_hash.as_str())
             });
-        if !named {
+        let Some(purge) = purge else {
             return broken(anchor_seq, "the chain's starting anchor is not the one the last purge recorded (events removed outside retention)");
+        };
+        // Anyone who can write the database can append a purge event; only Gatehouse's key can
+        // sign one.
+        if !trust.keys.is_empty() {
+            if let Err(problem) = checkpoints::check_purge_signature(&purge, &trust.keys) {
+                return broken(anchor_seq, format!(
+                    "the last purge, which removed the events through {anchor_seq}, {problem}: events removed outside retention (or purged without the key)"
+                ));
+            }
         }
     }
 

@@ -174,6 +174,56 @@ pub async fn create(db: &Db, signer: Option<&CheckpointSigner>) -> Result<Option
     Ok(Some(cp))
 }
 
+/// The text a retention purge signs: the anchor it moves from and the one it moves to.
+pub fn purge_message(previous_anchor: i64, through_seq: i64, through_hash: &str) -> String {
+    format!("gatehouse-audit-purge:v1:{previous_anchor}:{through_seq}:{through_hash}")
+}
+
+impl CheckpointSigner {
+    /// The signature (hex) of a purge from `previous_anchor` through (`through_seq`, `through_hash`).
+    pub fn sign_purge(&self, previous_anchor: i64, through_seq: i64, through_hash: &str) -> String {
+        let msg = purge_message(previous_anchor, through_seq, through_hash);
+        hex::encode(self.key.sign(msg.as_bytes()).to_bytes())
+    }
+}
+
+/// Checks the signature an `audit.purge` event's details carry (`signature`, `public_key`) with
+/// the `trusted` keys: only Gatehouse's key can move the anchor.
+pub fn check_purge_signature(
+    details: &serde_json::Value,
+    trusted: &[VerifyingKey],
+) -> Result<(), SignatureProblem> {
+    let (Some(previous), Some(seq), Some(hash)) = (
+        details["previous_anchor"].as_i64(),
+        details["through_seq"].as_i64(),
+        details["through_hash"].as_str(),
+    ) else {
+        return Err(SignatureProblem::Invalid);
+    };
+    let Some(signature) = details["signature"].as_str() else {
+        return Err(SignatureProblem::Unsigned);
+    };
+    let bytes = hex::decode(signature)
+        .ok()
+        .and_then(|b| <[u8; 64]>::try_from(b).ok());
+    if let Some(bytes) = bytes {
+        let sig = ed25519_dalek::Signature::from_bytes(&bytes);
+        let msg = purge_message(previous, seq, hash);
+        if trusted.iter().any(|k| k.verify(msg.as_bytes(), &sig).is_ok()) {
+            return Ok(());
+        }
+    }
+    let stored = details["public_key"].as_str().unwrap_or_default();
+    if trusted
+        .iter()
+        .any(|k| hex::encode(k.to_bytes()).eq_ignore_ascii_case(stored))
+    {
+        Err(SignatureProblem::Invalid)
+    } else {
+        Err(SignatureProblem::OtherKey(stored.to_string()))
+    }
+}
+
 /// Why a checkpoint does not count as signed by a configured key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignatureProblem {

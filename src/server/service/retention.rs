@@ -86,11 +86,17 @@ pub async fn archive_and_purge(
 
     // 2. One transaction: the purge event (naming the new anchor), the anchor, the deletion.
     let mut tx = db.begin_write().await?;
-    let entry = Entry::new("audit.purge", Outcome::Success).details(serde_json::json!({
+    let mut details = serde_json::json!({
         "through_seq": through, "through_hash": through_hash, "previous_anchor": anchor_seq,
         "events": archived, "archive": archive.file_name().map(|n| n.to_string_lossy().to_string()),
         "archive_sha256": archive_sha256,
-    }));
+    });
+    // Signed, so that only Gatehouse's key can move the anchor (verification checks it).
+    if let Some(s) = signer {
+        details["signature"] = s.sign_purge(anchor_seq, through, &through_hash).into();
+        details["public_key"] = hex::encode(s.key.verifying_key().to_bytes()).into();
+    }
+    let entry = Entry::new("audit.purge", Outcome::Success).details(details);
     audit::record(&mut tx, actor, &RequestMeta::default(), entry).await?;
     // Appending locked the head, so purges queue here; one that finds the anchor moved lost the
     // race to another instance, which archived and removed these events already. Its archive
