@@ -47,7 +47,8 @@ fn signer_from_env() -> Result<Option<checkpoints::CheckpointSigner>, StartupErr
         return Ok(None);
     };
     let key = checkpoints::parse_key(&k).map_err(|e| format!("GATEHOUSE_AUDIT_SIGNING_KEY {e}"))?;
-    let dir = env("GATEHOUSE_AUDIT_CHECKPOINT_DIR").unwrap_or_else(|| "data/audit-checkpoints".into());
+    let dir =
+        env("GATEHOUSE_AUDIT_CHECKPOINT_DIR").unwrap_or_else(|| "data/audit-checkpoints".into());
     Ok(Some(checkpoints::CheckpointSigner {
         key,
         dir: dir.into(),

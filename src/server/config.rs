@@ -288,12 +288,15 @@ impl Config {
     }
 
     /// Signs audit checkpoints and writes each to the checkpoint directory; `None` without a key.
-    pub fn checkpoint_signer(&self) -> Option<crate::server::service::checkpoints::CheckpointSigner> {
-        self.signing_key()
-            .map(|key| crate::server::service::checkpoints::CheckpointSigner {
+    pub fn checkpoint_signer(
+        &self,
+    ) -> Option<crate::server::service::checkpoints::CheckpointSigner> {
+        self.signing_key().map(
+            |key| crate::server::service::checkpoints::CheckpointSigner {
                 key,
                 dir: self.audit_checkpoint_dir.clone(),
-            })
+            },
+        )
     }
 
     /// What audit verification trusts: the configured keys and, when it exists, the checkpoint

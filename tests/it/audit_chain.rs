@@ -65,7 +65,9 @@ async fn concurrent_writers_on_two_instances_keep_one_chain() {
         }
     );
     assert_eq!((a.len(), b.len()), (4, 4));
-    let report = audit::verify(&first.state.db, &first.state.config.audit_trust()).await.unwrap();
+    let report = audit::verify(&first.state.db, &first.state.config.audit_trust())
+        .await
+        .unwrap();
     assert_eq!(report.first_broken, None);
     assert_eq!(report.checked, 200);
 }
@@ -89,7 +91,10 @@ async fn verification_finds_an_edited_event() {
     let app = TestApp::spawn().await;
     append_n(&app, 5).await;
     assert_eq!(
-        audit::verify(&app.state.db, &app.state.config.audit_trust()).await.unwrap().first_broken,
+        audit::verify(&app.state.db, &app.state.config.audit_trust())
+            .await
+            .unwrap()
+            .first_broken,
         None
     );
     // Someone with database access disables the guard and edits a record.
@@ -98,7 +103,9 @@ async fn verification_finds_an_edited_event() {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let report = audit::verify(&app.state.db, &app.state.config.audit_trust()).await.unwrap();
+    let report = audit::verify(&app.state.db, &app.state.config.audit_trust())
+        .await
+        .unwrap();
     let (seq, why) = report.first_broken.expect("the edit is found");
     assert_eq!(seq, 3);
     assert!(why.contains("edited"), "{why}");
@@ -266,7 +273,10 @@ async fn a_rewritten_chain_with_recomputed_hashes_fails_against_a_signed_checkpo
     );
     append_n(&app, 2).await;
     assert_eq!(
-        audit::verify(&app.state.db, &app.state.config.audit_trust()).await.unwrap().first_broken,
+        audit::verify(&app.state.db, &app.state.config.audit_trust())
+            .await
+            .unwrap()
+            .first_broken,
         None
     );
 
@@ -351,10 +361,11 @@ async fn retention_archives_then_removes_and_the_chain_still_verifies() {
         key: checkpoints::parse_key(&"11".repeat(32)).unwrap(),
         dir: dir.join("checkpoints"),
     };
-    let report = retention::archive_and_purge(&app.state.db, 6, &dir, Some(&signer), &system_actor())
-        .await
-        .unwrap()
-        .expect("something to archive");
+    let report =
+        retention::archive_and_purge(&app.state.db, 6, &dir, Some(&signer), &system_actor())
+            .await
+            .unwrap()
+            .expect("something to archive");
     assert_eq!((report.archived, report.through_seq), (6, 6));
 
     // The archive checks out offline against its signed checkpoint.
@@ -378,7 +389,9 @@ async fn retention_archives_then_removes_and_the_chain_still_verifies() {
     assert_eq!(lines, 6);
 
     // The log keeps verifying from the anchor; the purge is its own audit event.
-    let after = audit::verify(&app.state.db, &app.state.config.audit_trust()).await.unwrap();
+    let after = audit::verify(&app.state.db, &app.state.config.audit_trust())
+        .await
+        .unwrap();
     assert_eq!(after.first_broken, None, "{after:?}");
     assert_eq!(after.checked, 5, "events 7 to 10 and the purge event");
     let last = app
@@ -417,7 +430,10 @@ async fn moving_the_anchor_to_hide_events_is_detected() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        audit::verify(&app.state.db, &app.state.config.audit_trust()).await.unwrap().first_broken,
+        audit::verify(&app.state.db, &app.state.config.audit_trust())
+            .await
+            .unwrap()
+            .first_broken,
         None
     );
     // Someone moves the anchor forward, which lets the trigger allow deleting events 3 and 4.

@@ -63,7 +63,11 @@ async fn the_retention_tick_removes_exactly_the_events_before_the_cutoff() {
         .expect("old events are purged");
     assert_eq!((report.archived, report.through_seq), (3, 3));
     let kept: Vec<i64> = app.audit_events().await.iter().map(|e| e.seq).collect();
-    assert_eq!(kept, vec![at_cutoff, 5, 6], "the event at the cutoff is kept");
+    assert_eq!(
+        kept,
+        vec![at_cutoff, 5, 6],
+        "the event at the cutoff is kept"
+    );
     assert_eq!(purge_events(&app).await.len(), 1);
     // The purge's own checkpoint is signed and in the checkpoint directory too.
     assert!(signer
@@ -107,20 +111,8 @@ async fn two_instances_purging_at_once_remove_the_events_once() {
     append_at(&first, now).await;
     let (dir_a, dir_b) = (temp_dir("archive-a"), temp_dir("archive-b"));
     let (a, b) = tokio::join!(
-        retention::tick(
-            &first.state.db,
-            THIRTY_DAYS,
-            now,
-            &dir_a,
-            Some(&signer)
-        ),
-        retention::tick(
-            &second.state.db,
-            THIRTY_DAYS,
-            now,
-            &dir_b,
-            Some(&signer)
-        ),
+        retention::tick(&first.state.db, THIRTY_DAYS, now, &dir_a, Some(&signer)),
+        retention::tick(&second.state.db, THIRTY_DAYS, now, &dir_b, Some(&signer)),
     );
     let purged: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
     assert_eq!(purged.len(), 1, "exactly one instance purges: {purged:?}");
@@ -143,10 +135,16 @@ async fn a_purge_imitated_without_the_key_fails_verification() {
     for _ in 0..4 {
         append_at(&app, now - DAY).await;
     }
-    retention::tick(&app.state.db, THIRTY_DAYS, now, &temp_dir("archive"), Some(&signer))
-        .await
-        .unwrap()
-        .expect("a purge");
+    retention::tick(
+        &app.state.db,
+        THIRTY_DAYS,
+        now,
+        &temp_dir("archive"),
+        Some(&signer),
+    )
+    .await
+    .unwrap()
+    .expect("a purge");
     intact(&app, &app.state.config.audit_trust()).await;
 
     // The insider appends a purge event of their own naming event 5, moves the anchor there
@@ -196,7 +194,14 @@ async fn a_purge_imitated_without_the_key_fails_verification() {
             .first_broken
             .expect("the imitated purge is found");
         assert_eq!(seq, 5);
-        let expected = if signature.is_some() { "another key" } else { "unsigned" };
-        assert!(why.contains("last purge") && why.contains(expected), "{why}");
+        let expected = if signature.is_some() {
+            "another key"
+        } else {
+            "unsigned"
+        };
+        assert!(
+            why.contains("last purge") && why.contains(expected),
+            "{why}"
+        );
     }
 }

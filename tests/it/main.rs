@@ -5,6 +5,7 @@ mod common;
 
 mod apps;
 mod audit_chain;
+mod audit_checkpoint_tools;
 mod audit_checkpoints;
 mod audit_retention;
 mod audit_search;

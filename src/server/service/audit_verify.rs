@@ -209,7 +209,10 @@ async fn walk(
                 if cp.hash != e.hash {
                     return broken(
                         e.seq,
-                        format!("its hash differs from {} (the chain was rewritten)", cp.source),
+                        format!(
+                            "its hash differs from {} (the chain was rewritten)",
+                            cp.source
+                        ),
                     );
                 }
             }
@@ -262,7 +265,10 @@ async fn database_checkpoints(db: &Db, keys: &[VerifyingKey]) -> Result<Vec<Expe
                 Ok(()) => signed_seen = true,
                 Err(SignatureProblem::Unsigned) if !signed_seen => {}
                 Err(problem) => {
-                    return broken(cp.seq, format!("{source} {problem}: the checkpoints were replaced"))
+                    return broken(
+                        cp.seq,
+                        format!("{source} {problem}: the checkpoints were replaced"),
+                    )
                 }
             }
         }
@@ -285,7 +291,10 @@ async fn database_checkpoints(db: &Db, keys: &[VerifyingKey]) -> Result<Vec<Expe
 }
 
 /// The checkpoint files in `dir`: each must be signed by a configured key.
-fn external_checkpoints(dir: &std::path::Path, keys: &[VerifyingKey]) -> Result<Vec<Expected>, Stop> {
+fn external_checkpoints(
+    dir: &std::path::Path,
+    keys: &[VerifyingKey],
+) -> Result<Vec<Expected>, Stop> {
     if keys.is_empty() {
         return broken(0, "checkpoint files can be checked only with the public key: set GATEHOUSE_AUDIT_VERIFY_KEY (or GATEHOUSE_AUDIT_SIGNING_KEY)");
     }

@@ -74,7 +74,10 @@ pub struct CheckpointSigner {
 impl std::fmt::Debug for CheckpointSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CheckpointSigner")
-            .field("public_key", &hex::encode(self.key.verifying_key().to_bytes()))
+            .field(
+                "public_key",
+                &hex::encode(self.key.verifying_key().to_bytes()),
+            )
             .field("dir", &self.dir)
             .finish_non_exhaustive()
     }
@@ -109,10 +112,9 @@ impl CheckpointSigner {
         std::fs::create_dir_all(&self.dir)?;
         let name = file_name(cp.seq);
         let target = self.dir.join(&name);
-        let temp = self.dir.join(format!(
-            ".{name}.{}.tmp",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let temp = self
+            .dir
+            .join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
         let text = serde_json::to_string_pretty(&CheckpointFile {
             checkpoint: cp,
             created_at_utc: crate::model::time::format_utc(cp.created_at),
@@ -145,7 +147,10 @@ pub fn file_name(seq: i64) -> String {
 /// Records a checkpoint of the current head, unless the head has not moved since the last one.
 /// A signed checkpoint is written to its file first, then to the database: a failure leaves no
 /// checkpoint in the database without its copy outside (the next tick tries again).
-pub async fn create(db: &Db, signer: Option<&CheckpointSigner>) -> Result<Option<Checkpoint>, Error> {
+pub async fn create(
+    db: &Db,
+    signer: Option<&CheckpointSigner>,
+) -> Result<Option<Checkpoint>, Error> {
     let (seq, hash) = db::audit::head(&db.pool).await?;
     if seq == 0 || db::audit::latest_checkpoint_seq(&db.pool).await? >= seq {
         return Ok(None);
@@ -209,7 +214,10 @@ pub fn check_purge_signature(
     if let Some(bytes) = bytes {
         let sig = ed25519_dalek::Signature::from_bytes(&bytes);
         let msg = purge_message(previous, seq, hash);
-        if trusted.iter().any(|k| k.verify(msg.as_bytes(), &sig).is_ok()) {
+        if trusted
+            .iter()
+            .any(|k| k.verify(msg.as_bytes(), &sig).is_ok())
+        {
             return Ok(());
         }
     }
@@ -264,7 +272,10 @@ pub fn check_signature(cp: &Checkpoint, trusted: &[VerifyingKey]) -> Result<(), 
     if let Some(bytes) = bytes {
         let sig = ed25519_dalek::Signature::from_bytes(&bytes);
         let msg = message(cp.seq, &cp.hash, cp.created_at);
-        if trusted.iter().any(|k| k.verify(msg.as_bytes(), &sig).is_ok()) {
+        if trusted
+            .iter()
+            .any(|k| k.verify(msg.as_bytes(), &sig).is_ok())
+        {
             return Ok(());
         }
     }
@@ -281,12 +292,21 @@ pub fn check_signature(cp: &Checkpoint, trusted: &[VerifyingKey]) -> Result<(), 
 /// Every checkpoint file in `dir` (the external record), by position. An unreadable directory
 /// or a file that is not a checkpoint is an error naming it.
 pub fn read_dir(dir: &Path) -> Result<Vec<(PathBuf, Checkpoint)>, String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read the checkpoint directory {}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        format!(
+            "cannot read the checkpoint directory {}: {e}",
+            dir.display()
+        )
+    })?;
     let mut found = Vec::new();
     for entry in entries {
         let path = entry
-            .map_err(|e| format!("cannot read the checkpoint directory {}: {e}", dir.display()))?
+            .map_err(|e| {
+                format!(
+                    "cannot read the checkpoint directory {}: {e}",
+                    dir.display()
+                )
+            })?
             .path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         // Temporary files of a write in progress start with a dot.
@@ -363,7 +383,10 @@ mod tests {
         assert_eq!(check_signature(&cp, &trusted), Ok(()));
         // Any change to the signed fields breaks it.
         cp.seq = 43;
-        assert_eq!(check_signature(&cp, &trusted), Err(SignatureProblem::Invalid));
+        assert_eq!(
+            check_signature(&cp, &trusted),
+            Err(SignatureProblem::Invalid)
+        );
         // A checkpoint signed by another key, carrying that key beside it, is refused.
         let foreign = theirs.sign(42, &"ab".repeat(32));
         assert!(matches!(
@@ -426,7 +449,10 @@ mod tests {
         let s = signer("07");
         let cp = s.sign(7, &"cd".repeat(32));
         let path = s.write_file(&cp).unwrap();
-        assert_eq!(path.file_name().unwrap(), "checkpoint-00000000000000000007.json");
+        assert_eq!(
+            path.file_name().unwrap(),
+            "checkpoint-00000000000000000007.json"
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"created_at_utc\""), "{text}");
         let read = read_dir(&s.dir).unwrap();

@@ -180,12 +180,7 @@ pub async fn tick(
 
 /// Purges events older than `retention` once a day on every instance (one wins; others find
 /// nothing left to do).
-pub fn spawn(
-    db: Db,
-    retention: Duration,
-    archive_dir: PathBuf,
-    signer: Option<CheckpointSigner>,
-) {
+pub fn spawn(db: Db, retention: Duration, archive_dir: PathBuf, signer: Option<CheckpointSigner>) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(86_400));
         loop {
