@@ -120,13 +120,8 @@ impl CheckpointSigner {
             created_at_utc: crate::model::time::format_utc(cp.created_at),
         })
         .map_err(std::io::Error::other)?;
-        let written = (|| {
-            let mut file = std::fs::File::create(&temp)?;
-            file.write_all(text.as_bytes())?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            std::fs::rename(&temp, &target)
-        })();
+        let written =
+            write_synced(&temp, text.as_bytes()).and_then(|()| std::fs::rename(&temp, &target));
         if written.is_err() {
             let _ = std::fs::remove_file(&temp);
         }
@@ -137,6 +132,14 @@ impl CheckpointSigner {
         }
         Ok(target)
     }
+}
+
+/// Writes `bytes` to a new file at `path` and waits until they are on disk.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.write_all(b"\n")?;
+    file.sync_all()
 }
 
 /// The file name of the checkpoint of event `seq` (zero-padded, so names sort by position).
