@@ -12,11 +12,11 @@ use crate::model::Permission;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
+use crate::server::service::user_list;
+#[cfg(feature = "ssr")]
 use crate::server::{
     auth::guard::fail, auth::require, auth::require_fresh, service::people, service::users,
 };
-#[cfg(feature = "ssr")]
-use crate::server::service::user_list;
 
 #[server(prefix = "/api", endpoint = "users/list")]
 pub async fn list_users(query: UserQuery) -> Result<UserPage, AppError> {

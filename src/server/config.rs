@@ -174,7 +174,7 @@ impl Config {
             _ => None,
         };
         let audit_verify_keys = crate::server::service::checkpoints::trusted_keys(
-            audit_signing_key.as_deref(),
+            audit_signing_key.as_ref().map(Secret::expose),
             var("GATEHOUSE_AUDIT_VERIFY_KEY").as_deref(),
         )
         .map_err(|(name, problem)| err(name, problem))?;

@@ -61,7 +61,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         oidc,
         leptos: leptos.clone(),
     };
-    spawn_session_cleanup(db.clone());
+    spawn_session_cleanup(db.clone(), state.config.session_absolute);
     crate::server::service::people::spawn_purge(db.clone());
     crate::server::service::checkpoints::spawn(
         db.clone(),
@@ -140,12 +140,19 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     Ok((router, state))
 }
 
-fn spawn_session_cleanup(db: Db) {
+fn spawn_session_cleanup(db: Db, absolute: Duration) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(600)).await;
-            if let Err(e) = db.sessions.delete_expired().await {
-                tracing::warn!(error = %e, "could not delete expired sessions");
+            let now = crate::server::db::now_ms();
+            if let Err(e) = crate::server::service::console_sessions::clean_up(
+                &db,
+                now,
+                absolute.as_millis() as i64,
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "could not clean up console sessions");
             }
         }
     });

@@ -349,9 +349,12 @@ async fn deprovisioned_users_can_be_restored_within_the_window_then_are_purged()
     assert_eq!(late.status(), StatusCode::BAD_REQUEST);
     assert!(late.text().await.unwrap().contains("restore window ended"));
 
-    let purged = gatehouse::server::service::people::purge_expired(&app.state.db)
-        .await
-        .unwrap();
+    let purged = gatehouse::server::service::people::purge_expired(
+        &app.state.db,
+        gatehouse::server::db::now_ms(),
+    )
+    .await
+    .unwrap();
     assert_eq!(purged, 1);
     let res = app
         .call(&app.client, "users/get", &format!("id={id}"))
@@ -385,9 +388,12 @@ async fn a_deprovisioned_user_is_restored_within_the_window() {
     assert_eq!(back["status"], "active");
     assert!(back["restorable_until"].is_null());
     assert_eq!(
-        gatehouse::server::service::people::purge_expired(&app.state.db)
-            .await
-            .unwrap(),
+        gatehouse::server::service::people::purge_expired(
+            &app.state.db,
+            gatehouse::server::db::now_ms()
+        )
+        .await
+        .unwrap(),
         0
     );
 }

@@ -523,9 +523,12 @@ async fn a_purge_names_every_key_factor_device_and_link_it_removes() {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let purged = gatehouse::server::service::people::purge_expired(&app.state.db)
-        .await
-        .unwrap();
+    let purged = gatehouse::server::service::people::purge_expired(
+        &app.state.db,
+        gatehouse::server::db::now_ms(),
+    )
+    .await
+    .unwrap();
     assert_eq!(purged, 1);
 
     let e = app.audit_events().await.pop().unwrap();

@@ -18,11 +18,7 @@ pub struct Authorized {
 
 impl Authorized {
     pub fn actor(&self) -> Actor {
-        Actor {
-            subject: Some(self.principal.subject.clone()),
-            email: Some(self.principal.email.clone()),
-            role: Some(self.principal.role),
-        }
+        Actor::of(&self.principal)
     }
 }
 
@@ -88,11 +84,7 @@ async fn authorize_with(
             meta,
         });
     }
-    let actor = Actor {
-        subject: Some(principal.subject.clone()),
-        email: Some(principal.email.clone()),
-        role: Some(principal.role),
-    };
+    let actor = Actor::of(&principal);
     let entry = Entry::new("access.denied", Outcome::Denied).details(serde_json::json!({
         "permission": permission.as_str(),
         "resource": what.chars().take(300).collect::<String>(),

@@ -205,13 +205,17 @@ impl Oidc {
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| OidcError::CodeRejected(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()));
-        let response = request.request_async(&self.http).await.map_err(|e| {
-            let detail = match &e {
-                openidconnect::RequestTokenError::ServerResponse(r) => r.error().to_string(),
-                other => other.to_string(),
-            };
-            OidcError::CodeRejected(detail)
-        })?;
+        let response = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match &e {
+                openidconnect::RequestTokenError::ServerResponse(r) => {
+                    OidcError::CodeRejected(r.error().to_string())
+                }
+                // The provider could not be reached (down, timed out): not the code's fault.
+                openidconnect::RequestTokenError::Request(_) => OidcError::Unreachable,
+                other => OidcError::CodeRejected(other.to_string()),
+            })?;
         let id_token = response
             .id_token()
             .ok_or_else(|| OidcError::InvalidIdToken("no ID token".into()))?;

@@ -40,11 +40,7 @@ pub async fn confirm_role(
             signed_in.refresh_token.as_deref(),
         )
         .await;
-    let actor = Actor {
-        subject: Some(signed_in.principal.subject.clone()),
-        email: Some(signed_in.principal.email.clone()),
-        role: Some(signed_in.principal.role),
-    };
+    let actor = Actor::of(&signed_in.principal);
     match answer {
         Ok(Recheck::Current {
             groups,

@@ -92,6 +92,15 @@ pub async fn open(
     rows.iter().map(decode).collect()
 }
 
+/// Forgets sessions signed in before `before`: past the absolute timeout, none can be in use.
+pub async fn delete_signed_in_before(pool: &AnyPool, before: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM console_sessions WHERE signed_in_at < $1")
+        .bind(before)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 const SELECT: &str = "SELECT id, subject, email, role, signed_in_at, last_checked_at, client_ip, user_agent FROM console_sessions";
 
 fn decode(r: &sqlx::any::AnyRow) -> Result<ConsoleSession, sqlx::Error> {

@@ -287,13 +287,13 @@ async fn complete_sign_in(
         role,
     )
     .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not audit a sign-in");
-            failure(
-                "internal",
-                "Sign-in could not be recorded; please try again.",
-            )
-        })?;
+    .map_err(|e| {
+        tracing::error!(error = %e, "could not audit a sign-in");
+        failure(
+            "internal",
+            "Sign-in could not be recorded; please try again.",
+        )
+    })?;
     let session_id = session::establish(session, &signed_in).await.map_err(|e| {
         tracing::error!(error = %e, "could not establish the session");
         failure(
@@ -330,12 +330,7 @@ pub async fn logout(
         let _ = session.flush().await;
         return Redirect::to("/signin?signed_out=1").into_response();
     };
-    let p = &signed_in.principal;
-    let actor = Actor {
-        subject: Some(p.subject.clone()),
-        email: Some(p.email.clone()),
-        role: Some(p.role),
-    };
+    let actor = Actor::of(&signed_in.principal);
     if let Err(e) = audit::record_alone(
         &state.db,
         &actor,

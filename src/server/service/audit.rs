@@ -36,6 +36,26 @@ pub struct Actor {
     pub role: Option<Role>,
 }
 
+impl Actor {
+    /// A signed-in person acting under their role.
+    pub fn of(principal: &crate::model::Principal) -> Actor {
+        Actor {
+            subject: Some(principal.subject.clone()),
+            email: Some(principal.email.clone()),
+            role: Some(principal.role),
+        }
+    }
+
+    /// Gatehouse itself: schedulers and other background work.
+    pub fn system() -> Actor {
+        Actor {
+            subject: Some("gatehouse".into()),
+            email: Some("system".into()),
+            role: None,
+        }
+    }
+}
+
 /// Where the request came from.
 #[derive(Clone, Debug, Default)]
 pub struct RequestMeta {

@@ -113,3 +113,12 @@ pub async fn end(db: &Db, auth: &Authorized, key: &str) -> Result<(), AppError> 
         .map_err(internal)?;
     tx.commit().await.map_err(internal)
 }
+
+/// The session clean-up tick: expired session records, and console sessions that passed the
+/// absolute timeout at `now_ms` (ended or not, none of them can be used again).
+pub async fn clean_up(db: &Db, now_ms: i64, absolute_ms: i64) -> Result<u64, sqlx::Error> {
+    if let Err(e) = db.sessions.delete_expired().await {
+        tracing::warn!(error = %e, "could not delete expired sessions");
+    }
+    db::console_sessions::delete_signed_in_before(&db.pool, now_ms - absolute_ms).await
+}

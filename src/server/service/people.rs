@@ -95,17 +95,13 @@ pub async fn duplicates_of(db: &Db, guid: &str) -> Result<Vec<DuplicateCandidate
 }
 
 fn system() -> Actor {
-    Actor {
-        subject: Some("gatehouse".into()),
-        email: Some("system".into()),
-        role: None,
-    }
+    Actor::system()
 }
 
 /// Deletes deprovisioned accounts whose restore window has ended, each with its audit record in
 /// the same transaction. Safe to run on every instance at once: a purge re-checks its row.
-pub async fn purge_expired(db: &Db) -> Result<u64, sqlx::Error> {
-    let cutoff = db::now_ms() - db.restore_window_ms;
+pub async fn purge_expired(db: &Db, now_ms: i64) -> Result<u64, sqlx::Error> {
+    let cutoff = now_ms - db.restore_window_ms;
     let mut purged = 0;
     loop {
         let batch = db::people::expired_deprovisioned(&db.pool, cutoff, 200).await?;
@@ -140,7 +136,7 @@ pub fn spawn_purge(db: Db) {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            match purge_expired(&db).await {
+            match purge_expired(&db, db::now_ms()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged deprovisioned users"),
                 Err(e) => tracing::warn!(error = %e, "purge failed; will retry"),

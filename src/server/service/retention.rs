@@ -153,11 +153,7 @@ fn check_archive(
 
 /// The actor of scheduled purges.
 pub fn system_actor() -> Actor {
-    Actor {
-        subject: Some("gatehouse".into()),
-        email: Some("system".into()),
-        role: None,
-    }
+    Actor::system()
 }
 
 /// One step of the retention scheduler at time `now_ms`: archives and removes the events that
