@@ -565,7 +565,7 @@ async fn a_purge_names_every_key_factor_device_and_link_it_removes() {
     );
     assert_eq!(
         ids(&d["removed"]["applications_unowned"], "id"),
-        [app_id.clone()]
+        vec![app_id.clone()]
     );
     assert!(
         !e.details.contains(&crate::support::token_of(
