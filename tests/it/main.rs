@@ -17,6 +17,7 @@ mod edges;
 mod hardening_http;
 mod hardening_sessions;
 mod import;
+mod log_secrets;
 mod people;
 mod sign_in;
 mod sign_in_provider;

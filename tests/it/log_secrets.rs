@@ -1,0 +1,110 @@
+//! No secret, token or authorization code reaches a log line, at any level: everything the server
+//! logs while signing in and issuing, rotating and verifying credentials is captured at TRACE and
+//! searched for each secret it handled.
+use crate::apps::{gateway, issue, register, setup, verify};
+use crate::common::*;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// Log output collected in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+// A current-thread runtime (the default): the server's tasks run on this thread, so the
+// thread-local subscriber below sees every line they log.
+#[tokio::test]
+async fn no_secret_token_or_code_is_ever_logged() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(captured.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = setup().await;
+    // A sign-in whose code we see: the callback URL carries it.
+    let client = browser();
+    let (callback, session) = {
+        let _turn = IDP_TURN.lock().await;
+        let callback = app.authorize(&client, AUDITOR, "/").await;
+        let res = client.get(&callback).send().await.unwrap();
+        assert_eq!(res.status(), 303, "signed in");
+        let cookie = session_cookie(&res).expect("a session cookie");
+        let id = cookie["gatehouse_session=".len()..]
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(id.len() >= 16, "{cookie}");
+        (callback, id)
+    };
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.to_string())
+        .expect("a code in the callback");
+    // A failed sign-in with a code that the provider refuses is logged too.
+    let res = app
+        .get("/auth/callback?code=FORGED-CODE-abc123&state=x")
+        .await;
+    assert_eq!(res.status(), 400);
+
+    let (app_id, client_secret) = register(&app, "Billing", "billing:read").await;
+    let (_, key) = issue(&app, &app_id, "billing-job", &["billing:read"]).await;
+    let gateway_key = gateway(&app).await;
+    let (status, answer) = verify(&app, &gateway_key, &key).await;
+    assert_eq!(
+        (status.as_u16(), &answer["valid"]),
+        (200, &serde_json::json!(true))
+    );
+    let wrong = format!("{}x", &key[..key.len() - 1]);
+    verify(&app, &gateway_key, &wrong).await;
+    let rotated = app
+        .call_ok("apps/rotate_secret", &format!("id={app_id}&grace=3600"))
+        .await;
+    let new_secret = rotated["secret"].as_str().unwrap().to_string();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.lines().count() > 20 && logs.contains("/auth/callback"),
+        "the server's log lines were captured: {} lines",
+        logs.lines().count()
+    );
+    let secrets = [
+        ("authorization code", code.as_str()),
+        ("forged code", "FORGED-CODE-abc123"),
+        ("OIDC client secret", "gatehouse-dev-secret"),
+        ("client secret", client_secret.as_str()),
+        ("rotated client secret", new_secret.as_str()),
+        ("API key", key.as_str()),
+        ("wrong API key", wrong.as_str()),
+        ("gateway key", gateway_key.as_str()),
+    ];
+    for (what, secret) in secrets {
+        assert!(!secret.is_empty());
+        if let Some(line) = logs.lines().find(|l| l.contains(secret)) {
+            panic!("the {what} is in a log line: {line}");
+        }
+    }
+    // The session cookie's id, which would let a reader of the logs sign in.
+    assert!(!logs.contains(&session), "the session id is in the logs");
+}
