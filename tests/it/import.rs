@@ -240,3 +240,55 @@ async fn only_administrators_can_import() {
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(user_count(&app).await, 0);
 }
+
+#[tokio::test]
+async fn broken_quoting_and_a_missing_file_field_are_refused_and_crlf_files_are_read() {
+    let app = TestApp::spawn().await;
+    app.sign_in(ADMIN).await;
+    let before = user_count(&app).await;
+
+    // An opening quote that never closes swallows the rest of the file into one field.
+    let job = import(
+        &app,
+        "email,display_name\n\"ada@example.com,Ada\nbob@example.com,Bob\n",
+    )
+    .await;
+    assert_eq!(job["state"], "rejected", "{job}");
+    let problems = job["report"]["problems"].as_array().unwrap();
+    assert!(!problems.is_empty(), "{job}");
+    assert_eq!(problems[0]["line"], 2, "{job}");
+    assert_eq!(user_count(&app).await, before, "nothing written");
+
+    // A form without the `file` field.
+    let res = app
+        .client
+        .post(format!("{}/users/import", app.url))
+        .multipart(Form::new().text("note", "no file here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Choose a CSV file to import"));
+    assert_eq!(user_count(&app).await, before, "nothing written");
+
+    // Windows line ends are ordinary CSV: both lines are read, no value keeps a carriage return.
+    let job = import(
+        &app,
+        "email,display_name,source\r\ncrlf-1@example.com,Ann Crlf,hr-emea\r\ncrlf-2@example.com,Ben Crlf,hr-emea\r\n",
+    )
+    .await;
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(user_count(&app).await, before + 2);
+    let page = app.call_ok("users/list", "query[q]=crlf").await;
+    let users = page["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2, "{page}");
+    for u in users {
+        let source = u["source"].as_str().unwrap();
+        assert_eq!(source, "hr-emea", "{u}");
+        assert!(!u["display_name"].as_str().unwrap().contains('\r'), "{u}");
+    }
+}

@@ -27,18 +27,25 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
-// A current-thread runtime (the default): the server's tasks run on this thread, so the
-// thread-local subscriber below sees every line they log.
+/// Every log line of this test binary, from the first test that asks for it on.
+fn captured() -> &'static Captured {
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(captured.clone())
+            .finish();
+        // Process-wide: a thread-local subscriber misses lines when other tests run at once.
+        tracing::subscriber::set_global_default(subscriber).expect("no other test sets one");
+        captured
+    })
+}
+
 #[tokio::test]
 async fn no_secret_token_or_code_is_ever_logged() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(captured.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+    let captured = captured();
     let app = setup().await;
     // A sign-in whose code we see: the callback URL carries it.
     let client = browser();
@@ -86,8 +93,9 @@ async fn no_secret_token_or_code_is_ever_logged() {
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.lines().count() > 20 && logs.contains("/auth/callback"),
-        "the server's log lines were captured: {} lines",
-        logs.lines().count()
+        "the server's log lines were captured: {} lines, the first ones:\n{}",
+        logs.lines().count(),
+        logs.lines().take(40).collect::<Vec<_>>().join("\n")
     );
     let secrets = [
         ("authorization code", code.as_str()),
