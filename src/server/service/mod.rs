@@ -1,4 +1,5 @@
 //! Domain services: the rules, each action in one transaction with its audit record.
+pub mod api_tokens;
 pub mod apps;
 pub mod audit;
 pub mod audit_verify;
