@@ -13,6 +13,7 @@ pub mod people;
 pub mod rate_limit;
 pub mod retention;
 pub mod secrets;
+pub mod token_auth;
 pub mod support;
 pub mod user_list;
 pub mod users;
