@@ -117,7 +117,9 @@ impl Scope {
             Scope::DevicesWrite => "Register, trust, block and remove devices",
             Scope::MfaRead => "Read MFA factors",
             Scope::MfaFactors => "Add and remove single MFA factors",
-            Scope::MfaReset => "Reset a person's MFA (with the support checklist, reason and ticket)",
+            Scope::MfaReset => {
+                "Reset a person's MFA (with the support checklist, reason and ticket)"
+            }
             Scope::AuditRead => "Search the audit log",
             Scope::AuditExport => "Export the audit log",
             Scope::AuditVerify => "Verify the audit chain",

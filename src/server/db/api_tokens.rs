@@ -87,7 +87,8 @@ pub async fn account_id_by_name(tx: &mut Tx, name: &str) -> Result<Option<String
         .await
 }
 
-const ACCOUNT: &str = "SELECT id, name, owner_email, description, scopes, status, created_at, updated_at, version \
+const ACCOUNT: &str =
+    "SELECT id, name, owner_email, description, scopes, status, created_at, updated_at, version \
                        FROM service_accounts";
 
 fn account(r: &AnyRow) -> Result<ServiceAccount, sqlx::Error> {
@@ -177,7 +178,8 @@ pub async fn insert_token(tx: &mut Tx, t: &TokenRow<'_>) -> Result<(), sqlx::Err
     Ok(())
 }
 
-const TOKEN: &str = "SELECT id, kind, service_account_id, owner_email, name, scopes, created_by, created_at, \
+const TOKEN: &str =
+    "SELECT id, kind, service_account_id, owner_email, name, scopes, created_by, created_at, \
                      expires_at, revoked_at, last_used_at, use_count FROM api_tokens";
 
 fn token(r: &AnyRow) -> Result<TokenSummary, sqlx::Error> {

@@ -3,7 +3,9 @@
 //! creator's role. Every change is audited in its transaction. Minting credentials is a console
 //! act only (the edges that call these functions are console server functions), so a stolen
 //! token can never mint another.
-use crate::model::api::{parse_scopes, IssuedToken, Scope, ServiceAccount, TokenKind, TokenSummary};
+use crate::model::api::{
+    parse_scopes, IssuedToken, Scope, ServiceAccount, TokenKind, TokenSummary,
+};
 use crate::model::AppError;
 use crate::server::auth::Authorized;
 use crate::server::db::{self, api_tokens::AccountRow, api_tokens::TokenRow, Db};
@@ -40,15 +42,27 @@ fn validate_account(input: &AccountInput) -> Result<ValidAccount, AppError> {
     let mut errors: Vec<(String, String)> = Vec::new();
     let name = input.name.trim().to_string();
     if name.is_empty() {
-        errors.push(("name".into(), "Name is required: what the account automates".into()));
+        errors.push((
+            "name".into(),
+            "Name is required: what the account automates".into(),
+        ));
     } else if name.chars().count() > MAX_NAME {
-        errors.push(("name".into(), format!("Name is longer than {MAX_NAME} characters")));
+        errors.push((
+            "name".into(),
+            format!("Name is longer than {MAX_NAME} characters"),
+        ));
     }
     let owner_email = input.owner_email.trim().to_lowercase();
     if owner_email.is_empty() {
-        errors.push(("owner_email".into(), "An owner is required: who answers for this account".into()));
+        errors.push((
+            "owner_email".into(),
+            "An owner is required: who answers for this account".into(),
+        ));
     } else if !owner_email.contains('@') || owner_email.chars().count() > 254 {
-        errors.push(("owner_email".into(), format!("{owner_email:?} is not an email address")));
+        errors.push((
+            "owner_email".into(),
+            format!("{owner_email:?} is not an email address"),
+        ));
     }
     let description = input.description.trim().to_string();
     if description.chars().count() > MAX_DESCRIPTION {
@@ -64,7 +78,10 @@ fn validate_account(input: &AccountInput) -> Result<ValidAccount, AppError> {
         }
         Ok(s) => s,
         Err(unknown) => {
-            errors.push(("scopes".into(), format!("Unknown scopes: {}", unknown.join(", "))));
+            errors.push((
+                "scopes".into(),
+                format!("Unknown scopes: {}", unknown.join(", ")),
+            ));
             Vec::new()
         }
     };
@@ -97,7 +114,10 @@ pub async fn create_account(
         .map_err(internal)?
         .is_some()
     {
-        return Err(AppError::invalid("name", format!("A service account named {:?} exists", v.name)));
+        return Err(AppError::invalid(
+            "name",
+            format!("A service account named {:?} exists", v.name),
+        ));
     }
     let row = AccountRow {
         id: &id,
@@ -107,10 +127,14 @@ pub async fn create_account(
         scopes: &v.scopes,
         now,
     };
-    db::api_tokens::insert_account(&mut tx, &row).await.map_err(internal)?;
+    db::api_tokens::insert_account(&mut tx, &row)
+        .await
+        .map_err(internal)?;
     let entry = Entry::new("service_account.create", Outcome::Success)
         .target("service_account", &id)
-        .details(json!({ "name": v.name, "owner": v.owner_email, "scopes": scope_names(&v.scopes) }));
+        .details(
+            json!({ "name": v.name, "owner": v.owner_email, "scopes": scope_names(&v.scopes) }),
+        );
     audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
         .await
         .map_err(internal)?;
@@ -144,9 +168,15 @@ fn validate_token(
     let mut errors: Vec<(String, String)> = Vec::new();
     let name = input.name.trim().to_string();
     if name.is_empty() {
-        errors.push(("name".into(), "Name is required: where the token is used".into()));
+        errors.push((
+            "name".into(),
+            "Name is required: where the token is used".into(),
+        ));
     } else if name.chars().count() > MAX_NAME {
-        errors.push(("name".into(), format!("Name is longer than {MAX_NAME} characters")));
+        errors.push((
+            "name".into(),
+            format!("Name is longer than {MAX_NAME} characters"),
+        ));
     }
     let scopes = match parse_scopes(&input.scopes) {
         Ok(s) if s.is_empty() => {
@@ -162,13 +192,20 @@ fn validate_token(
             if !beyond.is_empty() {
                 errors.push((
                     "scopes".into(),
-                    format!("Not allowed here: {} (the most is: {})", beyond.join(", "), scope_names(allowed).join(", ")),
+                    format!(
+                        "Not allowed here: {} (the most is: {})",
+                        beyond.join(", "),
+                        scope_names(allowed).join(", ")
+                    ),
                 ));
             }
             s
         }
         Err(unknown) => {
-            errors.push(("scopes".into(), format!("Unknown scopes: {}", unknown.join(", "))));
+            errors.push((
+                "scopes".into(),
+                format!("Unknown scopes: {}", unknown.join(", ")),
+            ));
             Vec::new()
         }
     };
@@ -177,7 +214,10 @@ fn validate_token(
         _ => {
             errors.push((
                 "days".into(),
-                format!("A token expires after 1 to {max_days} days; {:?} is not that", input.days.trim()),
+                format!(
+                    "A token expires after 1 to {max_days} days; {:?} is not that",
+                    input.days.trim()
+                ),
             ));
             0
         }
@@ -195,7 +235,9 @@ async fn issue(
     token: String,
 ) -> Result<IssuedToken, AppError> {
     let mut tx = db.begin_write().await.map_err(internal)?;
-    db::api_tokens::insert_token(&mut tx, &row).await.map_err(internal)?;
+    db::api_tokens::insert_token(&mut tx, &row)
+        .await
+        .map_err(internal)?;
     let entry = Entry::new("api_token.create", Outcome::Success)
         .target("api_token", row.id)
         .details(json!({
@@ -224,7 +266,10 @@ pub async fn issue_service_token(
 ) -> Result<IssuedToken, AppError> {
     let account = get_account(db, account_id).await?;
     if account.status != "active" {
-        return Err(AppError::Conflict(format!("{} is disabled; enable it first", account.name)));
+        return Err(AppError::Conflict(format!(
+            "{} is disabled; enable it first",
+            account.name
+        )));
     }
     let now = db::now_ms();
     let (name, scopes, expires_at) =
@@ -294,7 +339,9 @@ pub async fn revoke(db: &Db, auth: &Authorized, id: &str) -> Result<TokenSummary
     }
     let entry = Entry::new("api_token.revoke", Outcome::Success)
         .target("api_token", id)
-        .details(json!({ "kind": token.kind.as_str(), "name": token.name, "owner": token.owner_email }));
+        .details(
+            json!({ "kind": token.kind.as_str(), "name": token.name, "owner": token.owner_email }),
+        );
     audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
         .await
         .map_err(internal)?;
