@@ -279,3 +279,47 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
         .extend_pairs(pairs)
         .finish()
 }
+
+/// A free port on 127.0.0.1 (for a provider of one test only).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Starts a dev provider of one test only on `port` and waits until it answers; stopped when
+/// the returned child is dropped or killed. The wait is generous because a loaded CI machine
+/// (two cores, both engines' suites and browsers side by side) can take many seconds to load
+/// Node and make the signing key; it ends early when the provider exits.
+pub async fn start_dev_provider(port: u16) -> tokio::process::Child {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/end2end/idp/server.mjs");
+    let log_path = std::env::temp_dir().join(format!("gh-idp-{port}.log"));
+    let log = std::fs::File::create(&log_path).expect("create the provider's log");
+    let mut idp = tokio::process::Command::new("node")
+        .arg(script)
+        .env("IDP_PORT", port.to_string())
+        .env(
+            "IDP_JWKS_FILE",
+            std::env::temp_dir().join(format!("gh-jwks-{port}.json")),
+        )
+        .kill_on_drop(true)
+        .stdout(log.try_clone().expect("share the provider's log"))
+        .stderr(log)
+        .spawn()
+        .expect("start a dev provider");
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = idp.try_wait() {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("the dev provider on port {port} exited ({status}): {log}");
+        }
+        if reqwest::get(format!("http://127.0.0.1:{port}/__test/health"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return idp;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    panic!("the dev provider on port {port} did not answer within 90 s: {log}");
+}

@@ -1,7 +1,6 @@
 //! Health probes, security headers, the provider being down, configuration errors.
 use crate::common::*;
 use reqwest::StatusCode;
-use std::time::Duration;
 
 #[tokio::test]
 async fn health_and_readiness() {
@@ -99,10 +98,7 @@ async fn cross_site_form_posts_are_refused() {
 
 #[tokio::test]
 async fn starts_while_the_provider_is_down_and_recovers_when_it_is_back() {
-    let idp_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let idp_port = free_port();
     let issuer = format!("http://127.0.0.1:{idp_port}");
     let app = TestApp::spawn_with(|v| {
         v.insert("GATEHOUSE_OIDC_ISSUER", issuer.clone());
@@ -125,27 +121,7 @@ async fn starts_while_the_provider_is_down_and_recovers_when_it_is_back() {
     assert!(html.contains("identity provider is unreachable"), "{html}");
 
     // Bring a provider up on that port: the next sign-in works.
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/end2end/idp/server.mjs");
-    let mut idp = tokio::process::Command::new("node")
-        .arg(script)
-        .env("IDP_PORT", idp_port.to_string())
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start a second dev provider");
-    let mut up = false;
-    for _ in 0..100 {
-        if reqwest::get(format!("{issuer}/__test/health"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "second provider did not start");
+    let mut idp = start_dev_provider(idp_port).await;
     let res = app.get("/login").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(

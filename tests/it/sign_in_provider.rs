@@ -4,7 +4,6 @@
 use crate::common::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 async fn hook(path: &str, body: Value) {
     let res = Client::new()
@@ -103,36 +102,9 @@ async fn sign_in_keeps_working_after_the_provider_rotates_its_signing_key() {
 #[tokio::test]
 async fn a_provider_that_is_down_at_the_callback_gets_a_clear_message() {
     // A provider of this test only, on its own port, so stopping it disturbs no other test.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/end2end/idp/server.mjs");
-    let mut idp = tokio::process::Command::new("node")
-        .arg(script)
-        .env("IDP_PORT", port.to_string())
-        .env(
-            "IDP_JWKS_FILE",
-            std::env::temp_dir().join(format!("gh-jwks-{port}.json")),
-        )
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start a dev provider");
-    let mut up = false;
-    for _ in 0..100 {
-        if reqwest::get(format!("{issuer}/__test/health"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the dev provider did not start");
+    let mut idp = start_dev_provider(port).await;
     let app = TestApp::spawn_with(|v| {
         v.insert("GATEHOUSE_OIDC_ISSUER", issuer.clone());
     })

@@ -25,9 +25,10 @@ pub async fn note_staff(tx: &mut Tx, email: &str, role: Role, now: i64) -> Resul
     Ok(())
 }
 
-/// The (email, role) staff records among `emails` (lowercase), admins first.
+/// The (email, role) staff records among `emails` (lowercase), admins first; on a pooled
+/// connection or inside a transaction (`&mut **tx`).
 pub async fn staff_among(
-    pool: &AnyPool,
+    conn: &mut sqlx::AnyConnection,
     emails: &[String],
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     let mut out = Vec::new();
@@ -37,26 +38,7 @@ pub async fn staff_among(
         for e in chunk {
             q = q.bind(e);
         }
-        for r in q.fetch_all(pool).await? {
-            out.push((r.try_get("email")?, r.try_get("role")?));
-        }
-    }
-    Ok(out)
-}
-
-/// [`staff_among`] inside a transaction.
-pub async fn staff_among_tx(
-    tx: &mut Tx,
-    emails: &[String],
-) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let mut out = Vec::new();
-    for chunk in emails.chunks(200) {
-        let sql = staff_sql(chunk.len());
-        let mut q = sqlx::query(&sql);
-        for e in chunk {
-            q = q.bind(e);
-        }
-        for r in q.fetch_all(&mut **tx).await? {
+        for r in q.fetch_all(&mut *conn).await? {
             out.push((r.try_get("email")?, r.try_get("role")?));
         }
     }

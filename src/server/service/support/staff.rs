@@ -104,7 +104,7 @@ pub(super) async fn guard_person(
             through(listed)
         )));
     }
-    let staff = db::staff::staff_among_tx(tx, &emails)
+    let staff = db::staff::staff_among(tx, &emails)
         .await
         .map_err(internal)?;
     match staff.first() {
@@ -137,7 +137,8 @@ pub(super) async fn protected_users(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let staff: HashSet<String> = db::staff::staff_among(&db.pool, &emails)
+    let mut conn = db.pool.acquire().await.map_err(internal)?;
+    let staff: HashSet<String> = db::staff::staff_among(&mut conn, &emails)
         .await
         .map_err(internal)?
         .into_iter()
