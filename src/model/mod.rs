@@ -1,5 +1,6 @@
 //! Types shared by the server and the browser. Nothing here touches I/O.
 pub mod access;
+pub mod api;
 pub mod apps;
 pub mod audit;
 pub mod error;

@@ -3,6 +3,7 @@
 //! this suite once per engine.
 mod common;
 
+mod api_tokens;
 mod apps;
 mod audit_chain;
 mod audit_checkpoint_tools;

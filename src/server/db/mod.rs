@@ -1,5 +1,6 @@
 //! Storage. The only place with SQL. Queries are written once in the subset of SQL that SQLite
 //! and PostgreSQL share and run through sqlx's `Any` driver; times are Unix milliseconds.
+pub mod api_tokens;
 pub mod apps;
 pub mod audit;
 pub mod console_sessions;

@@ -1,4 +1,5 @@
 //! HTTP edges: sign-in routes, health probes, the page guard, security headers.
+pub mod api_v1;
 pub mod auth_routes;
 pub mod client_ip;
 pub mod csv;

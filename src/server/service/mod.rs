@@ -1,4 +1,5 @@
 //! Domain services: the rules, each action in one transaction with its audit record.
+pub mod api_tokens;
 pub mod apps;
 pub mod audit;
 pub mod audit_verify;
@@ -13,6 +14,7 @@ pub mod rate_limit;
 pub mod retention;
 pub mod secrets;
 pub mod support;
+pub mod token_auth;
 pub mod user_list;
 pub mod users;
 pub mod verify;

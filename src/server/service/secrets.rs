@@ -9,6 +9,8 @@ use subtle::ConstantTimeEq;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 pub const KEY_PREFIX: &str = "ghk_";
 pub const SECRET_PREFIX: &str = "ghs_";
+/// Management API tokens (service accounts and personal tokens): the key format, another prefix.
+pub const TOKEN_PREFIX: &str = "ght_";
 /// Key id: 12 base62 characters (71 bits), public, part of the visible prefix.
 pub const KEY_ID_LEN: usize = 12;
 /// 43 base62 characters carry 256 bits.
@@ -41,8 +43,17 @@ fn is_base62(s: &str) -> bool {
 
 /// A new key: `(key id, the whole key)`.
 pub fn new_key() -> (String, String) {
+    new_with_id(KEY_PREFIX)
+}
+
+/// A new management API token: `(token id, the whole token)`.
+pub fn new_token() -> (String, String) {
+    new_with_id(TOKEN_PREFIX)
+}
+
+fn new_with_id(prefix: &str) -> (String, String) {
     let id = random_base62(KEY_ID_LEN);
-    let body = format!("{KEY_PREFIX}{id}_{}", random_base62(SECRET_LEN));
+    let body = format!("{prefix}{id}_{}", random_base62(SECRET_LEN));
     let key = format!("{body}{}", checksum(&body));
     (id, key)
 }
@@ -62,11 +73,21 @@ pub enum Malformed {
 
 /// The key id of a well-formed key whose checksum matches.
 pub fn parse_key(raw: &str) -> Result<&str, Malformed> {
-    if raw.len() != KEY_LEN || !raw.is_ascii() || !raw.starts_with(KEY_PREFIX) {
+    parse_with_id(raw, KEY_PREFIX)
+}
+
+/// The token id of a well-formed management API token whose checksum matches.
+pub fn parse_token(raw: &str) -> Result<&str, Malformed> {
+    parse_with_id(raw, TOKEN_PREFIX)
+}
+
+// Every prefix has four characters, so keys and tokens have the same length.
+fn parse_with_id<'a>(raw: &'a str, prefix: &str) -> Result<&'a str, Malformed> {
+    if raw.len() != KEY_LEN || !raw.is_ascii() || !raw.starts_with(prefix) {
         return Err(Malformed::Shape);
     }
-    let id = &raw[KEY_PREFIX.len()..KEY_PREFIX.len() + KEY_ID_LEN];
-    let sep = KEY_PREFIX.len() + KEY_ID_LEN;
+    let id = &raw[prefix.len()..prefix.len() + KEY_ID_LEN];
+    let sep = prefix.len() + KEY_ID_LEN;
     let rest = &raw[sep + 1..];
     if &raw[sep..sep + 1] != "_" || !is_base62(id) || !is_base62(rest) {
         return Err(Malformed::Shape);
@@ -125,6 +146,16 @@ mod tests {
         assert_eq!(parse_key(&key[..KEY_LEN - 1]), Err(Malformed::Shape));
         assert_eq!(parse_key(""), Err(Malformed::Shape));
         assert_eq!(parse_key(&"é".repeat(KEY_LEN / 2)), Err(Malformed::Shape));
+    }
+
+    #[test]
+    fn tokens_are_keys_with_their_own_prefix() {
+        let (id, token) = new_token();
+        assert!(token.starts_with("ght_"));
+        assert_eq!(parse_token(&token), Ok(id.as_str()));
+        assert_eq!(parse_key(&token), Err(Malformed::Shape));
+        let (_, key) = new_key();
+        assert_eq!(parse_token(&key), Err(Malformed::Shape));
     }
 
     #[test]

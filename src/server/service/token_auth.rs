@@ -1,0 +1,164 @@
+//! Authenticating management API tokens. A presented token is parsed (shape and checksum, no
+//! look-up for garbage), then read once and kept for at most [`TRUST`]: a revocation, a disabled
+//! service account or an expiry is seen by every instance within that time, and this instance
+//! forgets everything at once after its own change (`Db::keys_changed`).
+use crate::model::api::{Scope, TokenKind, TokenSummary};
+use crate::server::db::{self, api_tokens::TokenForAuth, Db};
+use crate::server::service::secrets;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a read token is trusted without reading it again.
+pub const TRUST: Duration = Duration::from_secs(1);
+/// Entries kept at most (a flood of distinct well-formed tokens cannot grow memory).
+const MAX_ENTRIES: usize = 100_000;
+
+/// Why a token is refused. The reasons after `Unknown` are given only when the secret matched,
+/// so a token id's existence never leaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Malformed,
+    Unknown,
+    Expired,
+    Revoked,
+    Disabled,
+}
+
+impl Refusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "The bearer token is not a Gatehouse API token.",
+            Refusal::Unknown => "The bearer token is not valid.",
+            Refusal::Expired => "The bearer token has expired.",
+            Refusal::Revoked => "The bearer token was revoked.",
+            Refusal::Disabled => "The token's service account is disabled.",
+        }
+    }
+}
+
+/// An authenticated caller of the API.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub token: TokenSummary,
+    /// Personal tokens: the staff member's subject at the identity provider.
+    pub owner_subject: Option<String>,
+}
+
+impl Caller {
+    pub fn holds(&self, scope: Scope) -> bool {
+        self.token.scopes.contains(&scope)
+    }
+
+    pub fn is_personal(&self) -> bool {
+        self.token.kind == TokenKind::Personal
+    }
+}
+
+struct Entry {
+    read_at: Instant,
+    generation: u64,
+    token: Option<Arc<TokenForAuth>>,
+}
+
+pub struct TokenAuthenticator {
+    db: Db,
+    cache: Mutex<HashMap<String, Entry>>,
+    /// `(last used, uses)` per token id since the last flush.
+    usage: Mutex<HashMap<String, (i64, i64)>>,
+}
+
+impl TokenAuthenticator {
+    pub fn new(db: Db) -> TokenAuthenticator {
+        TokenAuthenticator {
+            db,
+            cache: Mutex::new(HashMap::new()),
+            usage: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn read(&self, id: &str) -> Result<Option<Arc<TokenForAuth>>, sqlx::Error> {
+        let generation = self.db.key_changes.load(Ordering::Acquire);
+        if let Some(e) = self.cache.lock().unwrap().get(id) {
+            if e.generation == generation && e.read_at.elapsed() < TRUST {
+                return Ok(e.token.clone());
+            }
+        }
+        let token = db::api_tokens::token_for_auth(&self.db.pool, id)
+            .await?
+            .map(Arc::new);
+        let mut cache = self.cache.lock().unwrap();
+        if cache.len() >= MAX_ENTRIES {
+            cache.retain(|_, e| e.read_at.elapsed() < TRUST);
+            if cache.len() >= MAX_ENTRIES {
+                cache.clear();
+            }
+        }
+        cache.insert(
+            id.to_string(),
+            Entry {
+                read_at: Instant::now(),
+                generation,
+                token: token.clone(),
+            },
+        );
+        Ok(token)
+    }
+
+    /// The caller a presented token stands for, at time `now_ms`.
+    pub async fn authenticate(
+        &self,
+        presented: &str,
+        now_ms: i64,
+    ) -> Result<Result<Caller, Refusal>, sqlx::Error> {
+        let Ok(id) = secrets::parse_token(presented.trim()) else {
+            return Ok(Err(Refusal::Malformed));
+        };
+        let Some(token) = self.read(id).await? else {
+            return Ok(Err(Refusal::Unknown));
+        };
+        let Ok(stored) = <[u8; 32]>::try_from(hex::decode(&token.secret_hash).unwrap_or_default())
+        else {
+            return Ok(Err(Refusal::Unknown));
+        };
+        if !secrets::matches(&secrets::hash(presented.trim()), &stored) {
+            return Ok(Err(Refusal::Unknown));
+        }
+        if token.summary.revoked_at.is_some() {
+            return Ok(Err(Refusal::Revoked));
+        }
+        if token.summary.expires_at <= now_ms {
+            return Ok(Err(Refusal::Expired));
+        }
+        if token
+            .account_status
+            .as_deref()
+            .is_some_and(|s| s != "active")
+        {
+            return Ok(Err(Refusal::Disabled));
+        }
+        let mut usage = self.usage.lock().unwrap();
+        let used = usage.entry(token.summary.id.clone()).or_insert((0, 0));
+        used.0 = used.0.max(now_ms);
+        used.1 += 1;
+        Ok(Ok(Caller {
+            token: token.summary.clone(),
+            owner_subject: token.owner_subject.clone(),
+        }))
+    }
+
+    /// Writes the usage counted since the last flush, in one transaction.
+    pub async fn flush_usage(&self) -> Result<(), sqlx::Error> {
+        let batch: Vec<(String, i64, i64)> = {
+            let mut usage = self.usage.lock().unwrap();
+            usage.drain().map(|(id, (at, n))| (id, at, n)).collect()
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin_write().await?;
+        db::api_tokens::record_usage(&mut tx, &batch).await?;
+        tx.commit().await
+    }
+}
