@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Reads one test suite's log and says how it went. Sourced by scripts/test.sh; also runs alone:
-#   scripts/tally.sh cargo|node LOG STATUS [TIMED_OUT_AFTER]
+#   scripts/tally.sh cargo|node|junit LOG STATUS [TIMED_OUT_AFTER]
 # prints "PASSED FAILED NOTE". FAILED counts failed tests plus one per problem, and NOTE names the
 # problems ("; "-separated, empty when there is none), so that a suite is good only when FAILED is 0:
 #   - it ran no tests;
 #   - cargo: a test binary ended without its "test result:" line (crashed, killed by a signal);
 #   - node --test (TAP): tests cancelled, skipped or todo (each counts), or no summary at all;
+#   - junit (LOG is a JUnit XML report, e.g. schemathesis's): a test case with a <failure> or an
+#     <error> failed; skipped test cases (each counts), or no report at all;
 #   - it was stopped by its timeout (TIMED_OUT_AFTER seconds given);
 #   - it exited non-zero although nothing above explains it.
 # STATUS is the suite's exit status.
@@ -48,6 +50,37 @@ tally() {
         if ((n > 0)); then notes+=("$n $label"); problems=$((problems + n)); fi
       done
       ;;
+    junit)
+      # One <testcase> per test: failed when it holds a <failure> or an <error>, skipped when it
+      # holds a <skipped>, else passed. The report is read whole: a test case may span lines.
+      local skipped=-
+      if [ -f "$log" ]; then
+        read -r passed failed skipped < <(awk '
+          { doc = doc $0 "\n" }
+          END {
+            while (match(doc, /<testcase[ \t\n\/>]/)) {
+              doc = substr(doc, RSTART + 9)
+              match(doc, /^([^>"]|"[^"]*")*>/)   # the rest of the opening tag (quoted ">" kept)
+              body = ""
+              if (substr(doc, RLENGTH - 1, 1) != "/") {
+                stop = index(doc, "</testcase>")
+                body = stop ? substr(doc, RLENGTH + 1, stop - RLENGTH - 1) : substr(doc, RLENGTH + 1)
+              }
+              if (body ~ /<(failure|error)[ \t\n\/>]/) f++
+              else if (body ~ /<skipped[ \t\n\/>]/) s++
+              else p++
+            }
+            print p + 0, f + 0, s + 0
+          }' "$log")
+      fi
+      if [ "$skipped" = - ]; then
+        if [ -z "$timed_out" ]; then
+          notes+=("crashed: no report ${log##*/} (exit status $status)"); problems=$((problems + 1))
+        fi
+      elif ((skipped > 0)); then
+        notes+=("$skipped skipped"); problems=$((problems + skipped))
+      fi
+      ;;
     *) echo "tally: unknown kind $kind" >&2; return 2 ;;
   esac
   if [ -n "$timed_out" ]; then
@@ -68,6 +101,6 @@ tally() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
-  if [ $# -lt 3 ]; then echo "usage: $0 cargo|node LOG STATUS [TIMED_OUT_AFTER]" >&2; exit 2; fi
+  if [ $# -lt 3 ]; then echo "usage: $0 cargo|node|junit LOG STATUS [TIMED_OUT_AFTER]" >&2; exit 2; fi
   tally "$@"
 fi

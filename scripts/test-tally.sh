@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Checks scripts/tally.sh against sample outputs of cargo test and node --test (trimmed from real
-# runs: a killed test binary, an aborted one, no tests, a timeout, cancelled/skipped/todo tests, a
-# runner that found no files). scripts/test.sh runs it first; it takes well under a second.
+# Checks scripts/tally.sh against sample outputs of cargo test, node --test and schemathesis's JUnit
+# reports (trimmed from real runs: a killed test binary, an aborted one, no tests, a timeout,
+# cancelled/skipped/todo tests, a runner that found no files, a failed or errored operation, no
+# report). scripts/test.sh runs it first; it takes well under a second.
 set -euo pipefail
 source "$(dirname "$0")/tally.sh"
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
@@ -96,6 +97,49 @@ check node 1 "" "1 1 " < <(printf '# pass 99\n# fail 0\n'; tap_summary 2 1 1 0 0
 check node 0 "" "0 1 no tests ran" < <(printf 'TAP version 13\n'; tap_summary 0 0 0 0 0 0)
 check node 1 "" "0 1 crashed: no summary from the test runner (exit status 1)" <<<"Could not find 'end2end/tests/'"
 check node 124 1200 "0 1 timed out after 1200s" <<<"TAP version 13"
+
+# JUnit XML as schemathesis 4 writes it (scripts/fuzz-api.sh): one test case per operation.
+junit() { # test cases...
+  printf '<?xml version="1.0" encoding="utf-8"?>\n<testsuites errors="0" failures="0" skipped="0" tests="%s" time="1.0">\n' $#
+  printf '  <testsuite name="schemathesis" hostname="ci" tests="%s" time="1.0">\n' $#
+  printf '%s\n' "$@"
+  printf '  </testsuite>\n</testsuites>\n'
+}
+ok_case() { printf '    <testcase name="%s" time="0.205961" />' "$1"; }
+failed_case='    <testcase name="POST /api/v1/users" time="3.147456">
+      <failure type="failure" message="ST101, ST103">1. Test Case ID: 3AMPJj
+
+- ST101 Server error
+
+- ST103 Undocumented status code
+
+    Received: 500
+    Documented: 201, 400, 401, 422
+
+[500] Internal Server Error:
+
+    `&lt;testcase name="not a test case" /&gt;`
+
+Reproduce with:
+
+    curl -X POST -H &apos;Authorization: [Filtered]&apos; http://127.0.0.1:3101/api/v1/users</failure>
+    </testcase>'
+check junit 0 "" "3 0 " < <(junit "$(ok_case 'GET /api/v1/users')" "$(ok_case 'GET /api/v1/users/{id}')" "$(ok_case 'Stateful tests')")
+check junit 1 "" "2 1 " < <(junit "$failed_case" "$(ok_case 'GET /api/v1/users')" "$(ok_case 'Stateful tests')")
+check junit 1 "" "1 1 " < <(junit '    <testcase name="GET /api/v1/apps">
+      <error type="error">Unresolvable reference</error>
+    </testcase>' "$(ok_case 'Stateful tests')")
+check junit 0 "" "1 2 2 skipped" < <(junit '    <testcase name="GET /api/v1/audit" time="0">
+      <skipped type="skipped">No examples</skipped>
+    </testcase>' '    <testcase
+        name="a &gt; b > c" time="0.1"/>' '    <testcase name="d" time="0"><skipped/></testcase>')
+# Warnings that fail the run (every answer 401, say): no failed test case, yet exit status 1.
+check junit 1 "" "2 1 exit status 1" < <(junit "$(ok_case 'GET /api/v1/users')" "$(ok_case 'Stateful tests')")
+check junit 0 "" "0 1 no tests ran" < <(junit)
+got=$(tally junit "$dir/missing.xml" 2 "")
+if [ "$got" != "0 1 crashed: no report missing.xml (exit status 2)" ]; then echo "tally: no report: got '$got'" >&2; bad=1; fi
+got=$(tally junit "$dir/missing.xml" 124 900)
+if [ "$got" != "0 1 timed out after 900s" ]; then echo "tally: timed out: got '$got'" >&2; bad=1; fi
 
 if [ "$bad" != 0 ]; then echo "scripts/tally.sh does not count as expected" >&2; exit 1; fi
 echo "tally: all samples counted as expected"

@@ -39,6 +39,35 @@ enum Command {
         #[command(subcommand)]
         what: BenchTarget,
     },
+    /// Management API service accounts and their tokens (database in GATEHOUSE_DATABASE_URL).
+    ServiceAccount {
+        #[command(subcommand)]
+        what: ServiceAccountCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServiceAccountCommand {
+    /// Create a service account (or reuse the one with this name) and issue one token of it.
+    /// Prints only the token on standard output, once; everything else goes to standard error.
+    Create {
+        /// The account's name (what it automates); an existing account of this name is reused.
+        #[arg(long)]
+        name: String,
+        /// The email of the person who answers for the account.
+        #[arg(long)]
+        owner: String,
+        /// `all`, or scope names separated by commas (users:read,audit:read). The token holds
+        /// these; a new account holds them too.
+        #[arg(long)]
+        scopes: String,
+        /// Days until the token expires (1 to 366).
+        #[arg(long)]
+        days: i64,
+        /// The token's name: where it is used.
+        #[arg(long, default_value = "command line")]
+        token_name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -123,13 +152,17 @@ enum BenchTarget {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
-                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
-        )
-        .init();
     let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt().with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+            .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
+    );
+    // Its standard output is the token alone, for scripts to capture.
+    if matches!(cli.command, Some(Command::ServiceAccount { .. })) {
+        logs.with_writer(std::io::stderr).init();
+    } else {
+        logs.init();
+    }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
         Command::Seed {
@@ -208,6 +241,26 @@ async fn main() {
         Command::Bench {
             what: BenchTarget::Users { requests },
         } => gatehouse::server::bench::users(requests).await,
+        Command::ServiceAccount {
+            what:
+                ServiceAccountCommand::Create {
+                    name,
+                    owner,
+                    scopes,
+                    days,
+                    token_name,
+                },
+        } => gatehouse::server::service_account_cli::create(
+            gatehouse::server::service_account_cli::CreateOptions {
+                name,
+                owner,
+                scopes,
+                days,
+                token_name,
+            },
+        )
+        .await
+        .map(|token| println!("{token}")),
     };
     if let Err(e) = result {
         eprintln!("gatehouse: {e}");

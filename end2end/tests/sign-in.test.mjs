@@ -26,6 +26,8 @@ e2eTest('admin signs in with the provider form, sees the dashboard and finds its
     { text: 'Devices', href: '/devices' },
     { text: 'Audit log', href: '/audit' },
     { text: 'Console sessions', href: '/sessions' },
+    { text: 'Service accounts', href: '/service-accounts' },
+    { text: 'My tokens', href: '/my-tokens' },
   ]);
   for (const id of ['#stat-audit-events', '#stat-sign-ins', '#stat-denied']) {
     assert.match(await textOf(page, id), /^\d+$/, `${id} is a number`);
@@ -60,6 +62,7 @@ e2eTest('support signs in without the audit log link and gets "Access denied" on
     { text: 'API keys', href: '/keys' },
     { text: 'Support desk', href: '/support' },
     { text: 'Devices', href: '/devices' },
+    { text: 'My tokens', href: '/my-tokens' },
   ]);
   assert.equal(await page.locator('a[href="/audit"]').count(), 0, 'no link to the audit log anywhere');
   assert.equal(await page.locator('#audit-table').count(), 0, 'no recent activity table for support');
@@ -85,6 +88,7 @@ e2eTest('auditor signs in and reads the audit log', async ({ page }) => {
     { text: 'API keys', href: '/keys' },
     { text: 'Devices', href: '/devices' },
     { text: 'Audit log', href: '/audit' },
+    { text: 'My tokens', href: '/my-tokens' },
   ]);
 
   await page.locator('nav[aria-label="Main"] a', { hasText: 'Audit log' }).click();

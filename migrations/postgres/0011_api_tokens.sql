@@ -49,3 +49,13 @@ CREATE TABLE api_idempotency (
     PRIMARY KEY (token_id, key)
 );
 CREATE INDEX api_idempotency_by_created ON api_idempotency (created_at);
+
+-- Personal tokens act for their owner only while the identity provider still gives the owner a
+-- role: the role as last confirmed (sign-in or re-check), and when. A removed role deletes the
+-- row and revokes the owner's personal tokens.
+CREATE TABLE token_owners (
+    subject      TEXT PRIMARY KEY,
+    email        TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    confirmed_at BIGINT NOT NULL
+);

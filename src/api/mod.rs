@@ -6,4 +6,5 @@ pub mod jobs;
 pub mod session;
 pub mod sessions;
 pub mod support;
+pub mod tokens;
 pub mod users;

@@ -51,6 +51,7 @@ fn Nav(principal: Principal) -> impl IntoView {
             <ul class="flex gap-1">{links}</ul>
         </nav>
         <div class="ml-auto flex items-center gap-3">
+            <a href="/api/v1/docs" rel="external" class="text-sm underline" id="api-reference">"API reference"</a>
             <ThemeToggle />
             <span class="text-sm" id="whoami">
                 <span class="font-medium">{principal.name.clone()}</span>

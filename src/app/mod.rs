@@ -81,6 +81,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("keys") view=pages::ApiKeys />
                     <Route path=path!("keys/:id") view=pages::KeyDetailPage />
                     <Route path=path!("sessions") view=pages::ConsoleSessions />
+                    <Route path=path!("service-accounts") view=pages::ServiceAccounts />
+                    <Route path=path!("service-accounts/:id") view=pages::ServiceAccountPage />
+                    <Route path=path!("tokens") view=pages::PersonalTokens />
+                    <Route path=path!("my-tokens") view=pages::MyTokensPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -188,11 +188,19 @@ pub struct Principal {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// A management API token's permissions, which replace the role's: a service account's
+    /// scopes, or a personal token's scopes that its owner's role still grants. `None` for a
+    /// console session (the whole role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<Permission>>,
 }
 
 impl Principal {
     pub fn can(&self, permission: Permission) -> bool {
-        self.role.has(permission)
+        match &self.scopes {
+            Some(allowed) => allowed.contains(&permission),
+            None => self.role.has(permission),
+        }
     }
 }
 
@@ -212,6 +220,14 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/devices", "Devices", Permission::ReadDevices),
     ("/audit", "Audit log", Permission::ReadAudit),
     ("/sessions", "Console sessions", Permission::ManageSessions),
+    (
+        "/service-accounts",
+        "Service accounts",
+        Permission::ManageSessions,
+    ),
+    // Everyone's personal tokens, linked from the service accounts page.
+    ("/tokens", "", Permission::ManageSessions),
+    ("/my-tokens", "My tokens", Permission::ViewConsole),
 ];
 
 /// The permission a console path needs, or `None` for public paths.

@@ -20,6 +20,7 @@ pub const GRACE_PERIODS: [(i64, &str); 5] = [
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AppKind {
     Web,
@@ -80,6 +81,7 @@ impl AppKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
     AuthorizationCode,
@@ -123,6 +125,7 @@ impl GrantType {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AppStatus {
     Active,
@@ -240,6 +243,7 @@ pub fn lines(raw: &str) -> Vec<String> {
 
 /// What the application form sends; every field is parsed on the server.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct AppInput {
     pub name: String,
@@ -258,6 +262,7 @@ pub struct AppInput {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AppSummary {
     pub id: String,
     pub name: String,
@@ -268,6 +273,7 @@ pub struct AppSummary {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ClientSecretInfo {
     pub id: String,
     /// The last characters of the secret, so people can tell two apart.
@@ -285,6 +291,7 @@ impl ClientSecretInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AppDetail {
     /// Also the OAuth client id.
     pub id: String,
@@ -309,6 +316,7 @@ pub struct AppDetail {
 
 /// A newly created or rotated client secret: shown once, never stored in clear.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewSecret {
     pub app: AppDetail,
     pub secret: Option<String>,
@@ -332,6 +340,7 @@ pub struct AppPage {
 
 /// A person assigned to an application.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Assignment {
     pub guid: String,
     pub display_name: Option<String>,
@@ -340,6 +349,7 @@ pub struct Assignment {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
     Active,
@@ -369,6 +379,7 @@ impl KeyStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct KeySummary {
     pub id: String,
     /// What identifies the key in logs and lists: `ghk_<id>`.
@@ -392,12 +403,14 @@ pub struct KeySummary {
 
 /// A newly issued key: the secret is in `key` and is shown once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct IssuedKey {
     pub summary: KeySummary,
     pub key: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct KeyInput {
     pub application_id: String,

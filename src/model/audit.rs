@@ -2,6 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub seq: i64,
     /// Unix epoch milliseconds (UTC).
@@ -154,6 +155,16 @@ pub const ACTION_GROUPS: &[(&str, &str, &[&str])] = &[
     ),
     ("Bulk device actions", "devices.*", &["devices.bulk_block"]),
     ("Audit log", "audit.*", &["audit.export", "audit.verify"]),
+    (
+        "Service accounts",
+        "service_account.*",
+        &["service_account.create", "service_account.status"],
+    ),
+    (
+        "API tokens",
+        "api_token.*",
+        &["api_token.create", "api_token.rotate", "api_token.revoke"],
+    ),
 ];
 
 /// The chain head at a moment, optionally signed (see docs/audit-chain.md).

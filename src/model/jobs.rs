@@ -4,6 +4,7 @@ use crate::model::AppError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
     /// Reading and checking the input; nothing is written yet.
@@ -45,6 +46,8 @@ impl JobState {
 
 /// One problem with one input line (or one account, for bulk actions).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(as = JobProblem))]
 pub struct Problem {
     /// Line number in the file (1 is the header), or 0 when not about a line.
     pub line: u64,
@@ -54,6 +57,7 @@ pub struct Problem {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct JobReport {
     pub created: u64,
@@ -82,6 +86,7 @@ impl JobReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Job {
     pub id: String,
     pub kind: String,

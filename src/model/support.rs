@@ -8,6 +8,7 @@ pub const MAX_TICKET: usize = 64;
 pub const MAX_LABEL: usize = 200;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FactorKind {
     Totp,
@@ -61,6 +62,7 @@ impl FactorKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum FactorStatus {
     Active,
@@ -95,6 +97,7 @@ impl FactorStatus {
 /// One enrolled authentication factor. Secrets never leave the identity provider; recovery codes
 /// are only counted.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Factor {
     pub id: String,
     pub user_id: String,
@@ -140,6 +143,7 @@ impl Factor {
 
 /// A factor as it arrives (from the identity provider through the API, or an administrator).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct FactorInput {
     pub kind: String,
@@ -155,6 +159,7 @@ pub struct FactorInput {
 
 /// What the agent fills in to reset a person's MFA.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct MfaResetInput {
     pub user_id: String,
@@ -173,6 +178,7 @@ pub struct MfaResetInput {
 
 /// The result of a reset. The link is shown once and never stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MfaResetOutcome {
     pub reset_id: String,
     pub enrollment_link: String,
@@ -183,6 +189,7 @@ pub struct MfaResetOutcome {
 
 /// The administrators' lists for the reset form.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ResetOptions {
     pub checks: Vec<String>,
     pub reasons: Vec<String>,
@@ -221,6 +228,7 @@ pub struct Glance {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     Phone,
@@ -257,6 +265,7 @@ impl DeviceKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TrustState {
     Trusted,
@@ -296,6 +305,7 @@ impl TrustState {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Device {
     pub id: String,
     pub owner_user_id: String,
@@ -315,6 +325,7 @@ pub struct Device {
 
 /// A device as it is registered (by the identity provider through the API, or an administrator).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct DeviceInput {
     pub name: String,

@@ -9,6 +9,7 @@ pub const MAX_EXTERNAL_ID: usize = 200;
 pub const MAX_ATTRIBUTES_BYTES: usize = 8 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum UserStatus {
     Staged,
@@ -174,6 +175,7 @@ impl ValidPhone {
 
 /// What a create or edit form sends; every field is parsed on the server.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct UserInput {
     pub email: String,
@@ -188,6 +190,7 @@ pub struct UserInput {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserSummary {
     pub id: String,
     pub guid: String,
@@ -202,6 +205,7 @@ pub struct UserSummary {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserDetail {
     pub id: String,
     pub guid: String,
@@ -225,6 +229,7 @@ pub struct UserDetail {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserSort {
     #[default]
@@ -274,6 +279,7 @@ pub struct UserPage {
 /// The person's consolidated profile, kept on the GUID. On a merge the admin picks, field by
 /// field, which side's value survives.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PersonProfile {
     pub display_name: Option<String>,
     pub email: Option<String>,
@@ -308,6 +314,7 @@ impl PersonProfile {
 
 /// A person: the GUID and every account linked to it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GuidView {
     pub guid: String,
     pub created_at: i64,
@@ -319,6 +326,7 @@ pub struct GuidView {
 
 /// Which side wins for each conflicting profile field on a merge: "survivor" (the default) or "absorbed".
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct MergeChoices {
     pub display_name: String,
@@ -367,6 +375,7 @@ impl MergeChoices {
 
 /// A row of the GUIDs page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GuidSummary {
     pub guid: String,
     pub created_at: i64,
@@ -390,6 +399,7 @@ pub struct GuidPage {
 
 /// Why two people might be the same person.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DuplicateReason {
     /// Both accounts have a verified email for the same mailbox (ignoring "+tags").
@@ -432,6 +442,7 @@ impl DuplicateReason {
 
 /// Two GUIDs that look like one person, and the evidence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DuplicateCandidate {
     pub guid: String,
     pub display_name: String,

@@ -93,6 +93,7 @@ pub async fn run(
         email: "bench@example.com".into(),
         name: "Benchmark".into(),
         role: Role::Auditor,
+        scopes: None,
     };
     let sid = session::create_for_benchmark(
         &db.sessions,

@@ -1,5 +1,6 @@
 //! Configuration from environment variables. A bad value stops start-up with one line naming
 //! the variable and what is wrong with it.
+pub use crate::server::config_api::ApiPolicy;
 use crate::model::Role;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -60,6 +61,8 @@ pub struct Config {
     /// Exports, integrity checks and imports running at once, per person and in all.
     pub heavy_per_person: u32,
     pub heavy_total: u32,
+    /// The management API's token rules and rate limit.
+    pub api: ApiPolicy,
 }
 
 /// The support desk's rules, chosen by the administrators.
@@ -97,7 +100,7 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
         problem: problem.into(),
@@ -246,7 +249,10 @@ impl Config {
         let heavy_total =
             positive(&var, "GATEHOUSE_HEAVY_JOBS_TOTAL", 6)?.min(u32::MAX as u64) as u32;
 
+        let api = ApiPolicy::from_lookup(&var)?;
+
         Ok(Config {
+            api,
             trusted_proxies,
             role_recheck,
             sign_in_failures_per_minute,
@@ -353,7 +359,7 @@ fn parse_http_url(var: &'static str, value: &str) -> Result<String, ConfigError>
     Ok(v.to_string())
 }
 
-fn positive(
+pub(crate) fn positive(
     var: &impl Fn(&'static str) -> Option<String>,
     name: &'static str,
     default: u64,

@@ -6,10 +6,12 @@ pub mod bench_audit;
 pub mod bench_keys;
 pub mod clock;
 pub mod config;
+pub mod config_api;
 pub mod db;
 pub mod http;
 pub mod seed;
 pub mod service;
+pub mod service_account_cli;
 pub mod startup;
 pub mod state;
 

@@ -3,9 +3,11 @@ use crate::app::{shell, App};
 use crate::server::auth::oidc::Oidc;
 use crate::server::db::Db;
 use crate::server::http::{
-    auth_routes, client_ip, enroll, exports, headers, health, imports, keys_api, limits, pages,
+    api_v1, auth_routes, client_ip, enroll, exports, headers, health, imports, keys_api, limits, pages,
     request_id,
 };
+use crate::server::service::api_rate::ApiRateLimiter;
+use crate::server::service::token_auth::TokenAuthenticator;
 use crate::server::service::verify::Verifier;
 use crate::server::{AppState, Config};
 use axum::extract::DefaultBodyLimit;
@@ -45,7 +47,14 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     let leptos = leptos_options(&config);
     let verifier = Arc::new(Verifier::new(db.clone(), config.verify_failures_per_minute));
     verifier.spawn(config.key_usage_flush);
+    let tokens = Arc::new(TokenAuthenticator::new(
+        db.clone(),
+        config.api.pat_role_ttl,
+    ));
+    tokens.spawn(config.key_usage_flush);
     let state = AppState {
+        tokens,
+        api_rate: Arc::new(ApiRateLimiter::new(config.api.requests_per_minute)),
         clock: Arc::default(),
         sign_in_failures: Arc::new(crate::server::service::rate_limit::FailureLimiter::new(
             config.sign_in_failures_per_minute,
@@ -88,7 +97,9 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         )));
 
     let routes = generate_route_list(App);
+    let (management_api, _) = api_v1::router(&state);
     let router = Router::new()
+        .merge(management_api)
         .route("/login", get(auth_routes::login))
         .route("/auth/callback", get(auth_routes::callback))
         .route("/logout", post(auth_routes::logout))

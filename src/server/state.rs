@@ -18,6 +18,10 @@ pub struct AppState {
     pub sign_in_failures: Arc<crate::server::service::rate_limit::FailureLimiter<std::net::IpAddr>>,
     /// Exports, integrity checks and imports running at once.
     pub heavy: Arc<crate::server::service::heavy::HeavyWork>,
+    /// Authenticates management API tokens (cached for at most a second).
+    pub tokens: Arc<crate::server::service::token_auth::TokenAuthenticator>,
+    /// Requests per management API token and minute.
+    pub api_rate: Arc<crate::server::service::api_rate::ApiRateLimiter>,
     /// The time session timeouts and role checks are judged by.
     pub clock: Arc<crate::server::clock::Clock>,
 }

@@ -16,6 +16,7 @@ fn admin() -> Authorized {
             email: ADMIN.into(),
             name: "Ada Admin".into(),
             role: Role::Admin,
+        scopes: None,
         },
         permission: Permission::WriteApps,
         meta: RequestMeta::default(),
@@ -70,7 +71,7 @@ async fn a_service_token_is_shown_once_authenticates_and_stops_when_revoked() {
         "only a hash is stored"
     );
 
-    let auth = TokenAuthenticator::new(db.clone());
+    let auth = TokenAuthenticator::new(db.clone(), std::time::Duration::from_secs(7 * 24 * 3600));
     let caller = auth
         .authenticate(&issued.token, now_ms())
         .await

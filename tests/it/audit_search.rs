@@ -20,6 +20,7 @@ async fn record(
     let meta = RequestMeta {
         client_ip: Some(ip.to_string()),
         user_agent: Some("=HYPERLINK(\"x\")".into()),
+        api: None,
     };
     let entry = Entry::new(action, outcome)
         .target(target.0, target.1)

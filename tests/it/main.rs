@@ -4,6 +4,8 @@
 mod common;
 
 mod api_tokens;
+mod api_v1;
+mod api_v1_matrix;
 mod apps;
 mod audit_chain;
 mod audit_checkpoint_tools;
@@ -24,5 +26,6 @@ mod sign_in;
 mod sign_in_provider;
 mod support;
 mod support_guards;
+mod tokens_console;
 mod users;
 mod users_hardening;

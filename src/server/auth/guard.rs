@@ -17,8 +17,19 @@ pub struct Authorized {
 }
 
 impl Authorized {
+    /// Who the audit log names: the person, or for an API call the token (`sat:`/`pat:` id)
+    /// with its owner's email; a service account acts under no console role.
     pub fn actor(&self) -> Actor {
-        Actor::of(&self.principal)
+        let mut actor = Actor::of(&self.principal);
+        if self
+            .meta
+            .api
+            .as_ref()
+            .is_some_and(|call| call.token_kind == "service")
+        {
+            actor.role = None;
+        }
+        actor
     }
 }
 

@@ -3,6 +3,7 @@
 //! themselves are asked of the provider again every `GATEHOUSE_ROLE_RECHECK_SECS` of activity
 //! and at once before sensitive acts. When the provider no longer vouches for the person, or
 //! their groups no longer map to a role, the session ends (audited).
+use crate::server::service::token_auth;
 use crate::model::{AppError, Principal};
 use crate::server::auth::guard::Freshness;
 use crate::server::auth::oidc::Recheck;
@@ -55,9 +56,15 @@ pub async fn confirm_role(
             signed_in.checked_at = now;
             let Some(role) = state.config.oidc.role_for(&signed_in.groups) else {
                 end(state, session, key, &actor, meta, "role_removed").await;
+                lose_tokens(state, &actor, meta, &signed_in.principal.subject).await;
                 return Err(AppError::Unauthenticated);
             };
             signed_in.principal.role = role;
+            if let Err(e) =
+                token_auth::owner_confirmed(&state.db, &signed_in.principal, now * 1000).await
+            {
+                tracing::warn!(error = %e, "could not record the confirmed role for personal tokens");
+            }
             if let Err(e) = session::update(session, &signed_in).await {
                 tracing::warn!(error = %e, "could not store the confirmed role");
             }
@@ -71,6 +78,7 @@ pub async fn confirm_role(
         Ok(Recheck::Refused(why)) => {
             tracing::info!(reason = %why, "identity provider refused a session's tokens");
             end(state, session, key, &actor, meta, "refused_by_provider").await;
+            lose_tokens(state, &actor, meta, &signed_in.principal.subject).await;
             Err(AppError::Unauthenticated)
         }
         Err(e) => {
@@ -105,4 +113,12 @@ async fn end(
         }
     }
     let _ = session.flush().await;
+}
+
+/// The provider no longer vouches for the person: their personal tokens stop working too.
+async fn lose_tokens(state: &AppState, actor: &Actor, meta: &RequestMeta, subject: &str) {
+    let now_ms = state.clock.now_secs() * 1000;
+    if let Err(e) = token_auth::owner_lost(&state.db, actor, meta, subject, now_ms).await {
+        tracing::error!(error = %e, "could not revoke the personal tokens of a person without role");
+    }
 }

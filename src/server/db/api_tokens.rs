@@ -240,6 +240,46 @@ pub async fn tokens_of_person(
     rows.iter().map(token).collect()
 }
 
+/// Every staff member's personal tokens, newest first, a keyset page after `(created_at, id)`.
+pub async fn page_personal_tokens(
+    pool: &AnyPool,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> Result<Vec<TokenSummary>, sqlx::Error> {
+    let rows = match after {
+        Some((at, id)) => {
+            sqlx::query(&format!(
+                "{TOKEN} WHERE kind = 'personal' AND (created_at < $1 OR (created_at = $1 AND id < $2)) \
+                 ORDER BY created_at DESC, id DESC LIMIT $3"
+            ))
+            .bind(at)
+            .bind(id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "{TOKEN} WHERE kind = 'personal' ORDER BY created_at DESC, id DESC LIMIT $1"
+            ))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    rows.iter().map(token).collect()
+}
+
+/// Whose personal token this is (`None` for a service token or an unknown id).
+pub async fn token_owner_subject(pool: &AnyPool, id: &str) -> Result<Option<String>, sqlx::Error> {
+    let owner: Option<Option<String>> =
+        sqlx::query_scalar("SELECT owner_subject FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(owner.flatten())
+}
+
 pub async fn revoke_token(tx: &mut Tx, id: &str, now: i64) -> Result<bool, sqlx::Error> {
     let done =
         sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
@@ -270,14 +310,18 @@ pub struct TokenForAuth {
     pub secret_hash: String,
     /// The service account's status (`active` or `disabled`); `None` for personal tokens.
     pub account_status: Option<String>,
+    /// Personal tokens: the owner's role as last confirmed by the identity provider, and when.
+    pub owner_role: Option<String>,
+    pub owner_confirmed_at: Option<i64>,
 }
 
 pub async fn token_for_auth(pool: &AnyPool, id: &str) -> Result<Option<TokenForAuth>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT t.id, t.kind, t.service_account_id, t.owner_email, t.name, t.scopes, t.created_by, t.created_at, \
          t.expires_at, t.revoked_at, t.last_used_at, t.use_count, t.owner_subject, t.secret_hash, \
-         s.status AS account_status \
-         FROM api_tokens t LEFT JOIN service_accounts s ON s.id = t.service_account_id WHERE t.id = $1",
+         s.status AS account_status, o.role AS owner_role, o.confirmed_at AS owner_confirmed_at \
+         FROM api_tokens t LEFT JOIN service_accounts s ON s.id = t.service_account_id \
+         LEFT JOIN token_owners o ON o.subject = t.owner_subject WHERE t.id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -288,9 +332,55 @@ pub async fn token_for_auth(pool: &AnyPool, id: &str) -> Result<Option<TokenForA
             owner_subject: r.try_get("owner_subject")?,
             secret_hash: r.try_get("secret_hash")?,
             account_status: r.try_get("account_status")?,
+            owner_role: r.try_get("owner_role")?,
+            owner_confirmed_at: r.try_get("owner_confirmed_at")?,
         })
     })
     .transpose()
+}
+
+/// Records the role the identity provider just confirmed for a staff member.
+pub async fn note_owner(
+    tx: &mut Tx,
+    subject: &str,
+    email: &str,
+    role: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO token_owners (subject, email, role, confirmed_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (subject) DO UPDATE SET email = $2, role = $3, confirmed_at = $4",
+    )
+    .bind(subject)
+    .bind(email)
+    .bind(role)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The staff member lost their role: forgets it and revokes their personal tokens; returns the
+/// ids revoked.
+pub async fn drop_owner(tx: &mut Tx, subject: &str, now: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query("DELETE FROM token_owners WHERE subject = $1")
+        .bind(subject)
+        .execute(&mut **tx)
+        .await?;
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM api_tokens WHERE owner_subject = $1 AND revoked_at IS NULL",
+    )
+    .bind(subject)
+    .fetch_all(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $2 WHERE owner_subject = $1 AND revoked_at IS NULL",
+    )
+    .bind(subject)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(ids)
 }
 
 /// Usage counted in memory, written in one transaction: `(token id, last used, uses)`.
@@ -376,4 +466,34 @@ pub async fn forget_answers(pool: &AnyPool, before: i64) -> Result<u64, sqlx::Er
         .execute(pool)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// Fills in the answer of a key claimed with [`store_answer`] (status 0 while in progress).
+pub async fn complete_answer(
+    pool: &AnyPool,
+    token_id: &str,
+    key: &str,
+    answer: &StoredAnswer,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE api_idempotency SET status = $3, body = $4, location = $5 WHERE token_id = $1 AND key = $2",
+    )
+    .bind(token_id)
+    .bind(key)
+    .bind(answer.status as i64)
+    .bind(&answer.body)
+    .bind(&answer.location)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives up a claimed key whose request failed on our side, so a retry may run again.
+pub async fn release_key(pool: &AnyPool, token_id: &str, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM api_idempotency WHERE token_id = $1 AND key = $2")
+        .bind(token_id)
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

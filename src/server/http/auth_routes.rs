@@ -1,4 +1,5 @@
 //! `/login`, `/auth/callback`, `/logout`: the OpenID Connect sign-in and sign-out.
+use crate::server::service::token_auth;
 use crate::model::access::page_permission;
 use crate::model::Principal;
 use crate::server::auth::oidc::OidcError;
@@ -239,6 +240,11 @@ async fn complete_sign_in(
         if let Err(e) = audit::record_alone(&state.db, &actor, meta, entry).await {
             tracing::error!(error = %e, "could not audit a sign-in without role");
         }
+        let now_ms = state.clock.now_secs() * 1000;
+        if let Err(e) = token_auth::owner_lost(&state.db, &actor, meta, &identity.subject, now_ms).await
+        {
+            tracing::error!(error = %e, "could not revoke the personal tokens of a person without role");
+        }
         let _ = session.flush().await;
         let message = format!(
             "You signed in as {}, but your account has no Gatehouse role. Ask an administrator to add you to one of the groups mapped to a role.",
@@ -257,6 +263,7 @@ async fn complete_sign_in(
         email: identity.email,
         name: identity.name,
         role,
+        scopes: None,
     };
     let now = state.clock.now_secs();
     let signed_in = SignedIn {
@@ -294,6 +301,9 @@ async fn complete_sign_in(
             "Sign-in could not be recorded; please try again.",
         )
     })?;
+    if let Err(e) = token_auth::owner_confirmed(&state.db, &principal, now * 1000).await {
+        tracing::error!(error = %e, "could not record the confirmed role for personal tokens");
+    }
     let session_id = session::establish(session, &signed_in).await.map_err(|e| {
         tracing::error!(error = %e, "could not establish the session");
         failure(

@@ -4,7 +4,7 @@
 use crate::model::audit::AuditQuery;
 use crate::model::users::{UserQuery, UserSummary, MAX_SELECTION};
 use crate::model::{AppError, Permission};
-use crate::server::auth::authorize_fresh;
+use crate::server::auth::{authorize_fresh, Authorized};
 use crate::server::http::pages::plain_page;
 use crate::server::service::audit::{self, Entry, ExportFormat, Outcome, RequestMeta};
 use crate::server::service::heavy::Permit;
@@ -226,27 +226,45 @@ async fn audit_export(
         Ok(a) => a,
         Err(e) => return audit_error_page(e),
     };
-    let permit = match state.heavy.try_start(&auth.principal.email) {
-        Ok(p) => p,
-        Err(e) => return audit_error_page(e),
-    };
-    let filter = match audit::filter_of(&state.db, &query).await {
-        Ok(f) => f,
-        Err(e) => return audit_error_page(e),
-    };
-    let entry = Entry::new("audit.export", Outcome::Success).details(serde_json::json!({
-        "format": format.as_str(),
-        "filter": non_empty_fields(&query),
-    }));
-    if let Err(e) = audit::record_alone(&state.db, &auth.actor(), &auth.meta, entry).await {
-        tracing::error!(error = %e, "could not audit an export");
-        return audit_error_page(AppError::Internal);
-    }
     // A link that was already used (or is someone else's) still downloads, without progress.
     let progress = match &job.job {
         Some(id) => audit::ExportJob::claim(&state.db, id, &auth.principal.email).await,
         None => None,
     };
+    match audit_export_body(&state, &auth, &query, format, progress).await {
+        Ok(body) => export_response(format, body),
+        Err(e) => audit_error_page(e),
+    }
+}
+
+/// Starts an export of the audit log for an authorized caller: takes a heavy-work permit,
+/// checks the filter, audits the export and returns the streamed body. The console's download
+/// and the API's share it.
+pub async fn audit_export_body(
+    state: &AppState,
+    auth: &Authorized,
+    query: &AuditQuery,
+    format: ExportFormat,
+    progress: Option<audit::ExportJob>,
+) -> Result<Body, AppError> {
+    let permit = state.heavy.try_start(&auth.principal.email)?;
+    let filter = audit::filter_of(&state.db, query).await?;
+    let entry = Entry::new("audit.export", Outcome::Success).details(serde_json::json!({
+        "format": format.as_str(),
+        "filter": non_empty_fields(query),
+    }));
+    if let Err(e) = audit::record_alone(&state.db, &auth.actor(), &auth.meta, entry).await {
+        tracing::error!(error = %e, "could not audit an export");
+        return Err(AppError::Internal);
+    }
+    Ok(Body::from_stream(hold(
+        permit,
+        audit::export_stream(state.db.clone(), filter, format, progress),
+    )))
+}
+
+/// The download answer of an audit export.
+pub fn export_response(format: ExportFormat, body: Body) -> Response {
     let (content_type, name) = match format {
         ExportFormat::Csv => ("text/csv; charset=utf-8", "gatehouse-audit.csv"),
         ExportFormat::Ndjson => ("application/x-ndjson", "gatehouse-audit.ndjson"),
@@ -259,10 +277,7 @@ async fn audit_export(
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        Body::from_stream(hold(
-            permit,
-            audit::export_stream(state.db.clone(), filter, format, progress),
-        )),
+        body,
     )
         .into_response()
 }

@@ -28,6 +28,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
         Ok(RequestMeta {
             client_ip,
             user_agent,
+            api: None,
         })
     }
 }

@@ -20,6 +20,14 @@ pub const MAX_NAME: usize = 100;
 pub const MAX_DESCRIPTION: usize = 1000;
 /// A service account's token lives at most a year: rotation is part of owning one.
 pub const MAX_SERVICE_TOKEN_DAYS: i64 = 366;
+/// How long a rotated-out token keeps working, so its scripts can switch to the new one.
+pub const ROTATION_GRACE_MS: i64 = DAY_MS;
+const ACCOUNT_CONFLICT: &str = "This service account was changed by someone else since you opened it. Reload to see their changes, then make yours again.";
+
+/// The longest a personal token may live (`GATEHOUSE_PAT_MAX_DAYS`).
+pub fn pat_max_days(config: &crate::server::Config) -> i64 {
+    config.api.pat_max_days
+}
 
 /// What an administrator fills in for a service account.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -351,4 +359,145 @@ pub async fn revoke(db: &Db, auth: &Authorized, id: &str) -> Result<TokenSummary
         .await
         .map_err(internal)?
         .ok_or(AppError::Internal)
+}
+
+/// Enables or disables a service account; a disabled account's tokens stop working at once.
+/// `version` guards against acting on a stale view.
+pub async fn set_account_status(
+    db: &Db,
+    auth: &Authorized,
+    id: &str,
+    status: &str,
+    version: i64,
+) -> Result<ServiceAccount, AppError> {
+    let status = match status.trim() {
+        s @ ("active" | "disabled") => s,
+        other => {
+            return Err(AppError::invalid(
+                "status",
+                format!("Unknown status {other:?}; use active or disabled"),
+            ))
+        }
+    };
+    let before = get_account(db, id).await?;
+    if before.version != version {
+        return Err(AppError::Conflict(ACCOUNT_CONFLICT.into()));
+    }
+    if before.status == status {
+        return Ok(before);
+    }
+    let mut tx = db.begin_write().await.map_err(internal)?;
+    if !db::api_tokens::set_account_status(&mut tx, &before.id, status, db::now_ms(), version)
+        .await
+        .map_err(internal)?
+    {
+        return Err(AppError::Conflict(ACCOUNT_CONFLICT.into()));
+    }
+    let entry = Entry::new("service_account.status", Outcome::Success)
+        .target("service_account", &before.id)
+        .details(json!({ "name": before.name, "before": before.status, "after": status }));
+    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    db.keys_changed();
+    get_account(db, &before.id).await
+}
+
+/// Replaces a service token: a new one with the same account, name, scopes and lifetime, while
+/// the old one keeps working for [`ROTATION_GRACE_MS`] (or until its own end, if sooner).
+pub async fn rotate(db: &Db, auth: &Authorized, id: &str) -> Result<IssuedToken, AppError> {
+    let now = db::now_ms();
+    let old = db::api_tokens::get_token(&db.pool, id.trim())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::NotFound("The token".into()))?;
+    let Some(account_id) = old.service_account_id.clone() else {
+        return Err(AppError::Conflict(
+            "A personal token is not rotated: its owner creates a new one and revokes this one."
+                .into(),
+        ));
+    };
+    if old.revoked_at.is_some() || old.expires_at <= now {
+        return Err(AppError::Conflict(format!(
+            "{} is no longer valid; issue a new token instead",
+            old.name
+        )));
+    }
+    let account = get_account(db, &account_id).await?;
+    if account.status != "active" {
+        return Err(AppError::Conflict(format!(
+            "{} is disabled; enable it first",
+            account.name
+        )));
+    }
+    // The account's scopes may have narrowed since: the new token never holds more than it may.
+    let scopes: Vec<Scope> = old
+        .scopes
+        .iter()
+        .copied()
+        .filter(|s| account.scopes.contains(s))
+        .collect();
+    if scopes.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "None of this token's scopes is still allowed for {}; issue a new token instead",
+            account.name
+        )));
+    }
+    let lifetime = (old.expires_at - old.created_at).clamp(DAY_MS, MAX_SERVICE_TOKEN_DAYS * DAY_MS);
+    let (new_id, token) = secrets::new_token();
+    let hash = secrets::hash_hex(&token);
+    let row = TokenRow {
+        id: &new_id,
+        kind: TokenKind::Service,
+        service_account_id: Some(&account.id),
+        owner_subject: None,
+        owner_email: &account.owner_email,
+        name: &old.name,
+        scopes: &scopes,
+        secret_hash: &hash,
+        created_by: &auth.principal.email,
+        now,
+        expires_at: now + lifetime,
+    };
+    let until = (now + ROTATION_GRACE_MS).min(old.expires_at);
+    let mut tx = db.begin_write().await.map_err(internal)?;
+    db::api_tokens::insert_token(&mut tx, &row)
+        .await
+        .map_err(internal)?;
+    // Nothing shortened means the old token already ends sooner (or was just revoked): either
+    // way it does not outlive the grace period.
+    db::api_tokens::shorten_token(&mut tx, &old.id, until)
+        .await
+        .map_err(internal)?;
+    let entry = Entry::new("api_token.rotate", Outcome::Success)
+        .target("api_token", &old.id)
+        .details(json!({
+            "new_token": new_id, "service_account": account.id, "name": old.name,
+            "scopes": scope_names(&scopes), "expires_at": row.expires_at,
+            "grace_seconds": ROTATION_GRACE_MS / 1000, "old_token_valid_until": until,
+            "secret_shown": true,
+        }));
+    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    db.keys_changed();
+    let summary = db::api_tokens::get_token(&db.pool, &new_id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Internal)?;
+    Ok(IssuedToken { summary, token })
+}
+
+/// A staff member revokes one of their own personal tokens. Anyone else's token is "not found",
+/// so its id is not confirmed to exist.
+pub async fn revoke_own(db: &Db, auth: &Authorized, id: &str) -> Result<TokenSummary, AppError> {
+    let owner = db::api_tokens::token_owner_subject(&db.pool, id.trim())
+        .await
+        .map_err(internal)?;
+    if owner.as_deref() != Some(auth.principal.subject.as_str()) {
+        return Err(AppError::NotFound("The token".into()));
+    }
+    revoke(db, auth, id).await
 }

@@ -61,6 +61,16 @@ impl Actor {
 pub struct RequestMeta {
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Set for calls of the management API: recorded in every event the call writes.
+    pub api: Option<ApiCall>,
+}
+
+/// Which token made a management API call, and the request's id (to match the logs).
+#[derive(Clone, Debug, Default)]
+pub struct ApiCall {
+    pub token_id: String,
+    pub token_kind: &'static str,
+    pub request_id: Option<String>,
 }
 
 /// What happened.
@@ -110,7 +120,7 @@ pub async fn record(
     entry: Entry<'_>,
 ) -> Result<i64, sqlx::Error> {
     let (seq, prev_hash) = db::audit::claim_next(tx).await?;
-    let details = bounded_details(entry.details.to_string());
+    let details = bounded_details(with_api_call(entry.details, meta).to_string());
     let mut row = AuditRow {
         seq,
         occurred_at: db::now_ms(),
@@ -131,6 +141,24 @@ pub async fn record(
     row.hash = &hash;
     db::audit::insert(tx, &row).await?;
     Ok(seq)
+}
+
+/// The event's details, with the API token and request id when the change came through the API.
+fn with_api_call(details: serde_json::Value, meta: &RequestMeta) -> serde_json::Value {
+    let Some(call) = &meta.api else {
+        return details;
+    };
+    let via = serde_json::json!({
+        "token": call.token_id, "kind": call.token_kind, "request_id": call.request_id,
+    });
+    match details {
+        serde_json::Value::Object(mut map) => {
+            map.insert("via_api".into(), via);
+            serde_json::Value::Object(map)
+        }
+        serde_json::Value::Null => serde_json::json!({ "via_api": via }),
+        other => serde_json::json!({ "value": other, "via_api": via }),
+    }
 }
 
 /// Records an event that is not part of another change (sign-in failures, denials), in its own transaction.

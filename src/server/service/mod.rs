@@ -1,4 +1,6 @@
 //! Domain services: the rules, each action in one transaction with its audit record.
+pub mod api_rate;
+pub mod api_token_lists;
 pub mod api_tokens;
 pub mod apps;
 pub mod audit;
@@ -7,6 +9,7 @@ pub mod checkpoints;
 pub mod console_sessions;
 pub mod guids;
 pub mod heavy;
+pub mod idempotency;
 pub mod jobs;
 pub mod keys;
 pub mod people;

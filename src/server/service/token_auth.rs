@@ -3,6 +3,8 @@
 //! service account or an expiry is seen by every instance within that time, and this instance
 //! forgets everything at once after its own change (`Db::keys_changed`).
 use crate::model::api::{Scope, TokenKind, TokenSummary};
+use crate::model::{Principal, Role};
+use crate::server::service::audit::{self, Actor, Entry, Outcome, RequestMeta};
 use crate::server::db::{self, api_tokens::TokenForAuth, Db};
 use crate::server::service::secrets;
 use std::collections::HashMap;
@@ -24,6 +26,8 @@ pub enum Refusal {
     Expired,
     Revoked,
     Disabled,
+    /// A personal token whose owner's role was removed or not confirmed for too long.
+    RoleLost,
 }
 
 impl Refusal {
@@ -34,6 +38,9 @@ impl Refusal {
             Refusal::Expired => "The bearer token has expired.",
             Refusal::Revoked => "The bearer token was revoked.",
             Refusal::Disabled => "The token's service account is disabled.",
+            Refusal::RoleLost => {
+                "The token's owner no longer holds a confirmed console role; they must sign in to the console again."
+            }
         }
     }
 }
@@ -44,6 +51,8 @@ pub struct Caller {
     pub token: TokenSummary,
     /// Personal tokens: the staff member's subject at the identity provider.
     pub owner_subject: Option<String>,
+    /// Personal tokens: the owner's role as last confirmed by the identity provider.
+    pub owner_role: Option<Role>,
 }
 
 impl Caller {
@@ -64,15 +73,18 @@ struct Entry {
 
 pub struct TokenAuthenticator {
     db: Db,
+    /// A personal token works only while its owner's role was confirmed within this time.
+    owner_ttl_ms: i64,
     cache: Mutex<HashMap<String, Entry>>,
     /// `(last used, uses)` per token id since the last flush.
     usage: Mutex<HashMap<String, (i64, i64)>>,
 }
 
 impl TokenAuthenticator {
-    pub fn new(db: Db) -> TokenAuthenticator {
+    pub fn new(db: Db, owner_ttl: Duration) -> TokenAuthenticator {
         TokenAuthenticator {
             db,
+            owner_ttl_ms: owner_ttl.as_millis() as i64,
             cache: Mutex::new(HashMap::new()),
             usage: Mutex::new(HashMap::new()),
         }
@@ -138,6 +150,16 @@ impl TokenAuthenticator {
         {
             return Ok(Err(Refusal::Disabled));
         }
+        let owner_role = match token.summary.kind {
+            TokenKind::Service => None,
+            TokenKind::Personal => {
+                let confirmed = token.owner_confirmed_at.unwrap_or(0);
+                match token.owner_role.as_deref().and_then(Role::parse) {
+                    Some(role) if now_ms - confirmed < self.owner_ttl_ms => Some(role),
+                    _ => return Ok(Err(Refusal::RoleLost)),
+                }
+            }
+        };
         let mut usage = self.usage.lock().unwrap();
         let used = usage.entry(token.summary.id.clone()).or_insert((0, 0));
         used.0 = used.0.max(now_ms);
@@ -145,13 +167,37 @@ impl TokenAuthenticator {
         Ok(Ok(Caller {
             token: token.summary.clone(),
             owner_subject: token.owner_subject.clone(),
+            owner_role,
         }))
+    }
+
+    /// Writes the usage counted in memory every `flush_every`.
+    pub fn spawn(self: &Arc<Self>, flush_every: Duration) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(flush_every).await;
+                if let Err(e) = me.flush_usage().await {
+                    tracing::warn!(error = %e, "could not write token usage; will retry");
+                }
+            }
+        });
     }
 
     /// Writes the usage counted since the last flush, in one transaction.
     pub async fn flush_usage(&self) -> Result<(), sqlx::Error> {
         let batch: Vec<(String, i64, i64)> = {
-            let mut usage = self.usage.lock().unwrap();
+            let owner_role = match token.summary.kind {
+            TokenKind::Service => None,
+            TokenKind::Personal => {
+                let confirmed = token.owner_confirmed_at.unwrap_or(0);
+                match token.owner_role.as_deref().and_then(Role::parse) {
+                    Some(role) if now_ms - confirmed < self.owner_ttl_ms => Some(role),
+                    _ => return Ok(Err(Refusal::RoleLost)),
+                }
+            }
+        };
+        let mut usage = self.usage.lock().unwrap();
             usage.drain().map(|(id, (at, n))| (id, at, n)).collect()
         };
         if batch.is_empty() {
@@ -161,4 +207,43 @@ impl TokenAuthenticator {
         db::api_tokens::record_usage(&mut tx, &batch).await?;
         tx.commit().await
     }
+}
+
+/// The identity provider confirmed a staff member's role (sign-in or re-check): their personal
+/// tokens may act under it.
+pub async fn owner_confirmed(db: &Db, principal: &Principal, now_ms: i64) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    db::api_tokens::note_owner(
+        &mut tx,
+        &principal.subject,
+        &principal.email,
+        principal.role.as_str(),
+        now_ms,
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// The identity provider no longer gives the person a role: their personal tokens are revoked,
+/// audited in the same transaction, and every instance stops trusting them within [`TRUST`].
+pub async fn owner_lost(
+    db: &Db,
+    actor: &Actor,
+    meta: &RequestMeta,
+    subject: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let revoked = db::api_tokens::drop_owner(&mut tx, subject, now_ms).await?;
+    if !revoked.is_empty() {
+        let entry = Entry::new("api_token.revoke", Outcome::Success).details(
+            serde_json::json!({ "tokens": revoked, "reason": "owner_role_removed" }),
+        );
+        audit::record(&mut tx, actor, meta, entry).await?;
+    }
+    tx.commit().await?;
+    if !revoked.is_empty() {
+        db.keys_changed();
+    }
+    Ok(())
 }

@@ -91,14 +91,14 @@ impl Kind {
     }
 }
 
-#[derive(Serialize, Debug, PartialEq)]
+#[derive(Serialize, Debug, PartialEq, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
 }
 
 /// An RFC 9457 problem document.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind_uri: String,

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Fuzzes the management API with schemathesis (from .venv, installed by scripts/setup.sh):
+#   scripts/fuzz-api.sh BASE_URL TOKEN [EXAMPLES]
+# Every operation of BASE_URL/api/v1/openapi.json, EXAMPLES generated test cases each (default
+# 100), valid and invalid data, then the stateful phase (sequences of calls along the document's
+# links), every check: no server error, responses, status codes, content types and headers as
+# documented, invalid data rejected, valid data accepted, authentication not ignored, and so on.
+# TOKEN is sent as `Authorization: Bearer TOKEN`; requests go to BASE_URL's host only.
+# FUZZ_SEED=N repeats a run (schemathesis prints the seed it used); FUZZ_WORKERS=N runs N
+# operations at once (default 1). The JUnit report is target/test-logs/fuzz-api.xml (FUZZ_REPORT
+# overrides). Exits non-zero on any failure, and on a run that tested nothing it claims to: every
+# request refused for its credentials, a wrong base path, a reference it could not resolve, or
+# nearly every answer being 429.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+  echo "usage: $0 BASE_URL TOKEN [EXAMPLES]" >&2; exit 2
+fi
+base=${1%/} token=$2 examples=${3:-100}
+st="$ROOT/.venv/bin/st"
+if [ ! -x "$st" ]; then echo "error: $st not found; run scripts/setup.sh first" >&2; exit 2; fi
+report=${FUZZ_REPORT:-$ROOT/target/test-logs/fuzz-api.xml}
+mkdir -p "${report%/*}"
+rm -f "$report"   # a report left by an earlier run must never count for this one
+
+# Warnings that mean the run exercised nothing fail it (schemathesis takes these from a file only).
+# Its crash cache (failures found before are tried again first) and Hypothesis's files live in
+# target/, not in the clone's root.
+config=$(mktemp --suffix=.toml)
+trap 'rm -f "$config"' EXIT
+cat >"$config" <<EOF
+[warnings]
+fail-on = ["missing_auth", "base_url_mismatch", "unresolvable_reference", "rate_limited"]
+
+[cache]
+directory = "$ROOT/target/schemathesis"
+EOF
+export HYPOTHESIS_STORAGE_DIRECTORY="$ROOT/target/hypothesis"
+
+args=(
+  --origin "$base"                   # the document's own base path, on BASE_URL's host
+  --header "Authorization: Bearer $token"
+  --phases examples,coverage,fuzzing,stateful
+  --checks all
+  --mode all
+  --max-examples "$examples"
+  --workers "${FUZZ_WORKERS:-1}"
+  --generation-database none         # nothing kept between runs (and no .hypothesis/ in the clone)
+  --request-timeout 30
+  --wait-for-schema 30
+  --report junit --report-junit-path "$report" --report-dir "${report%/*}"
+  --no-color
+)
+if [ -n "${FUZZ_SEED:-}" ]; then args+=(--seed "$FUZZ_SEED"); fi
+echo "fuzz-api: $base/api/v1/openapi.json, $examples examples per operation${FUZZ_SEED:+, seed $FUZZ_SEED}"
+# Loopback only: no proxy from the environment may see these requests.
+NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+  "$st" --config-file "$config" run "$base/api/v1/openapi.json" "${args[@]}"

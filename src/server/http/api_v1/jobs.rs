@@ -1,0 +1,119 @@
+//! `/api/v1/jobs`: long work (bulk status changes, audit verification) and its progress.
+use super::audit::JobStarted;
+use super::caller::ApiCaller;
+use super::problem::Problem;
+use super::reply::{fail, json, ApiJson, ApiResult};
+use crate::model::jobs::{BulkScope, Job};
+use crate::model::users::{BulkAction, UserQuery, UserStatus};
+use crate::model::{AppError, Permission};
+use crate::server::service::jobs;
+use crate::server::AppState;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+pub const TAG: &str = "jobs";
+
+/// `202` with the job to follow.
+pub fn started(id: &str) -> Response {
+    let mut res = json(StatusCode::ACCEPTED, &JobStarted { job_id: id.to_string() }).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/jobs/{id}")) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BulkActionParam {
+    Suspend,
+    Activate,
+    Deprovision,
+}
+
+/// The users filter of a bulk action (as the users list's).
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+pub struct BulkFilter {
+    pub q: Option<String>,
+    pub status: Option<UserStatus>,
+    pub source: Option<String>,
+}
+
+/// Exactly one of `ids`, `filter` or `everyone`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct BulkRequest {
+    pub action: BulkActionParam,
+    /// Users picked one by one (at most 1000).
+    pub ids: Option<Vec<String>>,
+    /// Every user matching a non-empty filter.
+    pub filter: Option<BulkFilter>,
+    /// Every user; needs `confirm_count`.
+    #[serde(default)]
+    pub everyone: bool,
+    /// The number of users the caller expects; refused when a different number matches now.
+    pub confirm_count: Option<u64>,
+}
+
+/// Suspend, activate or deprovision many users as a job; follow it at `Location`.
+#[utoipa::path(post, path = "/api/v1/jobs/user-status", tag = TAG, request_body = BulkRequest,
+    responses(
+        (status = 202, description = "Started", body = JobStarted, headers(("Location" = String))),
+        (status = 409, description = "A different number of users matches now than confirmed", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["users:write"])))]
+pub async fn bulk_status(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(request): ApiJson<BulkRequest>,
+) -> ApiResult {
+    let auth = caller
+        .authorize(&state, Permission::WriteUsers, "POST /api/v1/jobs/user-status")
+        .await?;
+    let action = match request.action {
+        BulkActionParam::Suspend => BulkAction::Suspend,
+        BulkActionParam::Activate => BulkAction::Activate,
+        BulkActionParam::Deprovision => BulkAction::Deprovision,
+    };
+    let filter = request.filter.map(|f| UserQuery {
+        q: f.q.unwrap_or_default(),
+        status: f.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        source: f.source.unwrap_or_default(),
+        ..UserQuery::default()
+    });
+    let scope = BulkScope::from_request(request.ids, filter, request.everyone, request.confirm_count)
+        .map_err(|e| fail(&state, e))?;
+    let id = jobs::start_bulk(&state.db, &auth, action, scope)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(started(&id))
+}
+
+/// A job's progress, and its report once finished. The scope needed follows the job's kind:
+/// `users:write` for users and devices jobs, `audit:verify` for audit jobs.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = TAG, params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The job", body = Job),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["users:write", "audit:verify"])))]
+pub async fn get(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult {
+    let needs = |job: &Job| {
+        if job.kind.starts_with("audit.") {
+            Permission::VerifyAudit
+        } else {
+            Permission::WriteUsers
+        }
+    };
+    // Whether the job exists is only told to callers who may read some job.
+    if !caller.principal.can(Permission::WriteUsers) && !caller.principal.can(Permission::VerifyAudit) {
+        caller.authorize(&state, Permission::WriteUsers, "GET /api/v1/jobs/{id}").await?;
+    }
+    let job = jobs::get(&state.db, &id).await.map_err(|e| fail(&state, e))?;
+    caller.authorize(&state, needs(&job), "GET /api/v1/jobs/{id}").await?;
+    if !(job.kind.starts_with("users.") || job.kind.starts_with("devices.") || job.kind.starts_with("audit.")) {
+        return Err(fail(&state, AppError::NotFound("The job".into())));
+    }
+    Ok(json(StatusCode::OK, &job))
+}
