@@ -1,6 +1,6 @@
 # The two commands of README.md: `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
-.PHONY: run test setup build bench bench-audit bench-keys
+.PHONY: run test setup build bench bench-audit bench-keys fuzz-api
 
 run: build
 	scripts/run.sh
@@ -22,3 +22,6 @@ bench-audit: build
 
 bench-keys: build
 	scripts/bench-keys.sh
+
+fuzz-api: build
+	scripts/fuzz-api-standalone.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Gatehouse needs to build, run and test; skips whatever is already there.
-# Only package registries are used (crates.io, npm, Debian).
+# Only package registries are used (crates.io, npm, PyPI, Debian).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -35,9 +35,18 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v ss >/dev/null || missing+=(iproute2)   # ss: which process holds a port test.sh needs
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)   # python3 -m venv
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from Debian"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+# schemathesis (PyPI), for the API fuzz tests (scripts/fuzz-api.sh), in the clone's own .venv.
+ST_VERSION=4.32.5
+if [ "$("$ROOT/.venv/bin/st" --version 2>/dev/null)" != "st, version $ST_VERSION" ]; then
+  say "installing schemathesis $ST_VERSION into .venv (about 15 seconds)"
+  python3 -m venv --clear "$ROOT/.venv"
+  "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
 fi
 say "ready"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# `make test`: every test, on SQLite, on PostgreSQL and in the browser. Installs what is missing,
-# builds, starts the dev identity provider and a throwaway PostgreSQL, and prints the counts.
+# `make test`: every test, on SQLite, on PostgreSQL and in the browser, and the management API
+# fuzzed by schemathesis (beside the browser suites). Installs what is missing, builds, starts the
+# dev identity provider and a throwaway PostgreSQL, and prints the counts.
 #
 # The run fails when a suite has a failed test, runs no tests, crashes (a test binary ends without
-# its result line), runs past its timeout, or has cancelled, skipped or todo browser tests; each
-# such problem counts as one failure and is named on the suite's summary line. A port it needs
+# its result line, the fuzzer without its report), runs past its timeout, or has cancelled, skipped
+# or todo browser tests or skipped API operations; each such problem counts as one failure and is
+# named on the suite's summary line. A port it needs
 # that is already in use fails the run before anything starts. Every process it starts is stopped
 # on the way out, Ctrl-C and errors included.
 set -euo pipefail
@@ -13,16 +15,19 @@ source "$ROOT/scripts/procs.sh"
 source "$ROOT/scripts/tally.sh"
 cd "$ROOT"
 
-IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100
-# Per suite, generous: a suite past its limit is stopped and counts as failed.
-UNIT_TIMEOUT=600 INTEGRATION_TIMEOUT=1500 BROWSER_TIMEOUT=1200
+IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101
+# Per suite, generous: a suite past its limit is stopped and counts as failed. The API fuzz suite
+# runs while both browser suites do, so its limit costs no time unless it hangs.
+UNIT_TIMEOUT=600 INTEGRATION_TIMEOUT=1500 BROWSER_TIMEOUT=1200 FUZZ_TIMEOUT=1200
+FUZZ_EXAMPLES=100   # per operation; `make fuzz-api` runs 1,000
 
-# Stopped on exit: services (pids), the running suite (a process group) and PostgreSQL.
-pids=() suite_pid= tail_pid= pg_started=
+# Stopped on exit: services (pids), the running suites (process groups) and PostgreSQL.
+pids=() suite_pid= tail_pid= bg_pid= pg_started=
 cleanup() {
   local status=$?
   trap - EXIT INT TERM HUP
   if [ -n "$suite_pid" ]; then stop_pid -g "$suite_pid"; fi
+  if [ -n "$bg_pid" ]; then stop_pid -g "$bg_pid"; fi
   if [ -n "$tail_pid" ]; then kill "$tail_pid" 2>/dev/null || true; fi
   local p
   for p in ${pids[@]+"${pids[@]}"}; do stop_pid "$p"; done
@@ -37,6 +42,7 @@ trap 'exit 129' HUP
 require_node
 require_free_port "$IDP_PORT" "the dev identity provider"
 require_free_port "$BROWSER_PORT" "the browser tests' server"
+require_free_port "$FUZZ_PORT" "the API fuzz tests' server"
 require_free_port "$PG_PORT" "the test PostgreSQL" "a cluster left by an earlier run: scripts/pg.sh stop $PG_PORT"
 scripts/test-tally.sh
 scripts/setup.sh
@@ -86,9 +92,15 @@ record() { # name, passed, failed, note
   summary+=("$1: $2 passed, $3 failed${4:+ ($4)}")
   total_passed=$((total_passed + $2)); total_failed=$((total_failed + $3))
 }
+count_suite() { # name, kind, what tally reads, exit status, started at ($SECONDS), timeout
+  local timed_out= passed failed note
+  if [ "$4" = 124 ] || { [ "$4" = 137 ] && ((SECONDS - $5 >= $6)); }; then timed_out=$6; fi
+  read -r passed failed note < <(tally "$2" "$3" "$4" "$timed_out")
+  record "$1" "$passed" "$failed" "$note"
+}
 run_suite() { # name, cargo|node, timeout in seconds, command...
   local name=$1 kind=$2 limit=$3; shift 3
-  local log="$logs/$name.log" status=0 t0=$SECONDS timed_out= passed failed note
+  local log="$logs/$name.log" status=0 t0=$SECONDS
   echo "== $name (timeout ${limit}s)"
   : >"$log"
   # `timeout` puts the suite in its own process group; cleanup stops that whole group.
@@ -100,9 +112,24 @@ run_suite() { # name, cargo|node, timeout in seconds, command...
   suite_pid=
   wait "$tail_pid" || true
   tail_pid=
-  if [ "$status" = 124 ] || { [ "$status" = 137 ] && ((SECONDS - t0 >= limit)); }; then timed_out=$limit; fi
-  read -r passed failed note < <(tally "$kind" "$log" "$status" "$timed_out")
-  record "$name" "$passed" "$failed" "$note"
+  count_suite "$name" "$kind" "$log" "$status" "$t0" "$limit"
+}
+# One suite at a time may run in the background, beside the suites run_suite runs meanwhile: its
+# output goes to its log only, shown when finish_background_suite has waited for it and counts it.
+bg_name= bg_kind= bg_input= bg_limit= bg_t0=
+start_background_suite() { # name, kind, what tally reads (its log, or a report), timeout, command...
+  bg_name=$1 bg_kind=$2 bg_input=$3 bg_limit=$4 bg_t0=$SECONDS; shift 4
+  echo "== $bg_name (in the background, timeout ${bg_limit}s; log in ${logs#$ROOT/}/$bg_name.log)"
+  timeout --kill-after=30 "$bg_limit" "$@" >"$logs/$bg_name.log" 2>&1 &
+  bg_pid=$!
+}
+finish_background_suite() {
+  local status=0
+  echo "== $bg_name (waiting for it to end, $((SECONDS - bg_t0))s after its start)"
+  wait "$bg_pid" || status=$?
+  bg_pid=
+  cat "$logs/$bg_name.log"
+  count_suite "$bg_name" "$bg_kind" "$bg_input" "$status" "$bg_t0" "$bg_limit"
 }
 
 run_suite unit cargo "$UNIT_TIMEOUT" cargo test --release --features ssr --lib
@@ -126,10 +153,48 @@ browser_suite() { # name, database url
   fi
   stop_service "$server"
 }
+
+# The management API fuzzed by schemathesis (scripts/fuzz-api.sh) with a token holding every scope,
+# on its own server and SQLite database, while the browser suites run. Niced: the browser tests
+# keep their pace, the fuzzer has no clock to beat.
+fuzz_server=
+start_api_fuzz() {
+  local name=api-fuzz db="sqlite://$ROOT/target/fuzz.db" url="http://127.0.0.1:$FUZZ_PORT"
+  local log="$logs/server-api-fuzz.log" token
+  rm -f "$ROOT/target/fuzz.db"*
+  if ! token=$(GATEHOUSE_DATABASE_URL="$db" "$bin" service-account create --name fuzz \
+      --owner fuzz@example.com --scopes all --days 1 2>"$logs/api-fuzz-token.log"); then
+    cat "$logs/api-fuzz-token.log" >&2
+    record "$name" 0 1 "no token: gatehouse service-account create failed, see ${logs#$ROOT/}/api-fuzz-token.log"
+    return
+  fi
+  start_service "the API fuzz tests' server" "$FUZZ_PORT" "$log" nice -n 10 env \
+    GATEHOUSE_DATABASE_URL="$db" GATEHOUSE_BIND="127.0.0.1:$FUZZ_PORT" GATEHOUSE_PUBLIC_URL="$url" \
+    GATEHOUSE_OIDC_ISSUER="$TEST_IDP_ISSUER" GATEHOUSE_OIDC_CLIENT_ID=gatehouse GATEHOUSE_OIDC_CLIENT_SECRET=gatehouse-dev-secret \
+    GATEHOUSE_ROLE_MAP="console-admins=admin,helpdesk=support,auditors=auditor" \
+    GATEHOUSE_API_REQUESTS_PER_MINUTE=100000000 \
+    "$bin" serve
+  fuzz_server=${pids[-1]}
+  if ! wait_ready "$url/healthz" "$fuzz_server" "the server for $name" "$log"; then
+    record "$name" 0 1 "the server did not start, see ${log#$ROOT/}"
+    stop_service "$fuzz_server"; fuzz_server=
+    return
+  fi
+  start_background_suite "$name" junit "$logs/fuzz-api.xml" "$FUZZ_TIMEOUT" \
+    nice -n 10 env FUZZ_REPORT="$logs/fuzz-api.xml" scripts/fuzz-api.sh "$url" "$token" "$FUZZ_EXAMPLES"
+}
+finish_api_fuzz() {
+  if [ -z "$fuzz_server" ]; then return; fi   # it did not start (and is counted already)
+  finish_background_suite
+  stop_service "$fuzz_server"; fuzz_server=
+}
+
+start_api_fuzz
 rm -f "$ROOT/target/e2e.db"*
 browser_suite browser-sqlite "sqlite://$ROOT/target/e2e.db"
 psql -q "$TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS gh_e2e" -c "CREATE DATABASE gh_e2e"
 browser_suite browser-postgres "${TEST_POSTGRES_URL%/postgres}/gh_e2e"
+finish_api_fuzz
 
 echo
 echo "== summary ($(( $(date +%s) - started ))s after setup; logs in ${logs#$ROOT/})"

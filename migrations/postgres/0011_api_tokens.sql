@@ -30,6 +30,7 @@ CREATE TABLE api_tokens (
     revoked_at         BIGINT,
     last_used_at       BIGINT NOT NULL DEFAULT 0,
     use_count          BIGINT NOT NULL DEFAULT 0,
+    personal_reads     BIGINT NOT NULL DEFAULT 0, -- reads of people's data (users, people, devices, MFA)
     CHECK ((kind = 'service') = (service_account_id IS NOT NULL)),
     CHECK ((kind = 'personal') = (owner_subject IS NOT NULL))
 );

@@ -71,7 +71,7 @@ pub struct TokenPage {
 
 /// The signed-in person's personal tokens, and what a new one may hold.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MyTokens {
+pub struct MyTokensView {
     pub tokens: Vec<TokenSummary>,
     /// The scopes their role allows.
     pub scopes: Vec<Scope>,
@@ -156,10 +156,10 @@ pub async fn personal_tokens(after: String) -> Result<TokenPage, AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "tokens/mine")]
-pub async fn my_tokens() -> Result<MyTokens, AppError> {
+pub async fn my_tokens() -> Result<MyTokensView, AppError> {
     let (state, auth) = require(Permission::ViewConsole).await?;
     let tokens = lists::mine(&state.db, &auth).await.map_err(fail)?;
-    Ok(MyTokens {
+    Ok(MyTokensView {
         tokens,
         scopes: lists::personal_scopes(&auth.principal),
         max_days: api_tokens::pat_max_days(&state.config),

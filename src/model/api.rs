@@ -192,6 +192,8 @@ pub struct TokenSummary {
     pub revoked_at: Option<i64>,
     pub last_used_at: i64,
     pub use_count: i64,
+    /// Of those, reads of people's data (users, people, devices, MFA factors).
+    pub personal_reads: i64,
 }
 
 /// A newly issued token: the whole token is in `token`, shown this once.

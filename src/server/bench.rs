@@ -125,7 +125,10 @@ pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
             "search: GUID prefix",
             Box::new(|r| list(format!("query[q]={}", &pick(r, "guid_id")[..10]))),
         ),
-        ("API: first users page", Box::new(|_| api("sort=name".into()))),
+        (
+            "API: first users page",
+            Box::new(|_| api("sort=name".into())),
+        ),
         (
             "API: search email prefix",
             Box::new(|r| api(format!("q={}", enc(&pick(r, "email")[..8])))),
@@ -259,8 +262,16 @@ async fn token_authentication(
     println!();
     println!("| token authentication ({N} calls) | p50 µs | p99 µs |");
     println!("|---|---|---|");
-    println!("| authenticate (cached) | {} | {} |", us(p(&auth, 0.5)), us(p(&auth, 0.99)));
-    println!("| baseline: SHA-256 of the token | {} | {} |", us(p(&hash, 0.5)), us(p(&hash, 0.99)));
+    println!(
+        "| authenticate (cached) | {} | {} |",
+        us(p(&auth, 0.5)),
+        us(p(&auth, 0.99))
+    );
+    println!(
+        "| baseline: SHA-256 of the token | {} | {} |",
+        us(p(&hash, 0.5)),
+        us(p(&hash, 0.99))
+    );
     println!(
         "target: p99 under 200 µs; measured p99 is {:.1}x the baseline",
         p(&auth, 0.99).as_secs_f64() / p(&hash, 0.99).as_secs_f64().max(1e-9)

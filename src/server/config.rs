@@ -1,7 +1,7 @@
 //! Configuration from environment variables. A bad value stops start-up with one line naming
 //! the variable and what is wrong with it.
-pub use crate::server::config_api::ApiPolicy;
 use crate::model::Role;
+pub use crate::server::config_api::ApiPolicy;
 use std::net::SocketAddr;
 use std::time::Duration;
 

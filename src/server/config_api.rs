@@ -25,8 +25,8 @@ impl ApiPolicy {
             ));
         }
         let ttl_hours = positive(var, "GATEHOUSE_PAT_ROLE_TTL_HOURS", 168)?;
-        let requests_per_minute = positive(var, "GATEHOUSE_API_REQUESTS_PER_MINUTE", 600)?
-            .min(u32::MAX as u64) as u32;
+        let requests_per_minute =
+            positive(var, "GATEHOUSE_API_REQUESTS_PER_MINUTE", 600)?.min(u32::MAX as u64) as u32;
         Ok(ApiPolicy {
             pat_max_days: pat_max_days as i64,
             pat_role_ttl: Duration::from_secs(ttl_hours.saturating_mul(3600)),

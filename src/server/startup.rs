@@ -3,8 +3,8 @@ use crate::app::{shell, App};
 use crate::server::auth::oidc::Oidc;
 use crate::server::db::Db;
 use crate::server::http::{
-    api_v1, auth_routes, client_ip, enroll, exports, headers, health, imports, keys_api, limits, pages,
-    request_id,
+    api_v1, auth_routes, client_ip, enroll, exports, headers, health, imports, keys_api, limits,
+    pages, request_id,
 };
 use crate::server::service::api_rate::ApiRateLimiter;
 use crate::server::service::token_auth::TokenAuthenticator;
@@ -47,10 +47,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     let leptos = leptos_options(&config);
     let verifier = Arc::new(Verifier::new(db.clone(), config.verify_failures_per_minute));
     verifier.spawn(config.key_usage_flush);
-    let tokens = Arc::new(TokenAuthenticator::new(
-        db.clone(),
-        config.api.pat_role_ttl,
-    ));
+    let tokens = Arc::new(TokenAuthenticator::new(db.clone(), config.api.pat_role_ttl));
     tokens.spawn(config.key_usage_flush);
     let state = AppState {
         tokens,

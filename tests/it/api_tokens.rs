@@ -16,7 +16,7 @@ fn admin() -> Authorized {
             email: ADMIN.into(),
             name: "Ada Admin".into(),
             role: Role::Admin,
-        scopes: None,
+            scopes: None,
         },
         permission: Permission::WriteApps,
         meta: RequestMeta::default(),

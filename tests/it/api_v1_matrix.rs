@@ -10,46 +10,289 @@ use std::collections::BTreeSet;
 /// (method, path template, an example path, a body that parses, the scope it needs)
 const ROWS: &[(&str, &str, &str, &str, &str)] = &[
     ("get", "/api/v1/users", "/api/v1/users", "", "users:read"),
-    ("post", "/api/v1/users", "/api/v1/users", r#"{"email":"m@example.com"}"#, "users:write"),
-    ("get", "/api/v1/users/{id}", "/api/v1/users/u_missing", "", "users:read"),
-    ("patch", "/api/v1/users/{id}", "/api/v1/users/u_missing", "{}", "users:write"),
-    ("post", "/api/v1/users/{id}/status", "/api/v1/users/u_missing/status", r#"{"status":"suspended"}"#, "users:write"),
-    ("post", "/api/v1/users/{id}/unlock", "/api/v1/users/u_missing/unlock", "", "users:unlock"),
+    (
+        "post",
+        "/api/v1/users",
+        "/api/v1/users",
+        r#"{"email":"m@example.com"}"#,
+        "users:write",
+    ),
+    (
+        "get",
+        "/api/v1/users/{id}",
+        "/api/v1/users/u_missing",
+        "",
+        "users:read",
+    ),
+    (
+        "patch",
+        "/api/v1/users/{id}",
+        "/api/v1/users/u_missing",
+        "{}",
+        "users:write",
+    ),
+    (
+        "post",
+        "/api/v1/users/{id}/status",
+        "/api/v1/users/u_missing/status",
+        r#"{"status":"suspended"}"#,
+        "users:write",
+    ),
+    (
+        "post",
+        "/api/v1/users/{id}/unlock",
+        "/api/v1/users/u_missing/unlock",
+        "",
+        "users:unlock",
+    ),
+    (
+        "get",
+        "/api/v1/users/export",
+        "/api/v1/users/export?q=nobody",
+        "",
+        "users:export",
+    ),
+    (
+        "post",
+        "/api/v1/users/{id}/link",
+        "/api/v1/users/u_missing/link",
+        "{}",
+        "users:write",
+    ),
     ("get", "/api/v1/people", "/api/v1/people", "", "users:read"),
-    ("get", "/api/v1/people/{guid}", "/api/v1/people/g_missing", "", "users:read"),
-    ("get", "/api/v1/people/duplicates", "/api/v1/people/duplicates", "", "users:read"),
-    ("post", "/api/v1/people/{guid}/merge", "/api/v1/people/g_missing/merge", r#"{"absorbed":"g_other"}"#, "users:write"),
-    ("get", "/api/v1/audit/events", "/api/v1/audit/events", "", "audit:read"),
-    ("get", "/api/v1/audit/export", "/api/v1/audit/export?format=csv", "", "audit:export"),
-    ("post", "/api/v1/audit/verifications", "/api/v1/audit/verifications", "", "audit:verify"),
-    ("get", "/api/v1/jobs/{id}", "/api/v1/jobs/j_missing", "", "users:write,audit:verify"),
-    ("post", "/api/v1/jobs/user-status", "/api/v1/jobs/user-status", r#"{"action":"suspend","ids":["u_missing"]}"#, "users:write"),
+    (
+        "get",
+        "/api/v1/people/{guid}",
+        "/api/v1/people/g_missing",
+        "",
+        "users:read",
+    ),
+    (
+        "get",
+        "/api/v1/people/duplicates",
+        "/api/v1/people/duplicates",
+        "",
+        "users:read",
+    ),
+    (
+        "post",
+        "/api/v1/people/{guid}/merge",
+        "/api/v1/people/g_missing/merge",
+        r#"{"absorbed":"g_other"}"#,
+        "users:write",
+    ),
+    (
+        "get",
+        "/api/v1/audit/events",
+        "/api/v1/audit/events",
+        "",
+        "audit:read",
+    ),
+    (
+        "get",
+        "/api/v1/audit/export",
+        "/api/v1/audit/export?format=csv",
+        "",
+        "audit:export",
+    ),
+    (
+        "post",
+        "/api/v1/audit/verifications",
+        "/api/v1/audit/verifications",
+        "",
+        "audit:verify",
+    ),
+    (
+        "get",
+        "/api/v1/jobs/{id}",
+        "/api/v1/jobs/j_missing",
+        "",
+        "users:write,audit:verify",
+    ),
+    (
+        "post",
+        "/api/v1/jobs/user-import",
+        "/api/v1/jobs/user-import",
+        "",
+        "users:write",
+    ),
+    (
+        "post",
+        "/api/v1/jobs/user-status",
+        "/api/v1/jobs/user-status",
+        r#"{"action":"suspend","ids":["u_missing"]}"#,
+        "users:write",
+    ),
     ("get", "/api/v1/apps", "/api/v1/apps", "", "apps:read"),
-    ("post", "/api/v1/apps", "/api/v1/apps", r#"{"name":"x"}"#, "apps:write"),
-    ("get", "/api/v1/apps/{id}", "/api/v1/apps/missing", "", "apps:read"),
-    ("put", "/api/v1/apps/{id}", "/api/v1/apps/missing", "{}", "apps:write"),
-    ("post", "/api/v1/apps/{id}/status", "/api/v1/apps/missing/status", r#"{"status":"disabled"}"#, "apps:write"),
-    ("post", "/api/v1/apps/{id}/secrets", "/api/v1/apps/missing/secrets", r#"{"grace_seconds":0}"#, "apps:write"),
-    ("delete", "/api/v1/apps/{id}/secrets/{secret_id}", "/api/v1/apps/missing/secrets/s", "", "apps:write"),
-    ("get", "/api/v1/apps/{id}/assignments", "/api/v1/apps/missing/assignments", "", "apps:read"),
-    ("put", "/api/v1/apps/{id}/assignments/{person}", "/api/v1/apps/missing/assignments/g_x", "", "apps:write"),
-    ("delete", "/api/v1/apps/{id}/assignments/{person}", "/api/v1/apps/missing/assignments/g_x", "", "apps:write"),
+    (
+        "post",
+        "/api/v1/apps",
+        "/api/v1/apps",
+        r#"{"name":"x"}"#,
+        "apps:write",
+    ),
+    (
+        "get",
+        "/api/v1/apps/{id}",
+        "/api/v1/apps/missing",
+        "",
+        "apps:read",
+    ),
+    (
+        "put",
+        "/api/v1/apps/{id}",
+        "/api/v1/apps/missing",
+        "{}",
+        "apps:write",
+    ),
+    (
+        "post",
+        "/api/v1/apps/{id}/status",
+        "/api/v1/apps/missing/status",
+        r#"{"status":"disabled"}"#,
+        "apps:write",
+    ),
+    (
+        "post",
+        "/api/v1/apps/{id}/secrets",
+        "/api/v1/apps/missing/secrets",
+        r#"{"grace_seconds":0}"#,
+        "apps:write",
+    ),
+    (
+        "delete",
+        "/api/v1/apps/{id}/secrets/{secret_id}",
+        "/api/v1/apps/missing/secrets/s",
+        "",
+        "apps:write",
+    ),
+    (
+        "get",
+        "/api/v1/apps/{id}/assignments",
+        "/api/v1/apps/missing/assignments",
+        "",
+        "apps:read",
+    ),
+    (
+        "put",
+        "/api/v1/apps/{id}/assignments/{person}",
+        "/api/v1/apps/missing/assignments/g_x",
+        "",
+        "apps:write",
+    ),
+    (
+        "delete",
+        "/api/v1/apps/{id}/assignments/{person}",
+        "/api/v1/apps/missing/assignments/g_x",
+        "",
+        "apps:write",
+    ),
     ("get", "/api/v1/keys", "/api/v1/keys", "", "apps:read"),
-    ("post", "/api/v1/keys", "/api/v1/keys", r#"{"application_id":"missing","name":"k"}"#, "apps:write"),
-    ("get", "/api/v1/keys/{id}", "/api/v1/keys/missing", "", "apps:read"),
-    ("post", "/api/v1/keys/{id}/rotate", "/api/v1/keys/missing/rotate", r#"{"grace_seconds":0}"#, "apps:write"),
-    ("post", "/api/v1/keys/{id}/revoke", "/api/v1/keys/missing/revoke", "", "apps:write"),
-    ("put", "/api/v1/keys/{id}/expiry", "/api/v1/keys/missing/expiry", r#"{"expires":""}"#, "apps:write"),
-    ("get", "/api/v1/devices", "/api/v1/devices", "", "devices:read"),
-    ("get", "/api/v1/users/{id}/devices", "/api/v1/users/u_missing/devices", "", "devices:read"),
-    ("post", "/api/v1/users/{id}/devices", "/api/v1/users/u_missing/devices", "{}", "devices:write"),
-    ("put", "/api/v1/devices/{id}/trust", "/api/v1/devices/d_missing/trust", r#"{"trust_state":"blocked"}"#, "devices:write"),
-    ("delete", "/api/v1/devices/{id}", "/api/v1/devices/d_missing", "", "devices:write"),
-    ("get", "/api/v1/users/{id}/factors", "/api/v1/users/u_missing/factors", "", "mfa:read"),
-    ("post", "/api/v1/users/{id}/factors", "/api/v1/users/u_missing/factors", "{}", "mfa:factors"),
-    ("delete", "/api/v1/users/{id}/factors/{factor_id}", "/api/v1/users/u_missing/factors/f", "", "mfa:factors"),
-    ("get", "/api/v1/mfa/reset-options", "/api/v1/mfa/reset-options", "", "mfa:reset"),
-    ("post", "/api/v1/mfa/resets", "/api/v1/mfa/resets", "{}", "mfa:reset"),
+    (
+        "post",
+        "/api/v1/keys",
+        "/api/v1/keys",
+        r#"{"application_id":"missing","name":"k"}"#,
+        "apps:write",
+    ),
+    (
+        "get",
+        "/api/v1/keys/{id}",
+        "/api/v1/keys/missing",
+        "",
+        "apps:read",
+    ),
+    (
+        "post",
+        "/api/v1/keys/{id}/rotate",
+        "/api/v1/keys/missing/rotate",
+        r#"{"grace_seconds":0}"#,
+        "apps:write",
+    ),
+    (
+        "post",
+        "/api/v1/keys/{id}/revoke",
+        "/api/v1/keys/missing/revoke",
+        "",
+        "apps:write",
+    ),
+    (
+        "put",
+        "/api/v1/keys/{id}/expiry",
+        "/api/v1/keys/missing/expiry",
+        r#"{"expires":""}"#,
+        "apps:write",
+    ),
+    (
+        "get",
+        "/api/v1/devices",
+        "/api/v1/devices",
+        "",
+        "devices:read",
+    ),
+    (
+        "get",
+        "/api/v1/users/{id}/devices",
+        "/api/v1/users/u_missing/devices",
+        "",
+        "devices:read",
+    ),
+    (
+        "post",
+        "/api/v1/users/{id}/devices",
+        "/api/v1/users/u_missing/devices",
+        "{}",
+        "devices:write",
+    ),
+    (
+        "put",
+        "/api/v1/devices/{id}/trust",
+        "/api/v1/devices/d_missing/trust",
+        r#"{"trust_state":"blocked"}"#,
+        "devices:write",
+    ),
+    (
+        "delete",
+        "/api/v1/devices/{id}",
+        "/api/v1/devices/d_missing",
+        "",
+        "devices:write",
+    ),
+    (
+        "get",
+        "/api/v1/users/{id}/factors",
+        "/api/v1/users/u_missing/factors",
+        "",
+        "mfa:read",
+    ),
+    (
+        "post",
+        "/api/v1/users/{id}/factors",
+        "/api/v1/users/u_missing/factors",
+        "{}",
+        "mfa:factors",
+    ),
+    (
+        "delete",
+        "/api/v1/users/{id}/factors/{factor_id}",
+        "/api/v1/users/u_missing/factors/f",
+        "",
+        "mfa:factors",
+    ),
+    (
+        "get",
+        "/api/v1/mfa/reset-options",
+        "/api/v1/mfa/reset-options",
+        "",
+        "mfa:reset",
+    ),
+    (
+        "post",
+        "/api/v1/mfa/resets",
+        "/api/v1/mfa/resets",
+        "{}",
+        "mfa:reset",
+    ),
 ];
 
 fn body_of(raw: &str) -> Option<Value> {
@@ -63,20 +306,34 @@ async fn each_scope_allows_exactly_its_operations() {
     for (method, _, path, raw, scope) in ROWS {
         let m = method.to_uppercase();
         let res = api(&app, "", &m, path, body_of(raw), &[]).await;
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "anonymous {m} {path}");
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "anonymous {m} {path}"
+        );
 
         // A row may name several scopes, any one of which allows the operation.
         let needed: Vec<&str> = scope.split(',').collect();
-        let others: Vec<&str> = ALL_SCOPES.iter().copied().filter(|s| !needed.contains(s)).collect();
+        let others: Vec<&str> = ALL_SCOPES
+            .iter()
+            .copied()
+            .filter(|s| !needed.contains(s))
+            .collect();
         let without = service_token(&app, &others).await;
         let res = api(&app, &without, &m, path, body_of(raw), &[]).await;
-        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{m} {path} without {scope}");
+        assert_eq!(
+            res.status(),
+            StatusCode::FORBIDDEN,
+            "{m} {path} without {scope}"
+        );
 
         let only = service_token(&app, &needed[..1]).await;
         let res = api(&app, &only, &m, path, body_of(raw), &[]).await;
         let status = res.status();
         assert!(
-            status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN && !status.is_server_error(),
+            status != StatusCode::UNAUTHORIZED
+                && status != StatusCode::FORBIDDEN
+                && !status.is_server_error(),
             "{m} {path} with only {scope}: {status} {}",
             res.text().await.unwrap_or_default()
         );
@@ -85,7 +342,12 @@ async fn each_scope_allows_exactly_its_operations() {
         .audit_events()
         .await
         .into_iter()
-        .filter(|e| e.action == "access.denied" && e.actor_subject.as_deref().is_some_and(|s| s.starts_with("sat:")))
+        .filter(|e| {
+            e.action == "access.denied"
+                && e.actor_subject
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with("sat:"))
+        })
         .count();
     assert_eq!(denied, ROWS.len(), "every API denial is audited");
 }
@@ -111,7 +373,13 @@ async fn every_operation_of_the_document_has_a_row_with_its_scope() {
         .collect();
     let missing: Vec<_> = documented.difference(&rows).collect();
     let stale: Vec<_> = rows.difference(&documented).collect();
-    assert!(missing.is_empty(), "operations without a matrix row: {missing:?}");
-    assert!(stale.is_empty(), "rows for no operation (or another scope): {stale:?}");
+    assert!(
+        missing.is_empty(),
+        "operations without a matrix row: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "rows for no operation (or another scope): {stale:?}"
+    );
     let _ = json!(null);
 }

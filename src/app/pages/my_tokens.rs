@@ -1,7 +1,7 @@
 //! Personal access tokens: "My tokens" for every staff member (create within one's role, shown
 //! once; revoke), and everyone's personal tokens for administrators.
 use crate::api::tokens::{
-    my_tokens, personal_tokens, CreatePersonalToken, MyTokens, RevokeMyToken, RevokeToken,
+    my_tokens, personal_tokens, CreatePersonalToken, MyTokensView, RevokeMyToken, RevokeToken,
     TokenPage,
 };
 use crate::app::components::{ErrorBox, Loading, OneTimeSecret};
@@ -50,7 +50,7 @@ pub fn MyTokensPage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || mine.get().map(|r| match r {
                 Err(e) => view! { <div class="mt-4"><ErrorBox error=e /></div> }.into_any(),
-                Ok(MyTokens { tokens, scopes, max_days }) => view! {
+                Ok(MyTokensView { tokens, scopes, max_days }) => view! {
                     {if tokens.is_empty() {
                         view! {
                             <div class="mt-6 card p-6" id="my-tokens-empty">

@@ -305,19 +305,23 @@ pub enum TokenActions {
 fn token_buttons(actions: TokenActions, id: String) -> AnyView {
     let revoke_id = format!("revoke-{id}");
     match actions {
-        TokenActions::Service { rotate, revoke } => view! {
+        TokenActions::Service { rotate, revoke } => {
+            let rotate_id = format!("rotate-{id}");
+            let id2 = id.clone();
+            view! {
             <div class="flex flex-wrap gap-2">
                 <ActionForm action=rotate>
-                    <input type="hidden" name="id" value=id.clone() />
-                    <ConfirmSubmit label="Rotate" confirm="Confirm: rotate (the old one works 24 h more)" id=format!("rotate-{id}") />
+                    <input type="hidden" name="id" value=id />
+                    <ConfirmSubmit label="Rotate" confirm="Confirm: rotate (the old one works 24 h more)" id=rotate_id />
                 </ActionForm>
                 <ActionForm action=revoke>
-                    <input type="hidden" name="id" value=id.clone() />
+                    <input type="hidden" name="id" value=id2 />
                     <ConfirmSubmit label="Revoke" confirm="Confirm: revoke now" id=revoke_id danger=true />
                 </ActionForm>
             </div>
+            }
+            .into_any()
         }
-        .into_any(),
         TokenActions::Admin(revoke) => view! {
             <ActionForm action=revoke>
                 <input type="hidden" name="id" value=id />

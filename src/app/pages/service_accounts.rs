@@ -68,10 +68,12 @@ fn AccountTable(accounts: Vec<ServiceAccount>) -> impl IntoView {
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(" ");
+            let name = a.name.clone();
+            let href = format!("/service-accounts/{}", a.id);
             view! {
                 <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-account=a.id.clone() data-name=a.name.clone()>
                     <td class="px-3 py-2">
-                        <A href=format!("/service-accounts/{}", a.id) attr:class="link">{a.name.clone()}</A>
+                        <A href=href attr:class="link">{name}</A>
                         <span class="block font-mono text-xs text-slate-500">{a.id.clone()}</span>
                     </td>
                     <td class="px-3 py-2">{a.owner_email.clone()}</td>

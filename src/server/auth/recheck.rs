@@ -3,13 +3,13 @@
 //! themselves are asked of the provider again every `GATEHOUSE_ROLE_RECHECK_SECS` of activity
 //! and at once before sensitive acts. When the provider no longer vouches for the person, or
 //! their groups no longer map to a role, the session ends (audited).
-use crate::server::service::token_auth;
 use crate::model::{AppError, Principal};
 use crate::server::auth::guard::Freshness;
 use crate::server::auth::oidc::Recheck;
 use crate::server::auth::session::{self, SignedIn};
 use crate::server::service::audit::{Actor, RequestMeta};
 use crate::server::service::console_sessions;
+use crate::server::service::token_auth;
 use crate::server::AppState;
 use tower_sessions::Session;
 

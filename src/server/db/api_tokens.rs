@@ -180,7 +180,7 @@ pub async fn insert_token(tx: &mut Tx, t: &TokenRow<'_>) -> Result<(), sqlx::Err
 
 const TOKEN: &str =
     "SELECT id, kind, service_account_id, owner_email, name, scopes, created_by, created_at, \
-                     expires_at, revoked_at, last_used_at, use_count FROM api_tokens";
+                     expires_at, revoked_at, last_used_at, use_count, personal_reads FROM api_tokens";
 
 fn token(r: &AnyRow) -> Result<TokenSummary, sqlx::Error> {
     let kind: String = r.try_get("kind")?;
@@ -201,6 +201,7 @@ fn token(r: &AnyRow) -> Result<TokenSummary, sqlx::Error> {
         revoked_at: r.try_get("revoked_at")?,
         last_used_at: r.try_get("last_used_at")?,
         use_count: r.try_get("use_count")?,
+        personal_reads: r.try_get("personal_reads")?,
     })
 }
 
@@ -318,7 +319,7 @@ pub struct TokenForAuth {
 pub async fn token_for_auth(pool: &AnyPool, id: &str) -> Result<Option<TokenForAuth>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT t.id, t.kind, t.service_account_id, t.owner_email, t.name, t.scopes, t.created_by, t.created_at, \
-         t.expires_at, t.revoked_at, t.last_used_at, t.use_count, t.owner_subject, t.secret_hash, \
+         t.expires_at, t.revoked_at, t.last_used_at, t.use_count, t.personal_reads, t.owner_subject, t.secret_hash, \
          s.status AS account_status, o.role AS owner_role, o.confirmed_at AS owner_confirmed_at \
          FROM api_tokens t LEFT JOIN service_accounts s ON s.id = t.service_account_id \
          LEFT JOIN token_owners o ON o.subject = t.owner_subject WHERE t.id = $1",
@@ -383,16 +384,21 @@ pub async fn drop_owner(tx: &mut Tx, subject: &str, now: i64) -> Result<Vec<Stri
     Ok(ids)
 }
 
-/// Usage counted in memory, written in one transaction: `(token id, last used, uses)`.
-pub async fn record_usage(tx: &mut Tx, usage: &[(String, i64, i64)]) -> Result<(), sqlx::Error> {
-    for (id, at, uses) in usage {
+/// Usage counted in memory, written in one transaction: (token id, last used, uses, reads of
+/// people's data).
+pub async fn record_usage(
+    tx: &mut Tx,
+    usage: &[(String, i64, i64, i64)],
+) -> Result<(), sqlx::Error> {
+    for (id, at, uses, reads) in usage {
         sqlx::query(
             "UPDATE api_tokens SET last_used_at = CASE WHEN last_used_at > $2 THEN last_used_at ELSE $2 END, \
-             use_count = use_count + $3 WHERE id = $1",
+             use_count = use_count + $3, personal_reads = personal_reads + $4 WHERE id = $1",
         )
         .bind(id)
         .bind(at)
         .bind(uses)
+        .bind(reads)
         .execute(&mut **tx)
         .await?;
     }

@@ -1,11 +1,11 @@
 //! `/login`, `/auth/callback`, `/logout`: the OpenID Connect sign-in and sign-out.
-use crate::server::service::token_auth;
 use crate::model::access::page_permission;
 use crate::model::Principal;
 use crate::server::auth::oidc::OidcError;
 use crate::server::auth::session::{self, SignedIn};
 use crate::server::http::pages::{encode, plain_page};
 use crate::server::service::audit::{self, Actor, Entry, Outcome, RequestMeta};
+use crate::server::service::token_auth;
 use crate::server::AppState;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -241,7 +241,8 @@ async fn complete_sign_in(
             tracing::error!(error = %e, "could not audit a sign-in without role");
         }
         let now_ms = state.clock.now_secs() * 1000;
-        if let Err(e) = token_auth::owner_lost(&state.db, &actor, meta, &identity.subject, now_ms).await
+        if let Err(e) =
+            token_auth::owner_lost(&state.db, &actor, meta, &identity.subject, now_ms).await
         {
             tracing::error!(error = %e, "could not revoke the personal tokens of a person without role");
         }

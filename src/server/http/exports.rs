@@ -35,10 +35,6 @@ pub async fn users_csv(
         Ok(a) => a,
         Err(e) => return error_page(e),
     };
-    let permit = match state.heavy.try_start(&auth.principal.email) {
-        Ok(p) => p,
-        Err(e) => return error_page(e),
-    };
     let ids: Vec<String> = selection
         .ids
         .split(',')
@@ -46,22 +42,34 @@ pub async fn users_csv(
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
+    match users_export_body(&state, &auth, &query, ids).await {
+        Ok(body) => csv_response(body),
+        Err(e) => error_page(e),
+    }
+}
+
+/// Starts a users export for an authorized caller: the selected users (`ids`) or every user
+/// matching `query`, audited, streamed page by page. The console's download and the API's share it.
+pub async fn users_export_body(
+    state: &AppState,
+    auth: &Authorized,
+    query: &UserQuery,
+    ids: Vec<String>,
+) -> Result<Body, AppError> {
+    let permit = state.heavy.try_start(&auth.principal.email)?;
     let filtered = [&query.q, &query.status, &query.source]
         .iter()
         .any(|f| !f.trim().is_empty());
     if !ids.is_empty() && filtered {
-        return error_page(AppError::invalid(
+        return Err(AppError::invalid(
             "ids",
             "The link names both selected users and a filter; export either the selection or the filter.",
         ));
     }
     // Refuses a bad filter (e.g. an unknown status) before anything is audited or sent.
-    let matcher = match Matcher::parse(&query) {
-        Ok(m) => m,
-        Err(e) => return error_page(e),
-    };
+    let matcher = Matcher::parse(query)?;
     if ids.len() > MAX_SELECTION {
-        return error_page(AppError::invalid(
+        return Err(AppError::invalid(
             "ids",
             format!("At most {MAX_SELECTION} users can be exported one by one; export the whole filter instead."),
         ));
@@ -75,7 +83,7 @@ pub async fn users_csv(
         .details(serde_json::json!({ "filter": filter, "format": "csv" }));
     if let Err(e) = audit::record_alone(&state.db, &auth.actor(), &auth.meta, entry).await {
         tracing::error!(error = %e, "could not audit an export");
-        return error_page(AppError::Internal);
+        return Err(AppError::Internal);
     }
     // Each step yields one page as CSV; `None` as the cursor state means the export is finished.
     let header_row =
@@ -87,17 +95,17 @@ pub async fn users_csv(
                 for u in &users {
                     push_row(&mut out, u);
                 }
-                csv_response(Body::from(out))
+                Ok(Body::from(out))
             }
             Err(e) => {
                 tracing::error!(error = %e, "selection export failed");
-                error_page(AppError::Internal)
+                Err(AppError::Internal)
             }
         };
     }
     // Every matching user, search or not, a keyset page at a time in constant memory.
     let stream = futures::stream::unfold(
-        (state, matcher, Some(String::new())),
+        (state.clone(), matcher, Some(String::new())),
         move |(state, matcher, after)| async move {
             let after = after?;
             match matcher.page(&state.db, &after, EXPORT_PAGE).await {
@@ -121,7 +129,7 @@ pub async fn users_csv(
             }
         },
     );
-    csv_response(Body::from_stream(hold(permit, stream)))
+    Ok(Body::from_stream(hold(permit, stream)))
 }
 
 /// The stream, holding `permit` until it ends (or the download is abandoned).
@@ -143,7 +151,7 @@ pub struct Selection {
     ids: String,
 }
 
-fn csv_response(body: Body) -> Response {
+pub fn csv_response(body: Body) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

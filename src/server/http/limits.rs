@@ -14,7 +14,8 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 /// Paths that stream a larger upload and enforce their own limit.
 fn own_limit(path: &str) -> Option<usize> {
-    (path == "/users/import").then_some(crate::server::http::imports::MAX_UPLOAD)
+    (path == "/users/import" || path == "/api/v1/jobs/user-import")
+        .then_some(crate::server::http::imports::MAX_UPLOAD)
 }
 
 pub async fn limit_body(request: Request, next: Next) -> Response {

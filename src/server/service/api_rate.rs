@@ -78,7 +78,13 @@ mod tests {
         let refused = limiter.check("a", t + 10);
         assert!(!refused.allowed);
         assert_eq!(refused.reset_secs, 59);
-        assert!(limiter.check("b", t).allowed, "another token has its own window");
-        assert!(limiter.check("a", 180_000).allowed, "the next minute starts afresh");
+        assert!(
+            limiter.check("b", t).allowed,
+            "another token has its own window"
+        );
+        assert!(
+            limiter.check("a", 180_000).allowed,
+            "the next minute starts afresh"
+        );
     }
 }

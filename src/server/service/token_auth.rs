@@ -4,8 +4,8 @@
 //! forgets everything at once after its own change (`Db::keys_changed`).
 use crate::model::api::{Scope, TokenKind, TokenSummary};
 use crate::model::{Principal, Role};
-use crate::server::service::audit::{self, Actor, Entry, Outcome, RequestMeta};
 use crate::server::db::{self, api_tokens::TokenForAuth, Db};
+use crate::server::service::audit::{self, Actor, Outcome, RequestMeta};
 use crate::server::service::secrets;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -76,8 +76,8 @@ pub struct TokenAuthenticator {
     /// A personal token works only while its owner's role was confirmed within this time.
     owner_ttl_ms: i64,
     cache: Mutex<HashMap<String, Entry>>,
-    /// `(last used, uses)` per token id since the last flush.
-    usage: Mutex<HashMap<String, (i64, i64)>>,
+    /// `(last used, uses, reads of people's data)` per token id since the last flush.
+    usage: Mutex<HashMap<String, (i64, i64, i64)>>,
 }
 
 impl TokenAuthenticator {
@@ -161,7 +161,7 @@ impl TokenAuthenticator {
             }
         };
         let mut usage = self.usage.lock().unwrap();
-        let used = usage.entry(token.summary.id.clone()).or_insert((0, 0));
+        let used = usage.entry(token.summary.id.clone()).or_insert((0, 0, 0));
         used.0 = used.0.max(now_ms);
         used.1 += 1;
         Ok(Ok(Caller {
@@ -169,6 +169,12 @@ impl TokenAuthenticator {
             owner_subject: token.owner_subject.clone(),
             owner_role,
         }))
+    }
+
+    /// Counts a read of people's data by a token (flushed with its usage).
+    pub fn count_personal_read(&self, token_id: &str) {
+        let mut usage = self.usage.lock().unwrap();
+        usage.entry(token_id.to_string()).or_insert((0, 0, 0)).2 += 1;
     }
 
     /// Writes the usage counted in memory every `flush_every`.
@@ -186,19 +192,12 @@ impl TokenAuthenticator {
 
     /// Writes the usage counted since the last flush, in one transaction.
     pub async fn flush_usage(&self) -> Result<(), sqlx::Error> {
-        let batch: Vec<(String, i64, i64)> = {
-            let owner_role = match token.summary.kind {
-            TokenKind::Service => None,
-            TokenKind::Personal => {
-                let confirmed = token.owner_confirmed_at.unwrap_or(0);
-                match token.owner_role.as_deref().and_then(Role::parse) {
-                    Some(role) if now_ms - confirmed < self.owner_ttl_ms => Some(role),
-                    _ => return Ok(Err(Refusal::RoleLost)),
-                }
-            }
-        };
-        let mut usage = self.usage.lock().unwrap();
-            usage.drain().map(|(id, (at, n))| (id, at, n)).collect()
+        let batch: Vec<(String, i64, i64, i64)> = {
+            let mut usage = self.usage.lock().unwrap();
+            usage
+                .drain()
+                .map(|(id, (at, n, reads))| (id, at, n, reads))
+                .collect()
         };
         if batch.is_empty() {
             return Ok(());
@@ -211,7 +210,11 @@ impl TokenAuthenticator {
 
 /// The identity provider confirmed a staff member's role (sign-in or re-check): their personal
 /// tokens may act under it.
-pub async fn owner_confirmed(db: &Db, principal: &Principal, now_ms: i64) -> Result<(), sqlx::Error> {
+pub async fn owner_confirmed(
+    db: &Db,
+    principal: &Principal,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
     db::api_tokens::note_owner(
         &mut tx,
@@ -236,9 +239,8 @@ pub async fn owner_lost(
     let mut tx = db.begin_write().await?;
     let revoked = db::api_tokens::drop_owner(&mut tx, subject, now_ms).await?;
     if !revoked.is_empty() {
-        let entry = Entry::new("api_token.revoke", Outcome::Success).details(
-            serde_json::json!({ "tokens": revoked, "reason": "owner_role_removed" }),
-        );
+        let entry = audit::Entry::new("api_token.revoke", Outcome::Success)
+            .details(serde_json::json!({ "tokens": revoked, "reason": "owner_role_removed" }));
         audit::record(&mut tx, actor, meta, entry).await?;
     }
     tx.commit().await?;

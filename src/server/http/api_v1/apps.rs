@@ -2,10 +2,11 @@
 use super::caller::ApiCaller;
 use super::problem::Problem;
 use super::reply::{
-    fail, fail_versioned, idempotent, if_match, json, page, versioned, ApiJson, ApiQuery,
-    ApiResult,
+    fail, fail_versioned, idempotent, if_match, json, page, versioned, ApiJson, ApiQuery, ApiResult,
 };
-use crate::model::apps::{AppDetail, AppInput, AppQuery, AppStatus, AppSummary, Assignment, NewSecret};
+use crate::model::apps::{
+    AppDetail, AppInput, AppQuery, AppStatus, AppSummary, Assignment, NewSecret,
+};
 use crate::model::Permission;
 use crate::server::service::apps;
 use crate::server::AppState;
@@ -42,10 +43,15 @@ pub async fn list(
     caller: ApiCaller,
     ApiQuery(filter): ApiQuery<AppFilter>,
 ) -> ApiResult {
-    caller.authorize(&state, Permission::ReadApps, "GET /api/v1/apps").await?;
+    caller
+        .authorize(&state, Permission::ReadApps, "GET /api/v1/apps")
+        .await?;
     let query = AppQuery {
         q: filter.q.unwrap_or_default(),
-        status: filter.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        status: filter
+            .status
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
         kind: filter.kind.unwrap_or_default(),
         after: filter.after.unwrap_or_default(),
     };
@@ -71,7 +77,9 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(input): ApiJson<AppInput>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::WriteApps, "POST /api/v1/apps").await?;
+    let auth = caller
+        .authorize(&state, Permission::WriteApps, "POST /api/v1/apps")
+        .await?;
     let body = serde_json::to_string(&input).unwrap_or_default();
     idempotent(&state, &caller, &headers, &body, async {
         let created = apps::create(&state.db, &auth, &input)
@@ -93,9 +101,17 @@ pub async fn create(
         (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["apps:read"])))]
-pub async fn get(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult {
-    caller.authorize(&state, Permission::ReadApps, "GET /api/v1/apps/{id}").await?;
-    let app = apps::get(&state.db, &id).await.map_err(|e| fail(&state, e))?;
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    caller
+        .authorize(&state, Permission::ReadApps, "GET /api/v1/apps/{id}")
+        .await?;
+    let app = apps::get(&state.db, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
     Ok(versioned(StatusCode::OK, &app, app.version))
 }
 
@@ -116,7 +132,9 @@ pub async fn update(
     headers: HeaderMap,
     ApiJson(input): ApiJson<AppInput>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::WriteApps, "PUT /api/v1/apps/{id}").await?;
+    let auth = caller
+        .authorize(&state, Permission::WriteApps, "PUT /api/v1/apps/{id}")
+        .await?;
     let version = if_match(&state, &headers)?;
     let app = apps::update(&state.db, &auth, &id, version, &input)
         .await
@@ -144,7 +162,13 @@ pub async fn set_status(
     Path(id): Path<String>,
     ApiJson(change): ApiJson<AppStatusChange>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::WriteApps, "POST /api/v1/apps/{id}/status").await?;
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "POST /api/v1/apps/{id}/status",
+        )
+        .await?;
     let app = apps::set_status(&state.db, &auth, &id, change.status.as_str())
         .await
         .map_err(|e| fail(&state, e))?;
@@ -172,7 +196,13 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
     ApiJson(rotation): ApiJson<Rotation>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::WriteApps, "POST /api/v1/apps/{id}/secrets").await?;
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "POST /api/v1/apps/{id}/secrets",
+        )
+        .await?;
     let secret = apps::rotate_secret(&state.db, &auth, &id, rotation.grace_seconds)
         .await
         .map_err(|e| fail(&state, e))?;
@@ -194,7 +224,11 @@ pub async fn revoke_secret(
     Path((id, secret_id)): Path<(String, String)>,
 ) -> ApiResult {
     let auth = caller
-        .authorize(&state, Permission::WriteApps, "DELETE /api/v1/apps/{id}/secrets/{secret_id}")
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "DELETE /api/v1/apps/{id}/secrets/{secret_id}",
+        )
         .await?;
     let app = apps::revoke_secret(&state.db, &auth, &id, &secret_id)
         .await
@@ -214,9 +248,19 @@ pub async fn assignments(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> ApiResult {
-    caller.authorize(&state, Permission::ReadApps, "GET /api/v1/apps/{id}/assignments").await?;
-    apps::get(&state.db, &id).await.map_err(|e| fail(&state, e))?;
-    let list = apps::assignments(&state.db, &id).await.map_err(|e| fail(&state, e))?;
+    caller
+        .authorize(
+            &state,
+            Permission::ReadApps,
+            "GET /api/v1/apps/{id}/assignments",
+        )
+        .await?;
+    apps::get(&state.db, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    let list = apps::assignments(&state.db, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -235,9 +279,15 @@ pub async fn assign(
     Path((id, person)): Path<(String, String)>,
 ) -> ApiResult {
     let auth = caller
-        .authorize(&state, Permission::WriteApps, "PUT /api/v1/apps/{id}/assignments/{person}")
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "PUT /api/v1/apps/{id}/assignments/{person}",
+        )
         .await?;
-    let list = apps::assign(&state.db, &auth, &id, &person).await.map_err(|e| fail(&state, e))?;
+    let list = apps::assign(&state.db, &auth, &id, &person)
+        .await
+        .map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -255,8 +305,14 @@ pub async fn unassign(
     Path((id, person)): Path<(String, String)>,
 ) -> ApiResult {
     let auth = caller
-        .authorize(&state, Permission::WriteApps, "DELETE /api/v1/apps/{id}/assignments/{person}")
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "DELETE /api/v1/apps/{id}/assignments/{person}",
+        )
         .await?;
-    let list = apps::unassign(&state.db, &auth, &id, &person).await.map_err(|e| fail(&state, e))?;
+    let list = apps::unassign(&state.db, &auth, &id, &person)
+        .await
+        .map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &list))
 }

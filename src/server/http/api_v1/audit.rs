@@ -76,7 +76,11 @@ pub async fn search(
         let next = format!(
             "<{}/api/v1/audit/events?{}>; rel=\"next\"",
             state.config.public_url,
-            AuditQuery { before: Some(before), ..query }.to_query_string(true)
+            AuditQuery {
+                before: Some(before),
+                ..query
+            }
+            .to_query_string(true)
         );
         if let Ok(v) = HeaderValue::from_str(&next) {
             res.headers_mut().insert(header::LINK, v);
@@ -154,7 +158,11 @@ fn query_of(filter: AuditFilter) -> AuditQuery {
     security(("bearer" = ["audit:verify"])))]
 pub async fn verify(State(state): State<AppState>, caller: ApiCaller) -> ApiResult {
     let auth = caller
-        .authorize(&state, Permission::VerifyAudit, "POST /api/v1/audit/verifications")
+        .authorize(
+            &state,
+            Permission::VerifyAudit,
+            "POST /api/v1/audit/verifications",
+        )
         .await?;
     let permit = state
         .heavy

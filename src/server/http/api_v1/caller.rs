@@ -117,7 +117,11 @@ fn principal_of(caller: &Caller) -> Principal {
 }
 
 /// Authenticates and rate-limits every request to the protected part of the API.
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let Some(presented) = bearer(request.headers()).map(str::to_string) else {
         return problem(
             &state,
@@ -169,6 +173,9 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         token_kind: caller.token.kind.as_str(),
         request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
     });
+    if parts.method == http::Method::GET && reads_personal_data(parts.uri.path()) {
+        state.tokens.count_personal_read(&caller.token.id);
+    }
     request = Request::from_parts(parts, body);
     let principal = principal_of(&caller);
     request.extensions_mut().insert(ApiCaller {
@@ -179,6 +186,13 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     let mut res = next.run(request).await;
     rate_headers(res.headers_mut(), rate);
     res
+}
+
+/// Paths whose answers hold people's data, counted per token for privacy reviews.
+fn reads_personal_data(path: &str) -> bool {
+    ["/api/v1/users", "/api/v1/people", "/api/v1/devices"]
+        .iter()
+        .any(|p| path.starts_with(p))
 }
 
 /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers).

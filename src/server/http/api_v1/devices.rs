@@ -42,7 +42,9 @@ pub async fn list(
     caller: ApiCaller,
     ApiQuery(filter): ApiQuery<DeviceFilter>,
 ) -> ApiResult {
-    caller.authorize(&state, Permission::ReadDevices, "GET /api/v1/devices").await?;
+    caller
+        .authorize(&state, Permission::ReadDevices, "GET /api/v1/devices")
+        .await?;
     let query = DeviceQuery {
         owner: filter.owner.unwrap_or_default(),
         device: String::new(),
@@ -51,8 +53,15 @@ pub async fn list(
         stale_days: filter.stale_days.map(|d| d.to_string()).unwrap_or_default(),
         after: filter.after.unwrap_or_default(),
     };
-    let result = support::devices(&state.db, &query).await.map_err(|e| fail(&state, e))?;
-    Ok(page(&state, "/api/v1/devices", &result.devices, result.next))
+    let result = support::devices(&state.db, &query)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(page(
+        &state,
+        "/api/v1/devices",
+        &result.devices,
+        result.next,
+    ))
 }
 
 /// A user's devices.
@@ -62,9 +71,21 @@ pub async fn list(
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["devices:read"])))]
-pub async fn of_user(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult {
-    caller.authorize(&state, Permission::ReadDevices, "GET /api/v1/users/{id}/devices").await?;
-    let list = support::devices_of_user(&state.db, &id).await.map_err(|e| fail(&state, e))?;
+pub async fn of_user(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    caller
+        .authorize(
+            &state,
+            Permission::ReadDevices,
+            "GET /api/v1/users/{id}/devices",
+        )
+        .await?;
+    let list = support::devices_of_user(&state.db, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -83,7 +104,13 @@ pub async fn register(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<DeviceInput>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::ManageDevices, "POST /api/v1/users/{id}/devices").await?;
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::ManageDevices,
+            "POST /api/v1/users/{id}/devices",
+        )
+        .await?;
     let device = support::register_device(&state.db, &auth, &id, &input)
         .await
         .map_err(|e| fail(&state, e))?;
@@ -118,7 +145,13 @@ pub async fn set_trust(
     Path(id): Path<String>,
     ApiJson(change): ApiJson<DeviceTrust>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::ManageDevices, "PUT /api/v1/devices/{id}/trust").await?;
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::ManageDevices,
+            "PUT /api/v1/devices/{id}/trust",
+        )
+        .await?;
     let to = match change.trust_state {
         TrustChange::Trusted => TrustState::Trusted,
         TrustChange::Untrusted => TrustState::Untrusted,
@@ -137,8 +170,18 @@ pub async fn set_trust(
         (status = 404, description = "No such device", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["devices:write"])))]
-pub async fn remove(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::ManageDevices, "DELETE /api/v1/devices/{id}").await?;
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::ManageDevices,
+            "DELETE /api/v1/devices/{id}",
+        )
+        .await?;
     support::remove_device(&state.db, &auth, &id)
         .await
         .map_err(|e| fail(&state, e))?;

@@ -6,7 +6,10 @@ use super::reply::{fail, json, ApiJson, ApiResult};
 use crate::model::jobs::{BulkScope, Job};
 use crate::model::users::{BulkAction, UserQuery, UserStatus};
 use crate::model::{AppError, Permission};
-use crate::server::service::jobs;
+use crate::server::service::jobs::{
+    self,
+    import::{self, MAX_IMPORT_BYTES},
+};
 use crate::server::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +21,13 @@ pub const TAG: &str = "jobs";
 
 /// `202` with the job to follow.
 pub fn started(id: &str) -> Response {
-    let mut res = json(StatusCode::ACCEPTED, &JobStarted { job_id: id.to_string() }).into_response();
+    let mut res = json(
+        StatusCode::ACCEPTED,
+        &JobStarted {
+            job_id: id.to_string(),
+        },
+    )
+    .into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/jobs/{id}")) {
         res.headers_mut().insert(header::LOCATION, v);
     }
@@ -69,7 +78,11 @@ pub async fn bulk_status(
     ApiJson(request): ApiJson<BulkRequest>,
 ) -> ApiResult {
     let auth = caller
-        .authorize(&state, Permission::WriteUsers, "POST /api/v1/jobs/user-status")
+        .authorize(
+            &state,
+            Permission::WriteUsers,
+            "POST /api/v1/jobs/user-status",
+        )
         .await?;
     let action = match request.action {
         BulkActionParam::Suspend => BulkAction::Suspend,
@@ -82,8 +95,9 @@ pub async fn bulk_status(
         source: f.source.unwrap_or_default(),
         ..UserQuery::default()
     });
-    let scope = BulkScope::from_request(request.ids, filter, request.everyone, request.confirm_count)
-        .map_err(|e| fail(&state, e))?;
+    let scope =
+        BulkScope::from_request(request.ids, filter, request.everyone, request.confirm_count)
+            .map_err(|e| fail(&state, e))?;
     let id = jobs::start_bulk(&state.db, &auth, action, scope)
         .await
         .map_err(|e| fail(&state, e))?;
@@ -98,7 +112,11 @@ pub async fn bulk_status(
         (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["users:write", "audit:verify"])))]
-pub async fn get(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let needs = |job: &Job| {
         if job.kind.starts_with("audit.") {
             Permission::VerifyAudit
@@ -107,13 +125,71 @@ pub async fn get(State(state): State<AppState>, caller: ApiCaller, Path(id): Pat
         }
     };
     // Whether the job exists is only told to callers who may read some job.
-    if !caller.principal.can(Permission::WriteUsers) && !caller.principal.can(Permission::VerifyAudit) {
-        caller.authorize(&state, Permission::WriteUsers, "GET /api/v1/jobs/{id}").await?;
+    if !caller.principal.can(Permission::WriteUsers)
+        && !caller.principal.can(Permission::VerifyAudit)
+    {
+        caller
+            .authorize(&state, Permission::WriteUsers, "GET /api/v1/jobs/{id}")
+            .await?;
     }
-    let job = jobs::get(&state.db, &id).await.map_err(|e| fail(&state, e))?;
-    caller.authorize(&state, needs(&job), "GET /api/v1/jobs/{id}").await?;
-    if !(job.kind.starts_with("users.") || job.kind.starts_with("devices.") || job.kind.starts_with("audit.")) {
+    let job = jobs::get(&state.db, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    caller
+        .authorize(&state, needs(&job), "GET /api/v1/jobs/{id}")
+        .await?;
+    if !(job.kind.starts_with("users.")
+        || job.kind.starts_with("devices.")
+        || job.kind.starts_with("audit."))
+    {
         return Err(fail(&state, AppError::NotFound("The job".into())));
     }
     Ok(json(StatusCode::OK, &job))
+}
+
+/// Import users from CSV (the console's import format, header line first) as a job: every line
+/// is checked before anything is written; follow the job for progress and the report.
+#[utoipa::path(post, path = "/api/v1/jobs/user-import", tag = TAG,
+    request_body(content = String, content_type = "text/csv", description = "The CSV file, at most 64 MB"),
+    responses(
+        (status = 202, description = "Started", body = JobStarted, headers(("Location" = String))),
+        (status = 413, description = "The file is too large", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["users:write"])))]
+pub async fn user_import(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: axum::body::Body,
+) -> ApiResult {
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteUsers,
+            "POST /api/v1/jobs/user-import",
+        )
+        .await?;
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_IMPORT_BYTES).await else {
+        return Err(super::caller::problem(
+            &state,
+            super::problem::Kind::TooLarge,
+            format!(
+                "The file is larger than {} MB; split it into smaller files.",
+                MAX_IMPORT_BYTES / 1024 / 1024
+            ),
+        ));
+    };
+    if bytes.is_empty() {
+        return Err(fail(
+            &state,
+            AppError::invalid("file", "Send the CSV file as the body."),
+        ));
+    }
+    let permit = state
+        .heavy
+        .try_start(&auth.principal.email)
+        .map_err(|e| fail(&state, e))?;
+    let id = import::start(&state.db, &auth, "api-upload.csv", bytes.to_vec(), permit)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(started(&id))
 }

@@ -42,15 +42,25 @@ pub async fn list(
     caller: ApiCaller,
     ApiQuery(filter): ApiQuery<KeyFilter>,
 ) -> ApiResult {
-    caller.authorize(&state, Permission::ReadApps, "GET /api/v1/keys").await?;
+    caller
+        .authorize(&state, Permission::ReadApps, "GET /api/v1/keys")
+        .await?;
     let query = KeyQuery {
         status: filter.status.unwrap_or_default(),
         application_id: filter.application_id.unwrap_or_default(),
-        expiring_days: filter.expiring_days.map(|d| d.to_string()).unwrap_or_default(),
-        unused_days: filter.unused_days.map(|d| d.to_string()).unwrap_or_default(),
+        expiring_days: filter
+            .expiring_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        unused_days: filter
+            .unused_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         after: filter.after.unwrap_or_default(),
     };
-    let result = keys::list(&state.db, &query).await.map_err(|e| fail(&state, e))?;
+    let result = keys::list(&state.db, &query)
+        .await
+        .map_err(|e| fail(&state, e))?;
     Ok(page(&state, "/api/v1/keys", &result.keys, result.next))
 }
 
@@ -70,7 +80,9 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(input): ApiJson<KeyInput>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::WriteApps, "POST /api/v1/keys").await?;
+    let auth = caller
+        .authorize(&state, Permission::WriteApps, "POST /api/v1/keys")
+        .await?;
     let body = serde_json::to_string(&input).unwrap_or_default();
     idempotent(&state, &caller, &headers, &body, async {
         let issued = keys::create(&state.db, &auth, &input)
@@ -92,9 +104,17 @@ pub async fn create(
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["apps:read"])))]
-pub async fn get(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult {
-    caller.authorize(&state, Permission::ReadApps, "GET /api/v1/keys/{id}").await?;
-    let key = keys::get(&state.db, &id).await.map_err(|e| fail(&state, e))?;
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    caller
+        .authorize(&state, Permission::ReadApps, "GET /api/v1/keys/{id}")
+        .await?;
+    let key = keys::get(&state.db, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &key))
 }
 
@@ -119,7 +139,13 @@ pub async fn rotate(
     Path(id): Path<String>,
     ApiJson(rotation): ApiJson<KeyRotation>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::WriteApps, "POST /api/v1/keys/{id}/rotate").await?;
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "POST /api/v1/keys/{id}/rotate",
+        )
+        .await?;
     let issued = keys::rotate(&state.db, &auth, &id, rotation.grace_seconds)
         .await
         .map_err(|e| fail(&state, e))?;
@@ -134,9 +160,21 @@ pub async fn rotate(
         (status = 409, description = "Already revoked", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["apps:write"])))]
-pub async fn revoke(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::WriteApps, "POST /api/v1/keys/{id}/revoke").await?;
-    let key = keys::revoke(&state.db, &auth, &id).await.map_err(|e| fail(&state, e))?;
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "POST /api/v1/keys/{id}/revoke",
+        )
+        .await?;
+    let key = keys::revoke(&state.db, &auth, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &key))
 }
 
@@ -161,7 +199,13 @@ pub async fn set_expiry(
     Path(id): Path<String>,
     ApiJson(expiry): ApiJson<Expiry>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::WriteApps, "PUT /api/v1/keys/{id}/expiry").await?;
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "PUT /api/v1/keys/{id}/expiry",
+        )
+        .await?;
     let key = keys::set_expiry(&state.db, &auth, &id, &expiry.expires)
         .await
         .map_err(|e| fail(&state, e))?;

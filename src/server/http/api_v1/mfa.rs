@@ -19,9 +19,21 @@ pub const TAG: &str = "mfa";
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["mfa:read"])))]
-pub async fn factors(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult {
-    caller.authorize(&state, Permission::ReadMfa, "GET /api/v1/users/{id}/factors").await?;
-    let list = support::factors(&state.db, &id).await.map_err(|e| fail(&state, e))?;
+pub async fn factors(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    caller
+        .authorize(
+            &state,
+            Permission::ReadMfa,
+            "GET /api/v1/users/{id}/factors",
+        )
+        .await?;
+    let list = support::factors(&state.db, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -40,7 +52,13 @@ pub async fn add_factor(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<FactorInput>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::ManageFactors, "POST /api/v1/users/{id}/factors").await?;
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::ManageFactors,
+            "POST /api/v1/users/{id}/factors",
+        )
+        .await?;
     let factor = support::add_factor(&state.db, &auth, &id, &input)
         .await
         .map_err(|e| fail(&state, e))?;
@@ -62,7 +80,11 @@ pub async fn remove_factor(
     Path((id, factor_id)): Path<(String, String)>,
 ) -> ApiResult {
     let auth = caller
-        .authorize(&state, Permission::ManageFactors, "DELETE /api/v1/users/{id}/factors/{factor_id}")
+        .authorize(
+            &state,
+            Permission::ManageFactors,
+            "DELETE /api/v1/users/{id}/factors/{factor_id}",
+        )
         .await?;
     support::remove_factor(&state.db, &auth, &id, &factor_id)
         .await
@@ -75,8 +97,17 @@ pub async fn remove_factor(
     responses((status = 200, description = "The options", body = ResetOptions)),
     security(("bearer" = ["mfa:reset"])))]
 pub async fn options(State(state): State<AppState>, caller: ApiCaller) -> ApiResult {
-    caller.authorize(&state, Permission::ResetMfa, "GET /api/v1/mfa/reset-options").await?;
-    Ok(json(StatusCode::OK, &support::options(&state.config.support)))
+    caller
+        .authorize(
+            &state,
+            Permission::ResetMfa,
+            "GET /api/v1/mfa/reset-options",
+        )
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &support::options(&state.config.support),
+    ))
 }
 
 /// Reset a person's MFA: the same checklist, reason, ticket, guard rails and hourly limit as
@@ -96,7 +127,9 @@ pub async fn reset(
     headers: HeaderMap,
     ApiJson(input): ApiJson<MfaResetInput>,
 ) -> ApiResult {
-    let auth = caller.authorize(&state, Permission::ResetMfa, "POST /api/v1/mfa/resets").await?;
+    let auth = caller
+        .authorize(&state, Permission::ResetMfa, "POST /api/v1/mfa/resets")
+        .await?;
     let body = serde_json::to_string(&input).unwrap_or_default();
     idempotent(&state, &caller, &headers, &body, async {
         let outcome = support::reset_mfa(

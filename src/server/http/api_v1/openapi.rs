@@ -37,12 +37,24 @@ pub fn base() -> utoipa::openapi::OpenApi {
 /// Answers every protected operation can give besides its own.
 fn common_responses() -> Vec<(&'static str, &'static str)> {
     vec![
-        ("400", "The request is not valid (see `detail` and `errors`)"),
-        ("401", "No token, or a token that is not valid, expired or revoked"),
+        (
+            "400",
+            "The request is not valid (see `detail` and `errors`)",
+        ),
+        (
+            "401",
+            "No token, or a token that is not valid, expired or revoked",
+        ),
         ("403", "The token lacks the scope this operation needs"),
         ("413", "The body is larger than 256 KiB"),
-        ("429", "The token's rate limit is reached; see `Retry-After` and `RateLimit`"),
-        ("503", "A service Gatehouse depends on cannot be reached now"),
+        (
+            "429",
+            "The token's rate limit is reached; see `Retry-After` and `RateLimit`",
+        ),
+        (
+            "503",
+            "A service Gatehouse depends on cannot be reached now",
+        ),
     ]
 }
 
@@ -55,7 +67,10 @@ fn problem_response(description: &str) -> Value {
 }
 
 const RATE_HEADERS: [(&str, &str); 2] = [
-    ("RateLimit", "The token's remaining requests and seconds until the window resets"),
+    (
+        "RateLimit",
+        "The token's remaining requests and seconds until the window resets",
+    ),
     ("RateLimit-Policy", "The token's requests per window"),
 ];
 
@@ -70,14 +85,26 @@ pub fn finish(doc: utoipa::openapi::OpenApi, public_url: &str) -> Value {
     });
     let headers: Map<String, Value> = RATE_HEADERS
         .iter()
-        .map(|(name, d)| (name.to_string(), json!({ "description": d, "schema": { "type": "string" } })))
+        .map(|(name, d)| {
+            (
+                name.to_string(),
+                json!({ "description": d, "schema": { "type": "string" } }),
+            )
+        })
         .collect();
     if let Some(paths) = doc["paths"].as_object_mut() {
         for item in paths.values_mut() {
-            let Some(item) = item.as_object_mut() else { continue };
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
             for op in item.values_mut() {
-                let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut)
-                else {
+                // Handlers of different resources share names (`list`, `get`): the tag makes
+                // each operationId unique.
+                let tag = op["tags"][0].as_str().unwrap_or("api").to_string();
+                if let Some(id) = op["operationId"].as_str().map(str::to_string) {
+                    op["operationId"] = json!(format!("{tag}_{id}"));
+                }
+                let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                     continue;
                 };
                 for (code, description) in common_responses() {
@@ -97,7 +124,75 @@ pub fn finish(doc: utoipa::openapi::OpenApi, public_url: &str) -> Value {
             }
         }
     }
+    add_links(&mut doc);
     doc
+}
+
+/// A creating operation (path, method), where its answer holds the new id, and the operations
+/// (link name, operationId) that take that id.
+type CreatedLinks = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// OpenAPI links from what a create answers to the operations on the created thing, so
+/// clients and stateful testers can chain them (`$response.body#/id` into `{id}`).
+fn add_links(doc: &mut Value) {
+    let links: [CreatedLinks; 3] = [
+        (
+            "/api/v1/users",
+            "post",
+            "$response.body#/id",
+            &[
+                ("GetUser", "users_get"),
+                ("UpdateUser", "users_update"),
+                ("SetUserStatus", "users_set_status"),
+                ("UnlockUser", "users_unlock"),
+                ("LinkUser", "users_link"),
+                ("UserDevices", "devices_of_user"),
+                ("UserFactors", "mfa_factors"),
+            ],
+        ),
+        (
+            "/api/v1/apps",
+            "post",
+            "$response.body#/app/id",
+            &[
+                ("GetApp", "apps_get"),
+                ("UpdateApp", "apps_update"),
+                ("SetAppStatus", "apps_set_status"),
+                ("RotateSecret", "apps_rotate_secret"),
+                ("Assignments", "apps_assignments"),
+            ],
+        ),
+        (
+            "/api/v1/keys",
+            "post",
+            "$response.body#/summary/id",
+            &[
+                ("GetKey", "keys_get"),
+                ("RotateKey", "keys_rotate"),
+                ("RevokeKey", "keys_revoke"),
+                ("SetKeyExpiry", "keys_set_expiry"),
+            ],
+        ),
+    ];
+    for (path, method, value, targets) in links {
+        let response = &mut doc["paths"][path][method]["responses"]["201"];
+        if !response.is_object() {
+            continue;
+        }
+        let mut map = Map::new();
+        for (name, operation) in targets {
+            map.insert(
+                name.to_string(),
+                json!({ "operationId": operation, "parameters": { "id": value } }),
+            );
+        }
+        response["links"] = Value::Object(map);
+    }
 }
 
 pub fn json_response(doc: &str) -> Response {
@@ -167,9 +262,14 @@ pub fn reference_html(doc: &Value) -> String {
         ));
         if let Some(paths) = doc["paths"].as_object() {
             for (path, item) in paths {
-                let Some(item) = item.as_object() else { continue };
+                let Some(item) = item.as_object() else {
+                    continue;
+                };
                 for (method, op) in item {
-                    if !op["tags"].as_array().is_some_and(|t| t.iter().any(|x| x == name)) {
+                    if !op["tags"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().any(|x| x == name))
+                    {
                         continue;
                     }
                     out.push_str(&operation_html(method, path, op));

@@ -104,7 +104,11 @@ pub async fn duplicates(
     ApiQuery(filter): ApiQuery<DuplicateFilter>,
 ) -> ApiResult {
     caller
-        .authorize(&state, Permission::ReadUsers, "GET /api/v1/people/duplicates")
+        .authorize(
+            &state,
+            Permission::ReadUsers,
+            "GET /api/v1/people/duplicates",
+        )
         .await?;
     let reason = filter.reason.unwrap_or(DuplicateReason::Phone);
     let result = people::duplicates(&state.db, reason, &filter.after.unwrap_or_default())
@@ -147,7 +151,11 @@ pub async fn merge(
     ApiJson(request): ApiJson<MergeRequest>,
 ) -> ApiResult {
     let auth = caller
-        .authorize(&state, Permission::WriteUsers, "POST /api/v1/people/{guid}/merge")
+        .authorize(
+            &state,
+            Permission::WriteUsers,
+            "POST /api/v1/people/{guid}/merge",
+        )
         .await?;
     let view = users::merge(
         &state.db,

@@ -145,17 +145,19 @@ impl PageParams {
             n @ 1..=MAX_LIMIT => Ok(n as i64),
             n => Err(fail(
                 state,
-                AppError::invalid(
-                    "limit",
-                    format!("limit must be 1 to {MAX_LIMIT} (got {n})"),
-                ),
+                AppError::invalid("limit", format!("limit must be 1 to {MAX_LIMIT} (got {n})")),
             )),
         }
     }
 }
 
 /// A page of a list: the items, and the cursor of the next page (also in `Link: rel="next"`).
-pub fn page<T: Serialize>(state: &AppState, path: &str, items: &[T], next: Option<String>) -> Response {
+pub fn page<T: Serialize>(
+    state: &AppState,
+    path: &str,
+    items: &[T],
+    next: Option<String>,
+) -> Response {
     #[derive(Serialize)]
     struct Page<'a, T> {
         items: &'a [T],
@@ -201,13 +203,18 @@ where
                 state,
                 AppError::invalid(
                     "Idempotency-Key",
-                    format!("Idempotency-Key must be 1 to {} visible characters", idempotency::MAX_KEY),
+                    format!(
+                        "Idempotency-Key must be 1 to {} visible characters",
+                        idempotency::MAX_KEY
+                    ),
                 ),
             ))
         }
     };
     let token = &caller.caller.token.id;
-    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(request_body.as_bytes()));
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        request_body.as_bytes(),
+    ));
     let now = state.clock.now_secs() * 1000;
     let internal = |e: sqlx::Error| {
         tracing::error!(error = %e, "idempotency record");

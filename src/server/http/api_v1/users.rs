@@ -7,6 +7,7 @@ use super::reply::{
 };
 use crate::model::users::{UserDetail, UserInput, UserQuery, UserSort, UserStatus, UserSummary};
 use crate::model::Permission;
+use crate::server::http::exports;
 use crate::server::service::{support, user_list::Matcher, users};
 use crate::server::AppState;
 use axum::extract::{Path, State};
@@ -57,7 +58,10 @@ pub async fn list(
     let limit = params.limit(&state)?;
     let query = UserQuery {
         q: filter.q.unwrap_or_default(),
-        status: filter.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        status: filter
+            .status
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
         source: filter.source.unwrap_or_default(),
         sort: filter.sort.unwrap_or_default(),
         after: params.after.clone().unwrap_or_default(),
@@ -224,7 +228,11 @@ pub async fn set_status(
     ApiJson(change): ApiJson<StatusChange>,
 ) -> ApiResult {
     let auth = caller
-        .authorize(&state, Permission::WriteUsers, "POST /api/v1/users/{id}/status")
+        .authorize(
+            &state,
+            Permission::WriteUsers,
+            "POST /api/v1/users/{id}/status",
+        )
         .await?;
     let version = if_match(&state, &headers)?;
     let user = users::change_status(&state.db, &auth, &id, change.status, version)
@@ -252,11 +260,98 @@ pub async fn unlock(
     headers: HeaderMap,
 ) -> ApiResult {
     let auth = caller
-        .authorize(&state, Permission::UnlockUsers, "POST /api/v1/users/{id}/unlock")
+        .authorize(
+            &state,
+            Permission::UnlockUsers,
+            "POST /api/v1/users/{id}/unlock",
+        )
         .await?;
     let version = if_match(&state, &headers)?;
     let user = support::unlock(&state.db, &state.config.support, &auth, &id, version)
         .await
         .map_err(|e| fail_versioned(&state, e))?;
     Ok(versioned(StatusCode::OK, &user, user.version))
+}
+
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+pub struct Link {
+    /// The GUID (person) to link the account to; absent or empty unlinks it into a new GUID.
+    pub guid: Option<String>,
+}
+
+/// Link an account to another person (GUID), or unlink it into a new one.
+#[utoipa::path(post, path = "/api/v1/users/{id}/link", tag = TAG, request_body = Link,
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Linked", body = UserDetail, headers(("ETag" = String))),
+        (status = 404, description = "No such user or GUID", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already linked there, or the only account of its GUID", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["users:write"])))]
+pub async fn link(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(link): ApiJson<Link>,
+) -> ApiResult {
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteUsers,
+            "POST /api/v1/users/{id}/link",
+        )
+        .await?;
+    let guid = link.guid.filter(|g| !g.trim().is_empty());
+    let user = users::relink(&state.db, &auth, &id, guid.as_deref())
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(versioned(StatusCode::OK, &user, user.version))
+}
+
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportSelection {
+    /// Comma-separated user ids to export instead of a filter (at most 1000).
+    pub ids: Option<String>,
+}
+
+/// Export every user matching the filter (or the listed ids) as CSV, streamed in constant
+/// memory. The export is audited with its filter.
+#[utoipa::path(get, path = "/api/v1/users/export", tag = TAG, params(UserFilter, ExportSelection),
+    responses(
+        (status = 200, description = "The users as CSV", content_type = "text/csv", body = String),
+        (status = 429, description = "Too many exports running for this owner", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["users:export"])))]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiQuery(filter): ApiQuery<UserFilter>,
+    ApiQuery(selection): ApiQuery<ExportSelection>,
+) -> ApiResult {
+    let auth = caller
+        .authorize(&state, Permission::ExportUsers, "GET /api/v1/users/export")
+        .await?;
+    let query = UserQuery {
+        q: filter.q.unwrap_or_default(),
+        status: filter
+            .status
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        source: filter.source.unwrap_or_default(),
+        sort: filter.sort.unwrap_or_default(),
+        after: String::new(),
+    };
+    let ids: Vec<String> = selection
+        .ids
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let body = exports::users_export_body(&state, &auth, &query, ids)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(exports::csv_response(body))
 }
