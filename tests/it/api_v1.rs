@@ -229,7 +229,7 @@ async fn updates_need_if_match_and_a_stale_version_is_refused_without_a_change()
         &token,
         "POST",
         "/api/v1/users",
-        Some(json!({ "email": unique_email(), "display_name": "Kim Lee" })),
+        Some(json!({ "email": unique_email(), "display_name": "Kim Lee", "source": "hr" })),
         &[],
     )
     .await;
@@ -309,7 +309,7 @@ async fn a_retried_create_with_the_same_idempotency_key_creates_once() {
     let app = TestApp::spawn().await;
     let token = service_token(&app, &["users:read", "users:write"]).await;
     let email = unique_email();
-    let input = json!({ "email": email, "display_name": "Ida Empotent" });
+    let input = json!({ "email": email, "display_name": "Ida Empotent", "source": "hr" });
     let first = api(
         &app,
         &token,
@@ -355,7 +355,7 @@ async fn a_retried_create_with_the_same_idempotency_key_creates_once() {
         &token,
         "POST",
         "/api/v1/users",
-        Some(json!({ "email": unique_email(), "display_name": "Other" })),
+        Some(json!({ "email": unique_email(), "display_name": "Other", "source": "hr" })),
         &[("idempotency-key", "k-1")],
     )
     .await;
@@ -378,7 +378,7 @@ async fn pages_are_stable_while_users_are_added() {
             &token,
             "POST",
             "/api/v1/users",
-            Some(json!({ "email": email, "display_name": format!("Page {i}") })),
+            Some(json!({ "email": email, "display_name": format!("Page {i}"), "source": "hr" })),
             &[],
         )
         .await;
@@ -403,7 +403,7 @@ async fn pages_are_stable_while_users_are_added() {
         seen.extend(items.iter().map(|u| u["id"].as_str().unwrap().to_string()));
         // Someone adds a user sorting before everything read so far.
         api(&app, &token, "POST", "/api/v1/users",
-            Some(json!({ "email": format!("page-{tag}-0{round}a@example.com"), "display_name": "Late" })), &[]).await;
+            Some(json!({ "email": format!("page-{tag}-0{round}a@example.com"), "display_name": "Late", "source": "hr" })), &[]).await;
         match page["next"].as_str() {
             Some(n) => {
                 assert!(has_link, "a next page is also in Link");

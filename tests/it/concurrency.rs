@@ -219,10 +219,20 @@ async fn overlapping_bulk_jobs_and_an_import_leave_every_user_consistent_and_aud
         ("filter[source]", "conc"),
         ("confirm_count", &N.to_string()),
     ]);
-    let (s, d, i) = tokio::join!(
+    // The import's file is checked against the users as they are before anything is written, so
+    // its check runs first (a status change the bulk jobs made impossible meanwhile would reject
+    // the whole file); its writes then race the bulk jobs.
+    let i = start_import(&app, &app.client, rename).await;
+    for _ in 0..600 {
+        let job = app.call_ok("jobs/get", &format!("id={i}")).await;
+        if job["state"] != "validating" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (s, d) = tokio::join!(
         app.call(&app.client, "users/bulk", &suspend),
         app.call(&app.client, "users/bulk", &selection),
-        start_import(&app, &app.client, rename),
     );
     assert_eq!(s.status(), 200, "{:?}", s.text().await);
     assert_eq!(d.status(), 200, "{:?}", d.text().await);
