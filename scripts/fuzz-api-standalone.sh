@@ -22,6 +22,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 export GATEHOUSE_DATABASE_URL="sqlite://$dir/fuzz.db"
 token=$("$GATEHOUSE_BIN" service-account create --name fuzz --owner fuzz@example.com --scopes all --days 1)
+"$GATEHOUSE_BIN" seed --users 200 >/dev/null   # real rows for the lists to be checked against
 # Nobody signs in: the identity provider only needs a valid address (discovery fails and retries
 # in the background, on loopback). No rate limit may turn the fuzzing into a test of 429s.
 GATEHOUSE_BIND="127.0.0.1:$port" GATEHOUSE_PUBLIC_URL="$url" \

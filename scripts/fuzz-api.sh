@@ -4,7 +4,8 @@
 # Every operation of BASE_URL/api/v1/openapi.json, EXAMPLES generated test cases each (default
 # 100), valid and invalid data, then the stateful phase (sequences of calls along the document's
 # links), every check: no server error, responses, status codes, content types and headers as
-# documented, invalid data rejected, valid data accepted, authentication not ignored, and so on.
+# documented, invalid data rejected, authentication not ignored, and so on (not: valid data
+# accepted, a missing required header answered 400; see the arguments below).
 # TOKEN is sent as `Authorization: Bearer TOKEN`; requests go to BASE_URL's host only.
 # FUZZ_SEED=N repeats a run (schemathesis prints the seed it used); FUZZ_WORKERS=N runs N
 # operations at once (default 1). The JUnit report is target/test-logs/fuzz-api.xml (FUZZ_REPORT
@@ -35,6 +36,20 @@ fail-on = ["missing_auth", "base_url_mismatch", "unresolvable_reference", "rate_
 
 [cache]
 enabled = false
+
+# Every check but two (docs/decisions.md): schema-valid input the API's rules refuse with field
+# messages (a unique email, a known source, an allowed status move), and a missing If-Match
+# answered 428, as the API promises, rather than 400. (Set here, not with --checks on the command
+# line, which would override the per-operation setting below.)
+[checks]
+positive_data_acceptance.enabled = false
+missing_required_header.enabled = false
+
+# A CSV upload is any text: schemathesis's "wrong type" bodies are files to the server (and the
+# import job reports what is wrong with them), so they cannot be refused at the door.
+[[operations]]
+include-name = "POST /api/v1/jobs/user-import"
+checks.negative_data_rejection.enabled = false
 EOF
 export HYPOTHESIS_STORAGE_DIRECTORY="$ROOT/target/hypothesis"
 
@@ -42,7 +57,6 @@ args=(
   --origin "$base"                   # the document's own base path, on BASE_URL's host
   --header "Authorization: Bearer $token"
   --phases examples,coverage,fuzzing,stateful
-  --checks all
   --mode all
   --max-examples "$examples"
   --workers "${FUZZ_WORKERS:-1}"

@@ -135,7 +135,15 @@ pub async fn update(
     let auth = caller
         .authorize(&state, Permission::WriteApps, "PUT /api/v1/apps/{id}")
         .await?;
-    let version = if_match(&state, &headers)?;
+    let version = match if_match(&state, &headers)? {
+        Some(v) => v,
+        None => {
+            apps::get(&state.db, &id)
+                .await
+                .map_err(|e| fail(&state, e))?
+                .version
+        }
+    };
     let app = apps::update(&state.db, &auth, &id, version, &input)
         .await
         .map_err(|e| fail_versioned(&state, e))?;

@@ -16,7 +16,14 @@ users, people (GUIDs) and the audit log, with the console's rules, guard rails a
 Authenticate with `Authorization: Bearer ght_...` (a service account's token or a personal \
 access token, created in the console). Errors are RFC 9457 problem details."
     ),
-    components(schemas(Problem)),
+    components(schemas(
+        Problem,
+        crate::model::users::UserSort,
+        crate::model::users::UserStatus,
+        crate::model::users::DuplicateReason,
+        crate::model::apps::AppStatus,
+        super::audit::ExportFormatParam
+    )),
     tags(
         (name = "users", description = "User accounts"),
         (name = "people", description = "People (GUIDs), duplicates and merges"),

@@ -104,8 +104,9 @@ pub fn etag(version: i64) -> String {
 }
 
 /// The version an update is made against, from `If-Match` (required: 428 without it; a value
-/// that is no version of ours can never match: 412).
-pub fn if_match(state: &AppState, headers: &HeaderMap) -> Result<i64, Problem> {
+/// that is no version of ours can never match: 412). `None` for `If-Match: *`, which matches
+/// whatever version is current (RFC 9110): the caller then updates against the current one.
+pub fn if_match(state: &AppState, headers: &HeaderMap) -> Result<Option<i64>, Problem> {
     let Some(raw) = headers.get(header::IF_MATCH) else {
         return Err(problem(
             state,
@@ -113,12 +114,16 @@ pub fn if_match(state: &AppState, headers: &HeaderMap) -> Result<i64, Problem> {
             "Send If-Match with the ETag you read, so a change made since is not overwritten.",
         ));
     };
+    if raw.to_str().is_ok_and(|v| v.trim() == "*") {
+        return Ok(None);
+    }
     raw.to_str()
         .ok()
         .map(|v| v.trim().trim_start_matches("W/"))
         .and_then(|v| v.strip_prefix("\"v"))
         .and_then(|v| v.strip_suffix('"'))
         .and_then(|v| v.parse::<i64>().ok())
+        .map(Some)
         .ok_or_else(|| {
             problem(
                 state,

@@ -131,6 +131,21 @@ pub async fn get(
     Ok(versioned(StatusCode::OK, &user, user.version))
 }
 
+/// The version to change the user against: the one `If-Match` named, or for `*` the current one.
+async fn current_version(
+    state: &AppState,
+    id: &str,
+    expected: Option<i64>,
+) -> Result<i64, Problem> {
+    match expected {
+        Some(v) => Ok(v),
+        None => Ok(users::get(&state.db, id)
+            .await
+            .map_err(|e| fail(state, e))?
+            .version),
+    }
+}
+
 /// The fields to change; those left out keep their value.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct UserPatch {
@@ -190,10 +205,11 @@ pub async fn update(
     let auth = caller
         .authorize(&state, Permission::WriteUsers, "PATCH /api/v1/users/{id}")
         .await?;
-    let version = if_match(&state, &headers)?;
+    let expected = if_match(&state, &headers)?;
     let current = users::get(&state.db, &id)
         .await
         .map_err(|e| fail(&state, e))?;
+    let version = expected.unwrap_or(current.version);
     let input = patched(&current, patch);
     let user = users::update(&state.db, &auth, &id, version, &input)
         .await
@@ -234,7 +250,7 @@ pub async fn set_status(
             "POST /api/v1/users/{id}/status",
         )
         .await?;
-    let version = if_match(&state, &headers)?;
+    let version = current_version(&state, &id, if_match(&state, &headers)?).await?;
     let user = users::change_status(&state.db, &auth, &id, change.status, version)
         .await
         .map_err(|e| fail_versioned(&state, e))?;
@@ -266,7 +282,7 @@ pub async fn unlock(
             "POST /api/v1/users/{id}/unlock",
         )
         .await?;
-    let version = if_match(&state, &headers)?;
+    let version = current_version(&state, &id, if_match(&state, &headers)?).await?;
     let user = support::unlock(&state.db, &state.config.support, &auth, &id, version)
         .await
         .map_err(|e| fail_versioned(&state, e))?;
