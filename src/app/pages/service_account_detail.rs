@@ -371,6 +371,7 @@ pub fn TokenTable(
                     <td class="px-3 py-2 whitespace-nowrap">{format_utc(t.expires_at)}</td>
                     <td class="px-3 py-2 whitespace-nowrap">{last_used(t.last_used_at)}</td>
                     <td class="px-3 py-2">{t.use_count.to_string()}</td>
+                    <td class="px-3 py-2">{t.personal_reads.to_string()}</td>
                     <td class="px-3 py-2">
                         <span class=class data-status=label>{label}</span>
                         {t.revoked_at.map(|at| view! { <span class="block text-xs text-slate-500">{format_utc(at)}</span> })}
@@ -391,6 +392,7 @@ pub fn TokenTable(
                     <th scope="col" class="px-3 py-2">"Expires"</th>
                     <th scope="col" class="px-3 py-2">"Last used"</th>
                     <th scope="col" class="px-3 py-2">"Uses"</th>
+                    <th scope="col" class="px-3 py-2"><abbr title="Reads of people's data: users, people, devices, MFA factors">"Personal reads"</abbr></th>
                     <th scope="col" class="px-3 py-2">"Status"</th>
                     <th scope="col" class="px-3 py-2"><span class="sr-only">"Actions"</span></th>
                 </tr>

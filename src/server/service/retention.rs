@@ -78,7 +78,18 @@ pub async fn archive_and_purge(
     };
     let checkpoint_file = archive.with_extension("checkpoint.json");
     std::fs::write(&checkpoint_file, serde_json::to_string_pretty(&checkpoint)?)?;
-    let archived = check_archive(&archive, anchor_seq, &anchor_hash, through, &through_hash)?;
+    let archived = match check_archive(&archive, anchor_seq, &anchor_hash, through, &through_hash) {
+        Ok(n) => n,
+        // Another instance removed these events while this one was copying them: its archive
+        // is the complete one, this partial copy goes.
+        Err(_) if db::audit::anchor(&db.pool).await?.0 != anchor_seq => {
+            let _ = std::fs::remove_file(&archive);
+            let _ = std::fs::remove_file(&checkpoint_file);
+            tracing::info!("another instance purged these audit events first");
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
     if let Some(s) = signer {
         s.write_file(&checkpoint)?;
     }
