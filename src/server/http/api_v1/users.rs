@@ -30,6 +30,22 @@ pub struct UserFilter {
     pub sort: Option<UserSort>,
 }
 
+impl UserFilter {
+    /// The console's query for this filter, from the cursor `after`.
+    fn query(self, after: String) -> UserQuery {
+        UserQuery {
+            q: self.q.unwrap_or_default(),
+            status: self
+                .status
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            source: self.source.unwrap_or_default(),
+            sort: self.sort.unwrap_or_default(),
+            after,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct UserList {
     pub items: Vec<UserSummary>,
@@ -56,16 +72,7 @@ pub async fn list(
         .authorize(&state, Permission::ReadUsers, "GET /api/v1/users")
         .await?;
     let limit = params.limit(&state)?;
-    let query = UserQuery {
-        q: filter.q.unwrap_or_default(),
-        status: filter
-            .status
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        source: filter.source.unwrap_or_default(),
-        sort: filter.sort.unwrap_or_default(),
-        after: params.after.clone().unwrap_or_default(),
-    };
+    let query = filter.query(params.after.clone().unwrap_or_default());
     let result = Matcher::parse(&query)
         .map_err(|e| fail(&state, e))?
         .page(&state.db, &query.after, limit)
@@ -348,16 +355,7 @@ pub async fn export(
     let auth = caller
         .authorize(&state, Permission::ExportUsers, "GET /api/v1/users/export")
         .await?;
-    let query = UserQuery {
-        q: filter.q.unwrap_or_default(),
-        status: filter
-            .status
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        source: filter.source.unwrap_or_default(),
-        sort: filter.sort.unwrap_or_default(),
-        after: String::new(),
-    };
+    let query = filter.query(String::new());
     let ids: Vec<String> = selection
         .ids
         .unwrap_or_default()
