@@ -245,6 +245,7 @@ pub fn lines(raw: &str) -> Vec<String> {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Expenses", "owner": "jo.doe@example.com", "kind": "web", "redirect_uris": "https://expenses.example.com/callback", "post_logout_redirect_uris": "", "grant_types": ["authorization_code", "refresh_token"], "scopes": "openid profile email", "pkce_required": "on"})))]
 pub struct AppInput {
     pub name: String,
     /// The owner's email (a user of Gatehouse).
@@ -412,6 +413,7 @@ pub struct IssuedKey {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
+#[cfg_attr(feature = "ssr", schema(example = json!({"application_id": "app_...", "name": "billing gateway", "owner": "", "scopes": [], "expires": "2027-06-30"})))]
 pub struct KeyInput {
     pub application_id: String,
     pub name: String,

@@ -145,6 +145,7 @@ impl Factor {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
+#[cfg_attr(feature = "ssr", schema(example = json!({"kind": "totp", "label": "Authenticator app", "status": "active"})))]
 pub struct FactorInput {
     pub kind: String,
     pub label: String,
@@ -161,6 +162,7 @@ pub struct FactorInput {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
+#[cfg_attr(feature = "ssr", schema(example = json!({"user_id": "u_...", "checks": ["Call-back to the number on file"], "reason": "Lost or stolen phone", "note": "", "ticket": "INC-20431", "confirm_email": "jo.doe@example.com", "factor_ids": []})))]
 pub struct MfaResetInput {
     pub user_id: String,
     /// The identity verification checks the agent did (labels from the configured list).
@@ -327,6 +329,7 @@ pub struct Device {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Jo's laptop", "platform": "macOS", "os_version": "15.1", "kind": "laptop", "fingerprint": "c0ffee42", "last_ip": "203.0.113.7"})))]
 pub struct DeviceInput {
     pub name: String,
     pub platform: String,

@@ -177,6 +177,7 @@ impl ValidPhone {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
+#[cfg_attr(feature = "ssr", schema(example = json!({"email": "jo.doe@example.com", "display_name": "Jo Doe", "given_name": "Jo", "family_name": "Doe", "phone": "+44 20 7946 0958", "source": "hr", "external_id": "E-1042", "attributes": "{\"department\": \"Finance\"}"})))]
 pub struct UserInput {
     pub email: String,
     pub display_name: String,

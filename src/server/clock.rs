@@ -14,6 +14,11 @@ impl Clock {
         chrono::Utc::now().timestamp() + self.offset_secs.load(Ordering::Relaxed)
     }
 
+    /// Unix milliseconds now.
+    pub fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis() + self.offset_secs.load(Ordering::Relaxed) * 1000
+    }
+
     /// Moves this instance's clock forward (tests only).
     pub fn advance(&self, by: Duration) {
         self.offset_secs

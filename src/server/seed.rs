@@ -380,7 +380,7 @@ pub async fn run(
                 factors_for(&mut rng, &id, &email, phone, now, &mut factors);
             }
             for t in name_tokens(&[&display]) {
-                tokens.push((t, id.clone()));
+                tokens.push((t, id.clone(), display.to_lowercase()));
             }
             let last_sign_in_at = if status == "active" && rng.gen_bool(0.6) {
                 now - rng.gen_range(0..90 * 86_400_000i64)

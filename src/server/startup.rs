@@ -1,6 +1,7 @@
 //! Assembles the application: database, identity provider client, sessions, routes, middleware.
 use crate::app::{shell, App};
 use crate::server::auth::oidc::Oidc;
+use crate::server::clock::Clock;
 use crate::server::db::Db;
 use crate::server::http::{
     api_v1, auth_routes, client_ip, enroll, exports, headers, health, imports, keys_api, limits,
@@ -45,14 +46,19 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     oidc.clone().spawn_refresh();
 
     let leptos = leptos_options(&config);
-    let verifier = Arc::new(Verifier::new(db.clone(), config.verify_failures_per_minute));
+    let clock: Arc<Clock> = Arc::default();
+    let verifier = Arc::new(Verifier::new(
+        db.clone(),
+        clock.clone(),
+        config.verify_failures_per_minute,
+    ));
     verifier.spawn(config.key_usage_flush);
     let tokens = Arc::new(TokenAuthenticator::new(db.clone(), config.api.pat_role_ttl));
     tokens.spawn(config.key_usage_flush);
     let state = AppState {
         tokens,
         api_rate: Arc::new(ApiRateLimiter::new(config.api.requests_per_minute)),
-        clock: Arc::default(),
+        clock,
         sign_in_failures: Arc::new(crate::server::service::rate_limit::FailureLimiter::new(
             config.sign_in_failures_per_minute,
             60_000,

@@ -159,3 +159,46 @@ async fn bad_account_and_token_input_is_refused_field_by_field() {
         .unwrap();
     assert_eq!(count, 0, "nothing written");
 }
+
+/// Each instance trusts a token it read for at most `TRUST` (1 s) of its own clock, so a token
+/// revoked on one instance stops on every other within a second. Time is driven, not slept.
+#[tokio::test]
+async fn a_token_revoked_on_one_instance_stops_on_another_within_a_second() {
+    use crate::api_v1::{api, service_token};
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_on(&first.state.config.database_url, |_| {}).await;
+    let token = service_token(&first, &["users:read"]).await;
+    let id = gatehouse::server::service::secrets::parse_token(&token)
+        .expect("a well-formed token")
+        .to_string();
+    let list = "/api/v1/users?limit=1";
+    // The second instance reads the token and keeps it for its trust window.
+    assert_eq!(
+        api(&second, &token, "GET", list, None, &[]).await.status(),
+        200
+    );
+
+    api_tokens::revoke(&first.state.db, &admin(), &id)
+        .await
+        .expect("revoked");
+    assert_eq!(
+        api(&first, &token, "GET", list, None, &[]).await.status(),
+        401,
+        "the revoking instance refuses it at once"
+    );
+    second
+        .state
+        .clock
+        .advance(std::time::Duration::from_secs(1));
+    let res = api(&second, &token, "GET", list, None, &[]).await;
+    assert_eq!(
+        res.status(),
+        401,
+        "the other instance refuses it a second later"
+    );
+    let problem: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap_or("").contains("revoked"),
+        "{problem}"
+    );
+}

@@ -570,6 +570,23 @@ async fn the_openapi_document_and_the_reference_page_are_served_without_a_token(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    // Every JSON request body names a schema that carries an example.
+    let mut bodies = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(schema) = op["requestBody"]["content"]["application/json"].get("schema")
+            else {
+                continue;
+            };
+            bodies += 1;
+            let name = schema["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+            assert!(
+                doc["components"]["schemas"][name]["example"].is_object(),
+                "{method} {path}: {name} has no example"
+            );
+        }
+    }
+    assert!(bodies >= 15, "{bodies} request bodies");
     let res = app.get("/api/v1/docs").await;
     assert_eq!(res.status(), StatusCode::OK);
     let csp = res.headers()["content-security-policy"]
@@ -579,6 +596,10 @@ async fn the_openapi_document_and_the_reference_page_are_served_without_a_token(
     assert!(csp.contains("default-src 'none'"), "{csp}");
     let html = res.text().await.unwrap();
     assert!(html.contains("POST /api/v1/users") && html.contains("problem-precondition-failed"));
+    assert!(
+        html.contains("jo.doe@example.com"),
+        "request examples are shown"
+    );
     assert!(!html.contains("<script"), "no script on the reference page");
 }
 

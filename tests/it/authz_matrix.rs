@@ -776,7 +776,10 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[(
     "sign_in::sign_out_ends_the_session_and_the_providers (it ends the session the rows use)",
 )];
 
-async fn answer(app: &TestApp, client: &Client, target: &Target) -> (StatusCode, Option<String>) {
+/// Status, `Location` and body of one request.
+type Answer = (StatusCode, Option<String>, String);
+
+async fn answer(app: &TestApp, client: &Client, target: &Target) -> Answer {
     let res = match target {
         Page(path) => client
             .get(format!("{}{path}", app.url))
@@ -795,10 +798,11 @@ async fn answer(app: &TestApp, client: &Client, target: &Target) -> (StatusCode,
         .get("location")
         .and_then(|l| l.to_str().ok())
         .map(str::to_string);
-    (res.status(), loc)
+    let status = res.status();
+    (status, loc, res.text().await.unwrap_or_default())
 }
 
-fn check(expect: Expect, (status, location): (StatusCode, Option<String>)) -> Result<(), String> {
+fn check(expect: Expect, (status, location, body): Answer) -> Result<(), String> {
     let ok = match expect {
         Allow => status == StatusCode::OK,
         Deny => status == StatusCode::FORBIDDEN,
@@ -811,13 +815,20 @@ fn check(expect: Expect, (status, location): (StatusCode, Option<String>)) -> Re
         Unauthenticated => status == StatusCode::UNAUTHORIZED,
         Bad => status == StatusCode::BAD_REQUEST,
         Missing => status == StatusCode::NOT_FOUND,
-        Shown => status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+        // The page itself says so: a 200 with an empty or foreign page would not do.
+        Shown => {
+            (status == StatusCode::OK || status == StatusCode::NOT_FOUND)
+                && body.contains("was not found")
+        }
         Is(code) => status.as_u16() == code,
     };
     if ok {
         Ok(())
     } else {
-        Err(format!("expected {expect:?}, got {status} {location:?}"))
+        let start: String = body.chars().take(200).collect();
+        Err(format!(
+            "expected {expect:?}, got {status} {location:?}: {start}"
+        ))
     }
 }
 

@@ -111,6 +111,61 @@ async fn sensitive_acts_confirm_the_role_at_once() {
     assert_eq!(me(&app, &client).await["role"], "support");
 }
 
+/// Every sensitive act asks the provider before it runs: an administrator removed from their group
+/// a moment ago is signed out by the act itself, not at the next periodic check.
+#[tokio::test]
+async fn every_sensitive_act_confirms_the_role_at_once() {
+    let app = TestApp::spawn().await;
+    let zeros = "0".repeat(64);
+    let acts: Vec<(&str, String)> = vec![
+        (
+            "apps/create",
+            form(&[("input[name]", "Sneaky"), ("input[kind]", "web")]),
+        ),
+        ("apps/rotate_secret", "id=app_missing&grace=0".into()),
+        (
+            "keys/create",
+            form(&[("input[application_id]", "app_missing")]),
+        ),
+        ("keys/rotate", "id=k_missing&grace=0".into()),
+        ("guids/merge", "survivor=g_a&absorbed=g_b".into()),
+        ("mfa/reset", form(&[("input[user_id]", "u_missing")])),
+        ("audit/start_export", "format=csv".into()),
+        ("sessions/end", format!("id={zeros}")),
+        (
+            "service-accounts/issue-token",
+            form(&[("id", "sa_missing"), ("input[name]", "ci")]),
+        ),
+        ("tokens/rotate", "id=t_missing".into()),
+        ("tokens/issue-personal", form(&[("input[name]", "mine")])),
+    ];
+    assert!(!acts.is_empty());
+    for (act, args) in &acts {
+        let email = staff(&["console-admins"]).await;
+        let client = browser();
+        app.sign_in_with(&client, &email).await;
+        idp_account(&email, &[], false).await;
+        let res = app.call(&client, act, args).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{act}");
+        assert!(me(&app, &client).await.is_null(), "{act}: signed out");
+    }
+    for path in ["/users/export.csv", "/audit/export.csv"] {
+        let email = staff(&["console-admins"]).await;
+        let client = browser();
+        app.sign_in_with(&client, &email).await;
+        idp_account(&email, &[], false).await;
+        let res = client
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(res.status(), StatusCode::OK, "{path}");
+        assert!(me(&app, &client).await.is_null(), "{path}: signed out");
+    }
+    let ended = ended_events(&app.audit_events().await, "role_removed");
+    assert_eq!(ended, acts.len() + 2);
+}
+
 #[tokio::test]
 async fn a_changed_role_map_applies_to_existing_sessions() {
     let database = fresh_database_url().await;

@@ -5,6 +5,7 @@ mod common;
 
 mod api_tokens;
 mod api_v1;
+mod api_v1_bodies;
 mod api_v1_matrix;
 mod apps;
 mod audit_chain;
@@ -27,5 +28,6 @@ mod sign_in_provider;
 mod support;
 mod support_guards;
 mod tokens_console;
+mod user_search;
 mod users;
 mod users_hardening;

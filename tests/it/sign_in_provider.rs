@@ -123,3 +123,29 @@ async fn a_provider_that_is_down_at_the_callback_gets_a_clear_message() {
     let res = client.get(format!("{}/", app.url)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "no session");
 }
+
+#[tokio::test]
+async fn a_callback_naming_another_issuer_is_refused() {
+    let app = TestApp::spawn().await;
+    let client = browser();
+    let callback = app.authorize(&client, ADMIN, "/").await;
+    // RFC 9207: the response names its issuer; a mix-up attack sends another one's response here.
+    let mut url = reqwest::Url::parse(&callback).unwrap();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "iss")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    assert!(kept.iter().any(|(k, _)| k == "code"), "{callback}");
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("iss", "https://attacker.example");
+    let res = client.get(url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("unexpected issuer"), "{html}");
+    assert_eq!(last_failure(&app).await, "issuer_mismatch");
+    let res = client.get(format!("{}/", app.url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "no session");
+}

@@ -11,6 +11,7 @@ mod sessions;
 pub mod staff;
 pub mod support;
 pub mod user_list;
+mod user_search;
 pub mod users;
 
 pub use sessions::SessionStore;

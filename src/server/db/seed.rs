@@ -58,7 +58,7 @@ pub async fn insert_batch(
     db: &Db,
     guids: &[SeedGuid],
     users: &[SeedUser],
-    tokens: &[(String, String)],
+    tokens: &[(String, String, String)],
     factors: &[SeedFactor],
     devices: &[SeedDevice],
 ) -> Result<(), sqlx::Error> {
@@ -110,17 +110,18 @@ pub async fn insert_batch(
         }
         q.execute(&mut *tx).await?;
     }
-    for chunk in tokens.chunks(rows_per_insert(db, 2)) {
-        let mut sql = String::from("INSERT INTO user_name_tokens (token, user_id) VALUES ");
-        push_placeholders(&mut sql, chunk.len(), 2);
+    for chunk in tokens.chunks(rows_per_insert(db, 3)) {
+        let mut sql =
+            String::from("INSERT INTO user_name_tokens (token, user_id, sort_name) VALUES ");
+        push_placeholders(&mut sql, chunk.len(), 3);
         if db.engine == Engine::Postgres {
             sql.push_str(" ON CONFLICT DO NOTHING");
         } else {
             sql = sql.replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1);
         }
         let mut q = sqlx::query(&sql);
-        for (t, u) in chunk {
-            q = q.bind(t).bind(u);
+        for (t, u, sort_name) in chunk {
+            q = q.bind(t).bind(u).bind(sort_name);
         }
         q.execute(&mut *tx).await?;
     }

@@ -26,12 +26,12 @@ pub enum Arg {
 }
 
 /// The upper bound of a prefix range (columns compare bytewise on both engines).
-fn prefix_end(prefix: &str) -> String {
+pub(super) fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
 /// `column` starts with `prefix`: an index range scan.
-fn range(args: &mut Vec<Arg>, column: &str, prefix: &str) -> String {
+pub(super) fn range(args: &mut Vec<Arg>, column: &str, prefix: &str) -> String {
     args.push(Arg::Text(prefix.to_string()));
     args.push(Arg::Text(prefix_end(prefix)));
     format!(
@@ -99,7 +99,7 @@ fn where_clause(
     sql
 }
 
-fn bind_all<'q>(
+pub(super) fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     args: Vec<Arg>,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
@@ -123,6 +123,9 @@ pub async fn page(
     after: Option<(String, String)>,
     limit: i64,
 ) -> Result<Vec<(UserSummary, String)>, sqlx::Error> {
+    if let (Some(text @ SearchTerm::Text { .. }), "sort_name") = (term, key_column) {
+        return super::user_search::page_by_name(pool, text, filters, after, limit).await;
+    }
     let mut args = Vec::new();
     let mut sql = format!(
         "SELECT {SUMMARY}, {key_column} AS sort_key FROM users{}",

@@ -71,16 +71,7 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error
     .bind(mailbox_key(u.email))
     .execute(&mut **tx)
     .await?;
-    replace_tokens(
-        tx,
-        u.id,
-        &[
-            u.display_name,
-            u.given_name.unwrap_or(""),
-            u.family_name.unwrap_or(""),
-        ],
-    )
-    .await
+    replace_tokens(tx, u).await
 }
 
 /// Updates the editable fields if `version` is still current; false when someone else changed it first.
@@ -108,16 +99,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow<'_>, version: i64) -> Result<b
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    replace_tokens(
-        tx,
-        u.id,
-        &[
-            u.display_name,
-            u.given_name.unwrap_or(""),
-            u.family_name.unwrap_or(""),
-        ],
-    )
-    .await?;
+    replace_tokens(tx, u).await?;
     Ok(true)
 }
 
@@ -167,15 +149,24 @@ pub fn name_tokens(parts: &[&str]) -> Vec<String> {
     tokens
 }
 
-async fn replace_tokens(tx: &mut Tx, user_id: &str, parts: &[&str]) -> Result<(), sqlx::Error> {
+/// The name tokens of `u`, each carrying its sort name (a name search reads them in name order).
+async fn replace_tokens(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error> {
+    let user_id = u.id;
+    let sort_name = u.display_name.to_lowercase();
+    let parts = [
+        u.display_name,
+        u.given_name.unwrap_or(""),
+        u.family_name.unwrap_or(""),
+    ];
     sqlx::query("DELETE FROM user_name_tokens WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
-    for token in name_tokens(parts) {
-        sqlx::query("INSERT INTO user_name_tokens (token, user_id) VALUES ($1, $2)")
+    for token in name_tokens(&parts) {
+        sqlx::query("INSERT INTO user_name_tokens (token, user_id, sort_name) VALUES ($1, $2, $3)")
             .bind(token)
             .bind(user_id)
+            .bind(&sort_name)
             .execute(&mut **tx)
             .await?;
     }

@@ -10,10 +10,12 @@ use crate::server::service::secrets;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// How long a read token is trusted without reading it again.
+/// How long a read token is trusted without reading it again: a revocation made on another
+/// instance is seen within this time. Judged by the instance's clock, so tests can drive it.
 pub const TRUST: Duration = Duration::from_secs(1);
+const TRUST_MS: i64 = TRUST.as_millis() as i64;
 /// Entries kept at most (a flood of distinct well-formed tokens cannot grow memory).
 const MAX_ENTRIES: usize = 100_000;
 
@@ -66,7 +68,7 @@ impl Caller {
 }
 
 struct Entry {
-    read_at: Instant,
+    read_at_ms: i64,
     generation: u64,
     token: Option<Arc<TokenForAuth>>,
 }
@@ -90,10 +92,11 @@ impl TokenAuthenticator {
         }
     }
 
-    async fn read(&self, id: &str) -> Result<Option<Arc<TokenForAuth>>, sqlx::Error> {
+    async fn read(&self, id: &str, now_ms: i64) -> Result<Option<Arc<TokenForAuth>>, sqlx::Error> {
         let generation = self.db.key_changes.load(Ordering::Acquire);
+        let fresh = |read_at_ms: i64| (0..TRUST_MS).contains(&(now_ms - read_at_ms));
         if let Some(e) = self.cache.lock().unwrap().get(id) {
-            if e.generation == generation && e.read_at.elapsed() < TRUST {
+            if e.generation == generation && fresh(e.read_at_ms) {
                 return Ok(e.token.clone());
             }
         }
@@ -102,7 +105,7 @@ impl TokenAuthenticator {
             .map(Arc::new);
         let mut cache = self.cache.lock().unwrap();
         if cache.len() >= MAX_ENTRIES {
-            cache.retain(|_, e| e.read_at.elapsed() < TRUST);
+            cache.retain(|_, e| fresh(e.read_at_ms));
             if cache.len() >= MAX_ENTRIES {
                 cache.clear();
             }
@@ -110,7 +113,7 @@ impl TokenAuthenticator {
         cache.insert(
             id.to_string(),
             Entry {
-                read_at: Instant::now(),
+                read_at_ms: now_ms,
                 generation,
                 token: token.clone(),
             },
@@ -127,7 +130,7 @@ impl TokenAuthenticator {
         let Ok(id) = secrets::parse_token(presented.trim()) else {
             return Ok(Err(Refusal::Malformed));
         };
-        let Some(token) = self.read(id).await? else {
+        let Some(token) = self.read(id, now_ms).await? else {
             return Ok(Err(Refusal::Unknown));
         };
         let Ok(stored) = <[u8; 32]>::try_from(hex::decode(&token.secret_hash).unwrap_or_default())

@@ -7,6 +7,7 @@
 //! 250 ms and drops the cache entries they touch. The cache is trusted only while that poll has
 //! succeeded within the last second; otherwise every verification reads the database. So a
 //! revocation is seen everywhere within about 250 ms plus one poll, and never later than 1 s.
+use crate::server::clock::Clock;
 use crate::server::db::{self, apps::KeyForVerify, Db};
 use crate::server::service::rate_limit::FailureLimiter;
 use crate::server::service::secrets;
@@ -71,6 +72,8 @@ pub struct Unavailable;
 
 pub struct Verifier {
     db: Db,
+    /// Judges trust and expiry; tests drive it instead of sleeping.
+    clock: Arc<Clock>,
     cache: RwLock<HashMap<String, Entry>>,
     /// The last audit sequence number the cache has caught up with.
     seen_seq: AtomicI64,
@@ -85,9 +88,10 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(db: Db, failures_per_minute: u32) -> Verifier {
+    pub fn new(db: Db, clock: Arc<Clock>, failures_per_minute: u32) -> Verifier {
         Verifier {
             db,
+            clock,
             cache: RwLock::new(HashMap::new()),
             seen_seq: AtomicI64::new(-1),
             trusted_until: AtomicI64::new(0),
@@ -116,7 +120,7 @@ impl Verifier {
                 if let Err(e) = me.flush_usage().await {
                     tracing::warn!(error = %e, "could not write key usage; will retry");
                 }
-                let now = db::now_ms();
+                let now = me.clock.now_ms();
                 me.anonymous.forget_old(now);
                 me.per_client.forget_old(now);
             }
@@ -125,7 +129,7 @@ impl Verifier {
 
     /// Reads the changes since the last poll and drops the cache entries they touch.
     pub async fn poll(&self) -> Result<(), sqlx::Error> {
-        let started = db::now_ms();
+        let started = self.clock.now_ms();
         let mut seen = self.seen_seq.load(Ordering::Acquire);
         if seen < 0 {
             // First poll: everything cached so far was read after this point.
@@ -208,7 +212,7 @@ impl Verifier {
                 self.polled_changes.store(changes, Ordering::Release);
             }
         }
-        let now = db::now_ms();
+        let now = self.clock.now_ms();
         let cached = if self.trusted(now) {
             self.cache.read().ok().and_then(|c| match c.get(id) {
                 Some(Entry::Missing) => Some(None),
@@ -312,23 +316,23 @@ impl Verifier {
     /// asked after the caller failed to authenticate, so a gateway holding a valid key is
     /// never refused because of others sharing its address.
     pub fn anonymous_limited(&self, client: IpAddr) -> bool {
-        self.anonymous.is_limited(&client, db::now_ms())
+        self.anonymous.is_limited(&client, self.clock.now_ms())
     }
 
     pub fn anonymous_failed(&self, client: IpAddr) {
-        self.anonymous.fail(client, db::now_ms());
+        self.anonymous.fail(client, self.clock.now_ms());
     }
 
     /// The end client a gateway reported failed too often through that gateway. The gateway
     /// itself and its other clients are not affected.
     pub fn client_limited(&self, gateway_key: &str, client: IpAddr) -> bool {
         self.per_client
-            .is_limited(&(gateway_key.to_string(), client), db::now_ms())
+            .is_limited(&(gateway_key.to_string(), client), self.clock.now_ms())
     }
 
     pub fn client_failed(&self, gateway_key: &str, client: IpAddr) {
         self.per_client
-            .fail((gateway_key.to_string(), client), db::now_ms());
+            .fail((gateway_key.to_string(), client), self.clock.now_ms());
     }
 }
 

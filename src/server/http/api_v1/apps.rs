@@ -151,6 +151,7 @@ pub async fn update(
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "disabled"}))]
 pub struct AppStatusChange {
     pub status: AppStatus,
 }
@@ -184,6 +185,7 @@ pub async fn set_status(
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"grace_seconds": 3600}))]
 pub struct Rotation {
     /// Seconds the old secret keeps working: 0, 3600, 86400, 604800 or 2592000.
     pub grace_seconds: i64,

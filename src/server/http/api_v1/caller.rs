@@ -130,7 +130,7 @@ pub async fn authenticate(
         )
         .into_response();
     };
-    let now_ms = state.clock.now_secs() * 1000;
+    let now_ms = state.clock.now_ms();
     let caller = match state.tokens.authenticate(&presented, now_ms).await {
         Ok(Ok(caller)) => caller,
         Ok(Err(refusal)) => {

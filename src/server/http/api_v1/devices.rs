@@ -126,6 +126,7 @@ pub enum TrustChange {
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"trust_state": "blocked"}))]
 pub struct DeviceTrust {
     pub trust_state: TrustChange,
 }

@@ -52,6 +52,7 @@ pub struct BulkFilter {
 
 /// Exactly one of `ids`, `filter` or `everyone`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"action": "suspend", "filter": {"q": "contractor", "status": "active", "source": "hr"}}))]
 pub struct BulkRequest {
     pub action: BulkActionParam,
     /// Users picked one by one (at most 1000).

@@ -119,6 +119,7 @@ pub async fn get(
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"grace_seconds": 86400}))]
 pub struct KeyRotation {
     /// Seconds the old key keeps working: 0, 3600, 86400, 604800 or 2592000.
     pub grace_seconds: i64,
@@ -179,6 +180,7 @@ pub async fn revoke(
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"expires": "2027-06-30"}))]
 pub struct Expiry {
     /// `YYYY-MM-DD` (the end of that day, UTC), or empty for no expiry.
     pub expires: String,

@@ -279,7 +279,7 @@ pub fn reference_html(doc: &Value) -> String {
                     {
                         continue;
                     }
-                    out.push_str(&operation_html(method, path, op));
+                    out.push_str(&operation_html(doc, method, path, op));
                 }
             }
         }
@@ -298,7 +298,7 @@ pub fn reference_html(doc: &Value) -> String {
     out
 }
 
-fn operation_html(method: &str, path: &str, op: &Value) -> String {
+fn operation_html(doc: &Value, method: &str, path: &str, op: &Value) -> String {
     let mut out = String::new();
     let scopes: Vec<String> = op["security"]
         .as_array()
@@ -333,6 +333,14 @@ fn operation_html(method: &str, path: &str, op: &Value) -> String {
             "<p>Body: <code>{}</code></p>",
             esc(&schema_name(schema))
         ));
+        let example = &doc["components"]["schemas"][schema_name(schema)]["example"];
+        if !example.is_null() {
+            let pretty = serde_json::to_string_pretty(example).unwrap_or_default();
+            out.push_str(&format!(
+                "<pre class=\"overflow-x-auto rounded bg-slate-100 p-2 text-sm dark:bg-slate-800\" aria-label=\"Example body\">{}</pre>",
+                esc(&pretty)
+            ));
+        }
     }
     out.push_str("<ul class=\"text-sm\">");
     if let Some(responses) = op["responses"].as_object() {

@@ -123,6 +123,7 @@ pub async fn duplicates(
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"absorbed": "g_01h2xcejqtf2nbrexx3vqjhp42"}))]
 pub struct MergeRequest {
     /// The GUID that is merged into the one in the path, and then resolves to it.
     pub absorbed: String,

@@ -45,10 +45,26 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(problem(state, Kind::Invalid, json_problem(&rejection))),
-        }
+        // Every body of this API is an object; serde would also read a struct from an array
+        // (`[]` fills an all-optional struct), so the shape is checked before the fields.
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value @ serde_json::Value::Object(_))) => value,
+            Ok(_) => {
+                return Err(problem(
+                    state,
+                    Kind::Invalid,
+                    "The body must be a JSON object.",
+                ))
+            }
+            Err(rejection) => return Err(problem(state, Kind::Invalid, json_problem(&rejection))),
+        };
+        serde_json::from_value(value).map(ApiJson).map_err(|e| {
+            problem(
+                state,
+                Kind::Invalid,
+                format!("The body is not the expected JSON: {e}"),
+            )
+        })
     }
 }
 

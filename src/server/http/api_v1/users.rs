@@ -155,6 +155,7 @@ async fn current_version(
 
 /// The fields to change; those left out keep their value.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"display_name": "Jo Doe-Smith", "family_name": "Doe-Smith"}))]
 pub struct UserPatch {
     pub email: Option<String>,
     pub display_name: Option<String>,
@@ -225,6 +226,7 @@ pub async fn update(
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "suspended"}))]
 pub struct StatusChange {
     /// The new status; the console's lifecycle rules say which moves are allowed.
     pub status: UserStatus,
@@ -297,6 +299,7 @@ pub async fn unlock(
 }
 
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"guid": "g_01h2xcejqtf2nbrexx3vqjhp41"}))]
 pub struct Link {
     /// The GUID (person) to link the account to; absent or empty unlinks it into a new GUID.
     pub guid: Option<String>,
