@@ -45,6 +45,7 @@ require_free_port "$BROWSER_PORT" "the browser tests' server"
 require_free_port "$FUZZ_PORT" "the API fuzz tests' server"
 require_free_port "$PG_PORT" "the test PostgreSQL" "a cluster left by an earlier run: scripts/pg.sh stop $PG_PORT"
 scripts/test-tally.sh
+scripts/test-procs.sh
 scripts/setup.sh
 
 started=$(date +%s)

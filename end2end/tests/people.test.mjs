@@ -83,3 +83,32 @@ e2eTest('admin selects two users and suspends them in bulk; the list shows it wi
   });
   await expectText(page, '#selected-count', '0 selected');
 }, { timeout: 90_000 });
+
+e2eTest('a bulk action on every user matching a search shows the count first and acts only after the confirmation', async ({ page }) => {
+  await signInAs(page, 'admin', '/users');
+  const tag = uniqueTag();
+  const csv = `email,display_name,source\nscope.a.${tag}@example.com,Scopefolk ${tag} A,hr-emea\nscope.b.${tag}@example.com,Scopefolk ${tag} B,hr-emea\nscope.c.${tag}@example.com,Scopefolk ${tag} C,hr-emea\n`;
+  assert.equal(await uploadCsv(page, csv), 'done');
+
+  await openPage(page, `/users?q=Scopefolk%20${tag}`);
+  const rows = page.locator('table#users-table tbody tr[data-user]');
+  await eventually(async () => assert.equal(await rows.count(), 3));
+  await page.selectOption('#bulk-scope', 'filter');
+  await page.selectOption('#bulk-action', 'suspend');
+  await page.click('#bulk-apply');
+  // The first click only counts: the number is shown, nothing has changed yet.
+  await page.locator('#bulk-confirm[data-count="3"]').waitFor();
+  assert.ok((await textOf(page, '#bulk-confirm')).includes('This changes the 3 users matching'));
+  await expectText(page, '#bulk-apply', 'Confirm: apply to 3 users');
+  assert.equal(await page.locator('#bulk-job').count(), 0, 'no job before the confirmation');
+  const before = await rows.locator('[data-status]').evaluateAll((b) => b.map((x) => x.dataset.status));
+  assert.deepEqual(before, ['active', 'active', 'active']);
+
+  await page.click('#bulk-apply');
+  await page.locator('#bulk-job #job[data-state="done"]').waitFor({ timeout: 20_000 });
+  await expectText(page, '#bulk-job #job-summary', 'Suspended 3 users; 0 skipped.');
+  await eventually(async () => {
+    const statuses = await rows.locator('[data-status]').evaluateAll((b) => b.map((x) => x.dataset.status));
+    assert.deepEqual(statuses, ['suspended', 'suspended', 'suspended']);
+  });
+}, { timeout: 90_000 });

@@ -61,7 +61,9 @@ pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
         deep.try_get::<String, _>("id")?
     );
     let sample = sqlx::query(
-        "SELECT id, email, family_name, guid_id FROM users ORDER BY id LIMIT 2000 OFFSET $1",
+        "SELECT id, email, family_name, guid_id, \
+           COALESCE(given_name, '') || ' ' || SUBSTR(COALESCE(family_name, ''), 1, 2) AS two_words \
+         FROM users ORDER BY id LIMIT 2000 OFFSET $1",
     )
     .bind(total / 3)
     .fetch_all(pool)
@@ -120,6 +122,11 @@ pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
                     enc(&pick(r, "family_name").chars().take(4).collect::<String>())
                 ))
             }),
+        ),
+        (
+            // A given name and the start of a family name ("linus ta"): two words to intersect.
+            "search: two name words",
+            Box::new(|r| list(format!("query[q]={}", enc(&pick(r, "two_words"))))),
         ),
         (
             "search: GUID prefix",

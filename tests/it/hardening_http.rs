@@ -358,6 +358,27 @@ async fn heavy_work_is_limited_per_person_with_a_clear_message() {
 }
 
 #[tokio::test]
+async fn an_import_waits_for_the_persons_running_heavy_work() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("GATEHOUSE_HEAVY_JOBS_PER_PERSON", "1".into());
+    })
+    .await;
+    app.sign_in(ADMIN).await;
+    let csv = "email,display_name\nheavy@example.com,Heavy Person\n";
+    let running = app.state.heavy.try_start(ADMIN).expect("first permit");
+    let res = crate::import::upload(&app, &app.client, csv.as_bytes().to_vec()).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.text().await.unwrap().contains("wait for one to finish"));
+    let users = app
+        .call_ok("users/count", "query[q]=heavy%40example.com")
+        .await;
+    assert_eq!(users, 0, "nothing imported while refused");
+    drop(running);
+    let job = crate::import::import_bytes(&app, csv.as_bytes().to_vec()).await;
+    assert_eq!(job["state"], "done", "{job}");
+}
+
+#[tokio::test]
 async fn a_rotated_out_keys_grace_deadline_can_only_be_brought_forward() {
     let app = crate::apps::setup().await;
     let (app_id, _) = register(&app, "Billing", "billing:read").await;
@@ -401,7 +422,19 @@ async fn with_the_database_down_readiness_and_verification_say_503() {
     let app = crate::apps::setup().await;
     let gw = gateway(&app).await;
     assert_eq!(verify(&app, &gw, "nope").await.0, StatusCode::OK);
+    let (app_id, _) = register(&app, "Billing", "billing:read").await;
+    let (_, cached) = issue(&app, &app_id, "billing-1", &["billing:read"]).await;
+    assert_eq!(
+        verify(&app, &gw, &cached).await.1["valid"],
+        true,
+        "now cached"
+    );
     app.state.db.pool.close().await;
+    // A cached key is answered from the cache only while the cache is known current (a poll
+    // succeeded within the last second); past that, with the database gone, the answer is 503.
+    app.state.clock.advance(std::time::Duration::from_secs(1));
+    let (status, body) = verify(&app, &gw, &cached).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     // A key the cache has never seen must be read from the database, which is gone.
     let (_, unknown) = gatehouse::server::service::secrets::new_key();
     let (status, body) = verify(&app, &gw, &unknown).await;

@@ -5,7 +5,11 @@ use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-async fn upload(app: &TestApp, client: &reqwest::Client, bytes: Vec<u8>) -> reqwest::Response {
+pub(crate) async fn upload(
+    app: &TestApp,
+    client: &reqwest::Client,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
     let part = Part::bytes(bytes)
         .file_name("people.csv")
         .mime_str("text/csv")
@@ -23,7 +27,7 @@ async fn import(app: &TestApp, csv: &str) -> Value {
     import_bytes(app, csv.as_bytes().to_vec()).await
 }
 
-async fn import_bytes(app: &TestApp, bytes: Vec<u8>) -> Value {
+pub(crate) async fn import_bytes(app: &TestApp, bytes: Vec<u8>) -> Value {
     let res = upload(app, &app.client, bytes).await;
     assert_eq!(
         res.status(),

@@ -1,6 +1,6 @@
 //! No secret, token or authorization code reaches a log line, at any level: everything the server
 //! logs while signing in and issuing, rotating and verifying credentials is captured at TRACE and
-//! searched for each secret it handled.
+//! searched for each secret it handled. And a caller's mistake is never logged as a server error.
 use crate::apps::{gateway, issue, register, setup, verify};
 use crate::common::*;
 use std::io::Write;
@@ -115,4 +115,30 @@ async fn no_secret_token_or_code_is_ever_logged() {
     }
     // The session cookie's id, which would let a reader of the logs sign in.
     assert!(!logs.contains(&session), "the session id is in the logs");
+}
+
+/// A caller's mistake is the caller's: an oversized or malformed request is answered 413 or 400,
+/// its log lines carry its request id, and none of them is a server error or a warning.
+#[tokio::test]
+async fn oversized_and_malformed_requests_are_not_logged_as_server_errors() {
+    let captured = captured();
+    let app = TestApp::spawn().await;
+    app.sign_in(ADMIN).await;
+    let huge = format!("query[q]={}", "a".repeat(3 * 1024 * 1024));
+    let oversized = app.call(&app.client, "users/create", &huge).await;
+    assert_eq!(oversized.status(), 413);
+    let malformed = app.call(&app.client, "users/create", "nonsense=1").await;
+    assert_eq!(malformed.status(), 400);
+    for res in [oversized, malformed] {
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = logs.lines().filter(|l| l.contains(&id)).collect();
+        assert!(!lines.is_empty(), "no log line carries the request id {id}");
+        for line in lines {
+            assert!(
+                !line.contains(" ERROR ") && !line.contains(" WARN "),
+                "a caller's mistake logged as a server problem: {line}"
+            );
+        }
+    }
 }

@@ -11,8 +11,20 @@ use serde_json::Value;
 /// Who the import below creates: display name, email, external id, status, source.
 fn people() -> Vec<(String, String, String, &'static str, &'static str)> {
     let mut rows = Vec::new();
-    let status = |i: usize| if i.is_multiple_of(2) { "active" } else { "staged" };
-    let source = |i: usize| if i.is_multiple_of(3) { "hr-amer" } else { "hr-emea" };
+    let status = |i: usize| {
+        if i.is_multiple_of(2) {
+            "active"
+        } else {
+            "staged"
+        }
+    };
+    let source = |i: usize| {
+        if i.is_multiple_of(3) {
+            "hr-amer"
+        } else {
+            "hr-emea"
+        }
+    };
     // 40 distinct tokens starting with "zq": more than one run each, so one sorted range.
     for i in 0..40 {
         rows.push((

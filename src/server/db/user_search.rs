@@ -144,8 +144,10 @@ pub async fn page_by_name(
         );
         sql.push_str(&filter_clause(&mut args, filters));
         args.push(Arg::Int(limit));
+        // `sort_name || ''`: no index gives this order, so neither engine walks every user in
+        // name order looking for the few with this email or id (PostgreSQL's generic plans did).
         sides.push(format!(
-            "SELECT sort_name, user_id FROM ({sql} ORDER BY sort_name, id LIMIT ${}) AS side{}",
+            "SELECT sort_name, user_id FROM ({sql} ORDER BY sort_name || '', id LIMIT ${}) AS side{}",
             args.len(),
             sides.len()
         ));

@@ -39,7 +39,14 @@ pub fn term(q: &str) -> Option<SearchTerm> {
     } else if lower.contains('@') {
         SearchTerm::Prefix("email", lower)
     } else {
-        let mut name_words = db::users::name_tokens(&[&lower]);
+        // One word with a dot (`linus.ta`) is the start of an email or an id, as with `@`: names
+        // are not searched for its pieces (which would read every Linus to find a few).
+        let identifier = lower.contains('.') && !lower.contains(char::is_whitespace);
+        let mut name_words = if identifier {
+            Vec::new()
+        } else {
+            db::users::name_tokens(&[&lower])
+        };
         name_words.truncate(MAX_WORDS);
         SearchTerm::Text {
             external_id: q.to_string(),
@@ -165,6 +172,19 @@ mod tests {
         assert_eq!(external_id, "EMP-0042 a b c d e");
         assert_eq!(email_prefix, "emp-0042 a b c d e");
         assert_eq!(name_words.len(), MAX_WORDS);
+        let Some(SearchTerm::Text {
+            email_prefix,
+            name_words,
+            ..
+        }) = term("Linus.Ta")
+        else {
+            panic!("free text")
+        };
+        assert_eq!(email_prefix, "linus.ta");
+        assert!(
+            name_words.is_empty(),
+            "a dotted word is an email or id prefix"
+        );
     }
 
     #[test]
