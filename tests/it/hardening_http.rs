@@ -364,7 +364,7 @@ async fn an_import_waits_for_the_persons_running_heavy_work() {
     })
     .await;
     app.sign_in(ADMIN).await;
-    let csv = "email,display_name\nheavy@example.com,Heavy Person\n";
+    let csv = "email,display_name,source\nheavy@example.com,Heavy Person,hr-emea\n";
     let running = app.state.heavy.try_start(ADMIN).expect("first permit");
     let res = crate::import::upload(&app, &app.client, csv.as_bytes().to_vec()).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
