@@ -12,6 +12,7 @@ pub mod staff;
 pub mod support;
 pub mod user_list;
 mod user_search;
+mod user_search_words;
 pub mod users;
 
 pub use sessions::SessionStore;

@@ -7,6 +7,7 @@
 //! after a page (the other words and the filters are checked per row), and merged with the
 //! email-prefix and external-id matches. A page reads about a page of entries per run.
 use super::user_list::{bind_all, prefix_end, range, Arg, SearchTerm};
+use super::user_search_words::intersect;
 use super::users::{summary, SUMMARY};
 use crate::model::users::UserSummary;
 use sqlx::{AnyPool, Row};
@@ -85,8 +86,36 @@ pub async fn page_by_name(
     };
     let mut args = Vec::new();
     let mut sides = Vec::new();
-    // The longest word is the most selective prefix: it drives, the others are checked per row.
-    if let Some(driver) = name_words.iter().max_by_key(|w| w.len()) {
+    // Several words, each of few tokens: a leapfrog over their ordered runs finds the page.
+    let mut word_tokens = Vec::new();
+    if name_words.len() > 1 {
+        for word in name_words {
+            word_tokens.push(tokens_starting_with(pool, word, MAX_RUNS + 1).await?);
+        }
+    }
+    let leapfrog = name_words.len() > 1
+        && word_tokens
+            .iter()
+            .all(|tokens| !tokens.is_empty() && tokens.len() as i64 <= MAX_RUNS);
+    if leapfrog {
+        let keys = intersect(pool, &word_tokens, filters, after.clone(), limit as usize).await?;
+        if !keys.is_empty() {
+            let ids: Vec<String> = keys
+                .into_iter()
+                .map(|(_, id)| {
+                    args.push(Arg::Text(id));
+                    format!("${}", args.len())
+                })
+                .collect();
+            sides.push(format!(
+                "SELECT sort_name, id AS user_id FROM users WHERE id IN ({})",
+                ids.join(", ")
+            ));
+        }
+    } else if name_words.len() > 1 && word_tokens.iter().any(Vec::is_empty) {
+        // A word that starts no name: no one matches by name.
+    } else if let Some(driver) = name_words.iter().max_by_key(|w| w.len()) {
+        // The longest word is the most selective prefix: it drives, the others are checked per row.
         let tokens = tokens_starting_with(pool, driver, MAX_RUNS + 1).await?;
         let runs: Vec<Option<&String>> = if tokens.len() as i64 > MAX_RUNS {
             vec![None]
