@@ -70,6 +70,22 @@ fn people() -> Vec<(String, String, String, &'static str, &'static str)> {
         "active",
         "hr-amer",
     ));
+    // Two words of one token each, for the leapfrog: 80 "Bo Xk" (more than one chunk of it) and
+    // 5 "Bo Yw" sorting after every one of them.
+    for i in 0..85 {
+        let family = if i < 80 {
+            format!("Xk Qu{i:02}")
+        } else {
+            format!("Yw{i}")
+        };
+        rows.push((
+            format!("Bo {family}"),
+            format!("bo{i}@corp.example"),
+            String::new(),
+            status(i),
+            source(i),
+        ));
+    }
     for i in 0..5 {
         rows.push((
             format!("Other Person {i}"),
@@ -159,6 +175,10 @@ async fn name_ordered_searches_page_through_every_match_once_in_order() {
         ("zq", &[("source", "hr-amer"), ("status", "active")]),
         ("zq given1", &[]),
         ("vanl", &[("source", "hr-amer")]),
+        ("bo xk", &[]),
+        ("bo yw", &[]),
+        ("yw bo", &[]),
+        ("bo xk", &[("status", "staged"), ("source", "hr-amer")]),
     ];
     for (q, filters) in cases {
         let mut expected: Vec<&Value> = everyone
