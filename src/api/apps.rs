@@ -1,8 +1,9 @@
 //! Applications and API keys: each function names its permission, then calls the service.
 use crate::model::apps::{
-    AppDetail, AppInput, AppPage, AppQuery, AppSummary, Assignment, IssuedKey, KeyInput, KeyPage,
-    KeyQuery, KeySummary, NewSecret,
+    AppDetail, AppInput, AppPage, AppQuery, Assignment, IssuedKey, KeyInput, KeyPage, KeyQuery,
+    KeySummary, NewSecret, PersonApp,
 };
+use crate::model::groups::GroupSummary;
 use crate::model::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::Permission;
@@ -10,7 +11,8 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::server::{
-    auth::guard::fail, auth::require, auth::require_fresh, service::apps, service::keys,
+    auth::guard::fail, auth::require, auth::require_fresh, service::app_groups, service::apps,
+    service::keys,
 };
 
 #[server(prefix = "/api", endpoint = "apps/list")]
@@ -86,11 +88,34 @@ pub async fn unassign_person(id: String, guid: String) -> Result<Vec<Assignment>
         .map_err(fail)
 }
 
-/// The applications a person (GUID) is assigned to.
+/// The applications a person (GUID) is assigned to, directly or through groups.
 #[server(prefix = "/api", endpoint = "apps/of_person")]
-pub async fn apps_of_person(guid: String) -> Result<Vec<AppSummary>, AppError> {
+pub async fn apps_of_person(guid: String) -> Result<Vec<PersonApp>, AppError> {
     let (state, _) = require(Permission::ReadApps).await?;
-    apps::of_person(&state.db, &guid).await.map_err(fail)
+    app_groups::of_person(&state.db, &guid).await.map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "apps/groups")]
+pub async fn app_groups(id: String) -> Result<Vec<GroupSummary>, AppError> {
+    let (state, _) = require(Permission::ReadApps).await?;
+    apps::get(&state.db, &id).await.map_err(fail)?;
+    app_groups::of_app(&state.db, &id).await.map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "apps/assign_group")]
+pub async fn assign_group(id: String, group: String) -> Result<Vec<GroupSummary>, AppError> {
+    let (state, auth) = require(Permission::WriteApps).await?;
+    app_groups::assign(&state.db, &auth, &id, &group)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "apps/unassign_group")]
+pub async fn unassign_group(id: String, group_id: String) -> Result<Vec<GroupSummary>, AppError> {
+    let (state, auth) = require(Permission::WriteApps).await?;
+    app_groups::unassign(&state.db, &auth, &id, &group_id)
+        .await
+        .map_err(fail)
 }
 
 #[server(prefix = "/api", endpoint = "keys/list")]

@@ -2,6 +2,7 @@
 //! calls a domain service. Nothing else happens here.
 pub mod apps;
 pub mod audit;
+pub mod groups;
 pub mod jobs;
 pub mod session;
 pub mod sessions;

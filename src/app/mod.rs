@@ -75,6 +75,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("devices") view=pages::Devices />
                     <Route path=path!("users/:id") view=pages::UserDetailPage />
                     <Route path=path!("guids/:id") view=pages::GuidPage />
+                    <Route path=path!("groups") view=pages::Groups />
+                    <Route path=path!("groups/:id") view=pages::GroupPage />
                     <Route path=path!("apps") view=pages::Applications />
                     <Route path=path!("apps/new") view=pages::NewApp />
                     <Route path=path!("apps/:id") view=pages::AppDetailPage />

@@ -54,6 +54,8 @@ impl Role {
                 VerifyAudit,
                 ReadApps,
                 WriteApps,
+                ReadGroups,
+                WriteGroups,
                 ManageSessions,
             ],
             Role::Support => &[
@@ -65,6 +67,7 @@ impl Role {
                 ReadDevices,
                 UntrustDevices,
                 ReadApps,
+                ReadGroups,
             ],
             Role::Auditor => &[
                 ViewConsole,
@@ -75,6 +78,7 @@ impl Role {
                 ExportAudit,
                 VerifyAudit,
                 ReadApps,
+                ReadGroups,
             ],
         }
     }
@@ -119,6 +123,10 @@ pub enum Permission {
     ReadApps,
     /// Register and change applications, rotate secrets, issue and revoke keys.
     WriteApps,
+    /// See groups and their members.
+    ReadGroups,
+    /// Create, change and delete console groups and their members.
+    WriteGroups,
     /// See who is signed in to the console and end their sessions.
     ManageSessions,
 }
@@ -143,6 +151,8 @@ impl Permission {
             Permission::VerifyAudit => "audit.verify",
             Permission::ReadApps => "apps.read",
             Permission::WriteApps => "apps.write",
+            Permission::ReadGroups => "groups.read",
+            Permission::WriteGroups => "groups.write",
             Permission::ManageSessions => "sessions.manage",
         }
     }
@@ -169,6 +179,8 @@ impl Permission {
             Permission::VerifyAudit => "verify the audit log",
             Permission::ReadApps => "view applications and API keys",
             Permission::WriteApps => "change applications and API keys",
+            Permission::ReadGroups => "view groups",
+            Permission::WriteGroups => "change groups",
             Permission::ManageSessions => "manage console sessions",
         }
     }
@@ -213,6 +225,7 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/users/jobs", "", Permission::WriteUsers),
     ("/users", "Users", Permission::ReadUsers),
     ("/guids", "People", Permission::ReadUsers),
+    ("/groups", "Groups", Permission::ReadGroups),
     ("/apps/new", "", Permission::WriteApps),
     ("/apps", "Applications", Permission::ReadApps),
     ("/keys", "API keys", Permission::ReadApps),

@@ -18,6 +18,10 @@ pub enum Scope {
     AppsRead,
     #[serde(rename = "apps:write")]
     AppsWrite,
+    #[serde(rename = "groups:read")]
+    GroupsRead,
+    #[serde(rename = "groups:write")]
+    GroupsWrite,
     #[serde(rename = "devices:read")]
     DevicesRead,
     #[serde(rename = "devices:write")]
@@ -37,13 +41,15 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 14] = [
+    pub const ALL: [Scope; 16] = [
         Scope::UsersRead,
         Scope::UsersWrite,
         Scope::UsersExport,
         Scope::UsersUnlock,
         Scope::AppsRead,
         Scope::AppsWrite,
+        Scope::GroupsRead,
+        Scope::GroupsWrite,
         Scope::DevicesRead,
         Scope::DevicesWrite,
         Scope::MfaRead,
@@ -62,6 +68,8 @@ impl Scope {
             Scope::UsersUnlock => "users:unlock",
             Scope::AppsRead => "apps:read",
             Scope::AppsWrite => "apps:write",
+            Scope::GroupsRead => "groups:read",
+            Scope::GroupsWrite => "groups:write",
             Scope::DevicesRead => "devices:read",
             Scope::DevicesWrite => "devices:write",
             Scope::MfaRead => "mfa:read",
@@ -86,6 +94,8 @@ impl Scope {
             Scope::UsersUnlock => Permission::UnlockUsers,
             Scope::AppsRead => Permission::ReadApps,
             Scope::AppsWrite => Permission::WriteApps,
+            Scope::GroupsRead => Permission::ReadGroups,
+            Scope::GroupsWrite => Permission::WriteGroups,
             Scope::DevicesRead => Permission::ReadDevices,
             Scope::DevicesWrite => Permission::ManageDevices,
             Scope::MfaRead => Permission::ReadMfa,
@@ -113,6 +123,8 @@ impl Scope {
             Scope::UsersUnlock => "Unlock locked users",
             Scope::AppsRead => "Read applications and API keys (never a secret)",
             Scope::AppsWrite => "Register and change applications, rotate secrets, issue keys",
+            Scope::GroupsRead => "Read groups and their members",
+            Scope::GroupsWrite => "Create, change and delete groups and their members",
             Scope::DevicesRead => "Read devices",
             Scope::DevicesWrite => "Register, trust, block and remove devices",
             Scope::MfaRead => "Read MFA factors",

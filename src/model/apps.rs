@@ -496,3 +496,12 @@ mod tests {
         }
     }
 }
+
+/// An application a person may use, and why: directly, and through which groups (id, name).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PersonApp {
+    #[serde(flatten)]
+    pub app: AppSummary,
+    pub direct: bool,
+    pub through_groups: Vec<(String, String)>,
+}

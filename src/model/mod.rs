@@ -4,6 +4,7 @@ pub mod api;
 pub mod apps;
 pub mod audit;
 pub mod error;
+pub mod groups;
 pub mod jobs;
 pub mod sessions;
 pub mod support;

@@ -68,6 +68,9 @@ pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
     .bind(total / 3)
     .fetch_all(pool)
     .await?;
+    // A group of up to 100,000 members (issue 14: "at 100,000 members still fast").
+    let group = crate::server::db::seed::big_group(pool, 100_000).await?;
+    let member_cursor = crate::server::db::seed::middle_member_cursor(pool, &group).await?;
     let mut rng = rand::thread_rng();
     let pick = |rng: &mut rand::rngs::ThreadRng, col: &str| -> String {
         sample
@@ -155,6 +158,53 @@ pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
                 client
                     .get(format!("{base}/api/v1/users/{}", pick(r, "id")))
                     .bearer_auth(&token)
+            }),
+        ),
+        (
+            "group of 100,000: first members page",
+            Box::new(|_| {
+                client
+                    .post(format!("{base}/api/groups/members"))
+                    .header("cookie", &cookie)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(format!("id={group}&after="))
+            }),
+        ),
+        (
+            "group of 100,000: members page deep (keyset)",
+            Box::new(|_| {
+                client
+                    .post(format!("{base}/api/groups/members"))
+                    .header("cookie", &cookie)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(format!("id={group}&after={}", enc(&member_cursor)))
+            }),
+        ),
+        (
+            "API: group members page (limit 200)",
+            Box::new(|_| {
+                client
+                    .get(format!(
+                        "{base}/api/v1/groups/{group}/members?limit=200&after={}",
+                        enc(&member_cursor)
+                    ))
+                    .bearer_auth(&token)
+            }),
+        ),
+        (
+            "a user's groups",
+            Box::new(|r| {
+                client
+                    .get(format!("{base}/api/v1/users/{}/groups", pick(r, "id")))
+                    .bearer_auth(&token)
+            }),
+        ),
+        (
+            "group page (HTML)",
+            Box::new(|_| {
+                client
+                    .get(format!("{base}/groups/{group}"))
+                    .header("cookie", &cookie)
             }),
         ),
         (

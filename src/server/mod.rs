@@ -9,6 +9,7 @@ pub mod config;
 pub mod config_api;
 pub mod db;
 pub mod http;
+pub mod scim;
 pub mod seed;
 pub mod service;
 pub mod service_account_cli;

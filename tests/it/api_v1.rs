@@ -61,6 +61,8 @@ pub const ALL_SCOPES: &[&str] = &[
     "users:unlock",
     "apps:read",
     "apps:write",
+    "groups:read",
+    "groups:write",
     "devices:read",
     "devices:write",
     "mfa:read",

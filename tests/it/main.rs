@@ -18,6 +18,7 @@ mod background;
 mod concurrency;
 mod coverage;
 mod edges;
+mod groups;
 mod hardening_http;
 mod hardening_sessions;
 mod import;

@@ -1,11 +1,12 @@
 //! One application: its settings, status, client secrets, assigned people and API keys.
 //! Actions live at the page level so a secret or key shown once survives the reload after it.
 use crate::api::apps::{
-    app_assignments, get_app, list_keys, AssignPerson, CreateKey, RevokeSecret, RotateSecret,
-    SetAppStatus, UnassignPerson, UpdateApp,
+    app_assignments, app_groups, get_app, list_keys, AssignGroup, AssignPerson, CreateKey,
+    RevokeSecret, RotateSecret, SetAppStatus, UnassignGroup, UnassignPerson, UpdateApp,
 };
 use crate::app::components::{ConfirmSubmit, ErrorBox, Loading, OneTimeSecret};
 use crate::app::pages::app_form::{field_error, general_error, input_of, AppFields};
+use crate::app::pages::app_groups::AppGroups;
 use crate::app::pages::apps::{can, detail_row, load_me, now_ms, AppStatusBadge, Me};
 use crate::app::pages::keys::KeyTable;
 use crate::model::apps::{
@@ -42,6 +43,8 @@ pub fn AppDetailPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeSecret>::new();
     let assign = ServerAction::<AssignPerson>::new();
     let unassign = ServerAction::<UnassignPerson>::new();
+    let assign_group = ServerAction::<AssignGroup>::new();
+    let unassign_group = ServerAction::<UnassignGroup>::new();
     let create_key = ServerAction::<CreateKey>::new();
     let (app_reloads, set_app_reloads) = signal(0u32);
     let (people_reloads, set_people_reloads) = signal(0u32);
@@ -54,6 +57,16 @@ pub fn AppDetailPage() -> impl IntoView {
     reload_on_success(unassign, set_people_reloads);
     reload_on_success(create_key, set_key_reloads);
     let app = Resource::new(move || (id(), app_reloads.get()), |(id, _)| get_app(id));
+    let groups = Resource::new(
+        move || {
+            (
+                id(),
+                assign_group.version().get(),
+                unassign_group.version().get(),
+            )
+        },
+        |(id, _, _)| app_groups(id),
+    );
     let people = Resource::new(
         move || (id(), people_reloads.get()),
         |(id, _)| app_assignments(id),
@@ -97,6 +110,7 @@ pub fn AppDetailPage() -> impl IntoView {
             })}
         </Transition>
         <People app_id=Signal::derive(id) me people assign unassign />
+        <AppGroups app_id=Signal::derive(id) me groups assign=assign_group unassign=unassign_group />
     }
 }
 

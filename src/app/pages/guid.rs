@@ -5,6 +5,7 @@ use crate::api::session::current_principal;
 use crate::api::users::{duplicates_of_guid, get_guid, MergeGuids};
 use crate::app::components::{ErrorBox, Loading};
 use crate::app::pages::apps::AppTable;
+use crate::app::pages::groups::MembershipList;
 use crate::app::pages::users::UserTable;
 use crate::model::time::format_utc;
 use crate::model::users::{GuidView, PersonProfile};
@@ -37,6 +38,8 @@ pub fn GuidPage() -> impl IntoView {
     let can_audit =
         move || matches!(me.get(), Some(Ok(Some(ref m))) if m.can(Permission::ReadAudit));
     let can_apps = move || matches!(me.get(), Some(Ok(Some(ref m))) if m.can(Permission::ReadApps));
+    let can_groups =
+        move || matches!(me.get(), Some(Ok(Some(ref m))) if m.can(Permission::ReadGroups));
     // The GUID to compare with: from "Compare" on a duplicate, from ?merge=, or typed.
     let compare = RwSignal::new(String::new());
     Effect::new(move |_| {
@@ -75,6 +78,7 @@ pub fn GuidPage() -> impl IntoView {
                             <p class="mt-4 text-sm">"Merged into this GUID: "<span class="font-mono">{g.absorbed.join(", ")}</span></p>
                         })}
                         {let gid = g.guid.clone(); move || can_apps().then(|| view! { <PersonApps guid=gid.clone() /> })}
+                        {let gid = g.guid.clone(); move || can_groups().then(|| view! { <MembershipList guid=gid.clone() /> })}
                         {move || can_write().then(|| view! { <MergePanel survivor=survivor.clone() compare=compare merge=merge /> })}
                     }.into_any()
                 }
@@ -109,7 +113,19 @@ pub fn GuidPage() -> impl IntoView {
     }
 }
 
-/// The applications this person is assigned to.
+/// "Orders: directly and through the group Engineering".
+fn assigned_because(p: &crate::model::apps::PersonApp) -> String {
+    let mut reasons = Vec::new();
+    if p.direct {
+        reasons.push("directly".to_string());
+    }
+    for (_, name) in &p.through_groups {
+        reasons.push(format!("through the group {name}"));
+    }
+    format!("{}: assigned {}", p.app.name, reasons.join(" and "))
+}
+
+/// The applications this person is assigned to, and why.
 #[component]
 fn PersonApps(guid: String) -> impl IntoView {
     let apps = Resource::new(move || guid.clone(), apps_of_person);
@@ -122,7 +138,15 @@ fn PersonApps(guid: String) -> impl IntoView {
                     Ok(list) if list.is_empty() => view! {
                         <p class="mt-2 text-sm" id="person-apps-empty">"This person is not assigned to any application. Assign people from an application's page."</p>
                     }.into_any(),
-                    Ok(list) => view! { <div class="mt-2 card overflow-x-auto" id="person-apps"><AppTable apps=list /></div> }.into_any(),
+                    Ok(list) => {
+                        let why: Vec<(String, String)> = list.iter().map(|p| (p.app.id.clone(), assigned_because(p))).collect();
+                        view! {
+                            <div class="mt-2 card overflow-x-auto" id="person-apps"><AppTable apps=list.into_iter().map(|p| p.app).collect() /></div>
+                            <ul class="mt-2 text-sm text-slate-600 dark:text-slate-300" id="person-apps-why">
+                                {why.into_iter().map(|(id, reason)| view! { <li data-app=id>{reason}</li> }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }
                 })}
             </Suspense>
         </section>

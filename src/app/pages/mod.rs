@@ -1,11 +1,14 @@
 //! One module per console area.
 mod app_detail;
 mod app_form;
+mod app_groups;
 mod app_new;
 mod apps;
 mod audit;
 mod dashboard;
 mod devices;
+mod group_detail;
+mod groups;
 mod guid;
 mod guids;
 mod import;
@@ -29,6 +32,8 @@ pub use apps::Applications;
 pub use audit::AuditLog;
 pub use dashboard::Dashboard;
 pub use devices::Devices;
+pub use group_detail::GroupPage;
+pub use groups::Groups;
 pub use guid::GuidPage;
 pub use guids::Guids;
 pub use import::{ImportUsers, JobPage};

@@ -6,6 +6,7 @@ use crate::api::users::{
 };
 use crate::app::components::{ErrorBox, Loading};
 use crate::app::pages::audit::EventRows;
+use crate::app::pages::groups::MembershipList;
 use crate::app::pages::support::UserSecurity;
 use crate::app::pages::user_form::UserFields;
 use crate::app::pages::users::{StatusBadge, UserTable};
@@ -105,6 +106,7 @@ pub fn UserDetailPage() -> impl IntoView {
                         <UserSecurity user_id=u.id.clone() email=u.email.clone() reloads=security />
                         <LinkedAccounts guid=guid.clone() />
                         {let uid = u.id.clone(); move || can(Permission::ReadApps).then(|| view! { <PersonalKeys user_id=uid.clone() /> })}
+                        {let uid = u.id.clone(); move || can(Permission::ReadGroups).then(|| view! { <MembershipList user_id=uid.clone() /> })}
                     }.into_any()
                 }
             })}

@@ -320,6 +320,17 @@ pub async fn secrets_of<'e, E: Executor<'e, Database = Any>>(
 
 // --- assignments ---
 
+/// Counts (0 or more) how a person (`{guid}`) is assigned to an application (`{app}`): directly,
+/// or through a group one of their accounts is a member of. Index lookups only.
+fn assigned_sql(app: &str, guid: &str) -> String {
+    format!(
+        "((SELECT COUNT(*) FROM app_assignments d WHERE d.application_id = {app} AND d.guid_id = {guid}) + \
+          (SELECT COUNT(*) FROM users pu JOIN group_members pm ON pm.user_id = pu.id \
+           JOIN app_group_assignments pg ON pg.group_id = pm.group_id AND pg.application_id = {app} \
+           WHERE pu.guid_id = {guid}))"
+    )
+}
+
 /// Assigns a person; false when they already were.
 pub async fn assign(tx: &mut Tx, app_id: &str, guid: &str, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -371,25 +382,37 @@ pub async fn assignments(
         .collect()
 }
 
-pub async fn apps_of_guid(pool: &AnyPool, guid: &str) -> Result<Vec<AppSummary>, sqlx::Error> {
+/// The applications a person is assigned to (directly or through a group), each with whether
+/// the assignment is direct.
+pub async fn apps_of_guid(
+    pool: &AnyPool,
+    guid: &str,
+) -> Result<Vec<(AppSummary, bool)>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT a.id, a.name, a.kind, a.status, u.email AS owner_email, a.created_at \
-         FROM app_assignments s JOIN applications a ON a.id = s.application_id \
-         LEFT JOIN users u ON u.id = a.owner_user_id WHERE s.guid_id = $1 ORDER BY a.name_key LIMIT 500",
+        "SELECT a.id, a.name, a.kind, a.status, u.email AS owner_email, a.created_at, \
+         (SELECT COUNT(*) FROM app_assignments d WHERE d.application_id = a.id AND d.guid_id = $1) AS direct \
+         FROM applications a LEFT JOIN users u ON u.id = a.owner_user_id \
+         WHERE a.id IN (SELECT s.application_id FROM app_assignments s WHERE s.guid_id = $1 \
+           UNION SELECT pg.application_id FROM users pu JOIN group_members pm ON pm.user_id = pu.id \
+           JOIN app_group_assignments pg ON pg.group_id = pm.group_id WHERE pu.guid_id = $1) \
+         ORDER BY a.name_key LIMIT 500",
     )
     .bind(guid)
     .fetch_all(pool)
     .await?;
     rows.iter()
         .map(|r| {
-            Ok(AppSummary {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                kind: kind_of(r)?,
-                status: status_of(r)?,
-                owner_email: r.try_get("owner_email")?,
-                created_at: r.try_get("created_at")?,
-            })
+            Ok((
+                AppSummary {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    kind: kind_of(r)?,
+                    status: status_of(r)?,
+                    owner_email: r.try_get("owner_email")?,
+                    created_at: r.try_get("created_at")?,
+                },
+                r.try_get::<i64, _>("direct")? > 0,
+            ))
         })
         .collect()
 }
@@ -611,13 +634,14 @@ pub struct KeyForVerify {
 }
 
 pub async fn key_for_verify(pool: &AnyPool, id: &str) -> Result<Option<KeyForVerify>, sqlx::Error> {
-    let row = sqlx::query(
+    let row = sqlx::query(&format!(
         "SELECT k.id, k.secret_hash, k.application_id, a.name AS application_name, a.status AS app_status, \
          k.owner_user_id, u.email AS owner_email, u.status AS owner_status, k.scopes, a.scopes AS app_scopes, k.expires_at, k.revoked_at, \
-         (SELECT COUNT(*) FROM app_assignments s WHERE s.application_id = k.application_id AND s.guid_id = u.guid_id) AS assigned \
+         {} AS assigned \
          FROM api_keys k JOIN applications a ON a.id = k.application_id \
          LEFT JOIN users u ON u.id = k.owner_user_id WHERE k.id = $1",
-    )
+        assigned_sql("k.application_id", "u.guid_id")
+    ))
     .bind(id)
     .fetch_optional(pool)
     .await?;
@@ -692,12 +716,10 @@ pub async fn head_seq(pool: &AnyPool) -> Result<i64, sqlx::Error> {
 }
 
 pub async fn is_assigned(tx: &mut Tx, app_id: &str, guid: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM app_assignments WHERE application_id = $1 AND guid_id = $2",
-    )
-    .bind(app_id)
-    .bind(guid)
-    .fetch_one(&mut **tx)
-    .await?;
+    let n: i64 = sqlx::query_scalar(&format!("SELECT {}", assigned_sql("$1", "$2")))
+        .bind(app_id)
+        .bind(guid)
+        .fetch_one(&mut **tx)
+        .await?;
     Ok(n > 0)
 }

@@ -4,6 +4,7 @@ pub mod api_tokens;
 pub mod apps;
 pub mod audit;
 pub mod console_sessions;
+pub mod groups;
 pub mod jobs;
 pub mod people;
 pub mod seed;

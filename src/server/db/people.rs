@@ -195,6 +195,8 @@ pub struct Purged {
     pub enrollment_links: Vec<serde_json::Value>,
     /// Applications this account owned: they stay, without an owner.
     pub applications_unowned: Vec<serde_json::Value>,
+    /// Groups the account was a member of.
+    pub groups_left: Vec<serde_json::Value>,
 }
 
 /// Reads `sql` (one `$1`: the user id) as JSON objects: `text` columns, then `times` (integers).
@@ -283,8 +285,20 @@ pub async fn purge_user(tx: &mut Tx, id: &str, cutoff: i64) -> Result<Option<Pur
             &[],
         )
         .await?,
+        groups_left: named(
+            tx,
+            "SELECT g.id, g.name FROM group_members m JOIN directory_groups g ON g.id = m.group_id \
+             WHERE m.user_id = $1 ORDER BY g.id",
+            id,
+            &["id", "name"],
+            &[],
+        )
+        .await?,
     };
     for sql in [
+        "UPDATE directory_groups SET member_count = member_count - 1 \
+         WHERE id IN (SELECT group_id FROM group_members WHERE user_id = $1)",
+        "DELETE FROM group_members WHERE user_id = $1",
         "DELETE FROM api_keys WHERE owner_user_id = $1",
         "DELETE FROM mfa_factors WHERE user_id = $1",
         "DELETE FROM devices WHERE owner_user_id = $1",

@@ -1,5 +1,6 @@
 //! Bulk inserts for the `seed` command: multi-row statements in large transactions.
 use super::{Db, Engine};
+use sqlx::{AnyPool, Row};
 
 pub struct SeedUser {
     pub id: String,
@@ -267,4 +268,66 @@ pub async fn append_audit_batch(
         .await?;
     tx.commit().await?;
     Ok(last)
+}
+
+/// The benchmark's big group: a console group holding the first `members` users by id, made
+/// once per database. Returns the group's id.
+pub async fn big_group(pool: &AnyPool, members: i64) -> Result<String, sqlx::Error> {
+    const ID: &str = "grp_0000000000000000000000000bench";
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT id FROM directory_groups WHERE id = $1")
+            .bind(ID)
+            .fetch_optional(pool)
+            .await?;
+    if exists.is_some() {
+        return Ok(ID.to_string());
+    }
+    let now = super::now_ms();
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO directory_groups (id, name, name_key, description, source, member_count, created_at, updated_at, version) \
+         VALUES ($1, 'Benchmark everyone', 'benchmark everyone', '', 'console', 0, $2, $2, 1)",
+    )
+    .bind(ID)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO group_members (group_id, user_id, sort_name, added_at) \
+         SELECT $1, id, sort_name, $2 FROM users ORDER BY id LIMIT $3",
+    )
+    .bind(ID)
+    .bind(now)
+    .bind(members)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE directory_groups SET member_count = (SELECT COUNT(*) FROM group_members WHERE group_id = $1) WHERE id = $1",
+    )
+    .bind(ID)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ID.to_string())
+}
+
+/// The member at the middle of a group in name order, as a member-page cursor.
+pub async fn middle_member_cursor(pool: &AnyPool, group_id: &str) -> Result<String, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar("SELECT member_count FROM directory_groups WHERE id = $1")
+        .bind(group_id)
+        .fetch_one(pool)
+        .await?;
+    let row = sqlx::query(
+        "SELECT sort_name, user_id FROM group_members WHERE group_id = $1 \
+         ORDER BY sort_name, user_id LIMIT 1 OFFSET $2",
+    )
+    .bind(group_id)
+    .bind(count / 2)
+    .fetch_one(pool)
+    .await?;
+    Ok(format!(
+        "{}|{}",
+        row.try_get::<String, _>("sort_name")?,
+        row.try_get::<String, _>("user_id")?
+    ))
 }

@@ -100,6 +100,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow<'_>, version: i64) -> Result<b
         return Ok(false);
     }
     replace_tokens(tx, u).await?;
+    super::groups::rename_member(tx, u.id, &u.display_name.to_lowercase()).await?;
     Ok(true)
 }
 

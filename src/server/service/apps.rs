@@ -525,12 +525,6 @@ pub async fn assignments(db: &Db, id: &str) -> Result<Vec<Assignment>, AppError>
         .map_err(internal)
 }
 
-pub async fn of_person(db: &Db, guid: &str) -> Result<Vec<AppSummary>, AppError> {
-    db::apps::apps_of_guid(&db.pool, guid)
-        .await
-        .map_err(internal)
-}
-
 pub async fn list(db: &Db, query: &AppQuery) -> Result<AppPage, AppError> {
     let mut filters = Vec::new();
     if !query.status.trim().is_empty() {

@@ -2,11 +2,13 @@
 pub mod api_rate;
 pub mod api_token_lists;
 pub mod api_tokens;
+pub mod app_groups;
 pub mod apps;
 pub mod audit;
 pub mod audit_verify;
 pub mod checkpoints;
 pub mod console_sessions;
+pub mod groups;
 pub mod guids;
 pub mod heavy;
 pub mod idempotency;

@@ -167,7 +167,7 @@ impl Verifier {
                 apps.insert(target);
             } else if action.starts_with("user.") {
                 users.insert(target);
-            } else if action.starts_with("guid.") {
+            } else if action.starts_with("guid.") || action.starts_with("group.") {
                 people_changed = true;
             }
         }

@@ -7,8 +7,9 @@ use super::reply::{
 use crate::model::apps::{
     AppDetail, AppInput, AppQuery, AppStatus, AppSummary, Assignment, NewSecret,
 };
+use crate::model::groups::GroupSummary;
 use crate::model::Permission;
-use crate::server::service::apps;
+use crate::server::service::{app_groups, apps};
 use crate::server::AppState;
 use axum::extract::{Path, State};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -322,6 +323,91 @@ pub async fn unassign(
         )
         .await?;
     let list = apps::unassign(&state.db, &auth, &id, &person)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(json(StatusCode::OK, &list))
+}
+
+/// The groups assigned to an application (each member's person may use it).
+#[utoipa::path(get, path = "/api/v1/apps/{id}/groups", tag = TAG, params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Assigned groups by name", body = Vec<GroupSummary>),
+        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["apps:read"])))]
+pub async fn groups(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    caller
+        .authorize(&state, Permission::ReadApps, "GET /api/v1/apps/{id}/groups")
+        .await?;
+    apps::get(&state.db, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    let list = app_groups::of_app(&state.db, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(json(StatusCode::OK, &list))
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"group": "Engineering"}))]
+pub struct GroupAssignment {
+    /// The group's id, or its name.
+    pub group: String,
+}
+
+/// Assign a group: every member's person may use the application while a member.
+#[utoipa::path(post, path = "/api/v1/apps/{id}/groups", tag = TAG, request_body = GroupAssignment,
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Assigned groups", body = Vec<GroupSummary>),
+        (status = 400, description = "No such group", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["apps:write"])))]
+pub async fn assign_group(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<GroupAssignment>,
+) -> ApiResult {
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "POST /api/v1/apps/{id}/groups",
+        )
+        .await?;
+    let list = app_groups::assign(&state.db, &auth, &id, &body.group)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(json(StatusCode::OK, &list))
+}
+
+/// Unassign a group.
+#[utoipa::path(delete, path = "/api/v1/apps/{id}/groups/{group_id}", tag = TAG,
+    params(("id" = String, Path), ("group_id" = String, Path)),
+    responses(
+        (status = 200, description = "Assigned groups", body = Vec<GroupSummary>),
+        (status = 404, description = "No such application or assignment", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["apps:write"])))]
+pub async fn unassign_group(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path((id, group_id)): Path<(String, String)>,
+) -> ApiResult {
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "DELETE /api/v1/apps/{id}/groups/{group_id}",
+        )
+        .await?;
+    let list = app_groups::unassign(&state.db, &auth, &id, &group_id)
         .await
         .map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &list))

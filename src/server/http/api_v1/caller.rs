@@ -190,9 +190,14 @@ pub async fn authenticate(
 
 /// Paths whose answers hold people's data, counted per token for privacy reviews.
 fn reads_personal_data(path: &str) -> bool {
-    ["/api/v1/users", "/api/v1/people", "/api/v1/devices"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    [
+        "/api/v1/users",
+        "/api/v1/people",
+        "/api/v1/devices",
+        "/api/v1/groups",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers).

@@ -6,6 +6,7 @@ pub mod apps;
 pub mod audit;
 pub mod caller;
 pub mod devices;
+pub mod groups;
 pub mod jobs;
 pub mod keys;
 pub mod mfa;
@@ -47,6 +48,13 @@ pub fn router(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(apps::revoke_secret))
         .routes(routes!(apps::assignments))
         .routes(routes!(apps::assign, apps::unassign))
+        .routes(routes!(apps::groups, apps::assign_group))
+        .routes(routes!(apps::unassign_group))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::get, groups::update, groups::delete))
+        .routes(routes!(groups::members, groups::add_member))
+        .routes(routes!(groups::remove_member))
+        .routes(routes!(groups::of_user))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::get))
         .routes(routes!(keys::rotate))
