@@ -46,6 +46,7 @@ impl GroupDetail {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Platform engineering", "description": "Builds and runs the internal platform"})))]
 pub struct GroupInput {
     pub name: String,
     pub description: String,

@@ -82,6 +82,9 @@ pub fn browser() -> Client {
         .cookie_store(true)
         .redirect(Policy::none())
         .user_agent("gatehouse-tests")
+        // A request that never answers fails its test within a minute, naming the request,
+        // instead of holding the whole suite until its timeout.
+        .timeout(Duration::from_secs(60))
         .build()
         .expect("http client")
 }
