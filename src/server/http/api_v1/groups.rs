@@ -70,6 +70,8 @@ pub async fn list(
     responses(
         (status = 201, description = "Created", body = GroupDetail, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "A field is not valid, or the name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this key is still running", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["groups:write"])))]
 pub async fn create(
