@@ -49,4 +49,10 @@ if [ "$("$ROOT/.venv/bin/st" --version 2>/dev/null)" != "st, version $ST_VERSION
   python3 -m venv --clear "$ROOT/.venv"
   "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
 fi
+# scim2-tester (PyPI), the SCIM conformance checks (scripts/scim-check.py), in the same .venv.
+SCIM_TESTER_VERSION=0.5.2
+if [ "$("$ROOT/.venv/bin/python" -c 'import importlib.metadata as m; print(m.version("scim2-tester"))' 2>/dev/null)" != "$SCIM_TESTER_VERSION" ]; then
+  say "installing scim2-tester $SCIM_TESTER_VERSION into .venv (about 10 seconds)"
+  "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check "scim2-tester==$SCIM_TESTER_VERSION"
+fi
 say "ready"

@@ -18,7 +18,7 @@ cd "$ROOT"
 IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101
 # Per suite, generous: a suite past its limit is stopped and counts as failed. The API fuzz suite
 # runs while both browser suites do, so its limit costs no time unless it hangs.
-UNIT_TIMEOUT=600 INTEGRATION_TIMEOUT=1500 BROWSER_TIMEOUT=1200 FUZZ_TIMEOUT=1200
+UNIT_TIMEOUT=600 INTEGRATION_TIMEOUT=1500 BROWSER_TIMEOUT=1200 FUZZ_TIMEOUT=1200 SCIM_TIMEOUT=600
 FUZZ_EXAMPLES=100   # per operation; `make fuzz-api` runs 1,000
 
 # Stopped on exit: services (pids), the running suites (process groups) and PostgreSQL.
@@ -195,7 +195,28 @@ finish_api_fuzz() {
   stop_service "$fuzz_server"; fuzz_server=
 }
 
+# SCIM conformance (scripts/scim-check.py, scim2-tester): every check it offers for Users and
+# Groups, against the API fuzz tests' server (one server for both), as a provisioning source.
+scim_conformance() {
+  local name=scim-conformance url="http://127.0.0.1:$FUZZ_PORT" token status=0 t0=$SECONDS
+  local report="$logs/scim-check.xml"
+  rm -f "$report"
+  if [ -z "$fuzz_server" ]; then record "$name" 0 1 "no server (the API fuzz tests' server did not start)"; return; fi
+  if ! token=$(GATEHOUSE_DATABASE_URL="sqlite://$ROOT/target/fuzz.db" "$bin" source create \
+      --id scim-conformance --name "SCIM conformance" 2>"$logs/scim-token.log"); then
+    cat "$logs/scim-token.log" >&2
+    record "$name" 0 1 "no token: gatehouse source create failed, see ${logs#$ROOT/}/scim-token.log"
+    return
+  fi
+  echo "== $name (timeout ${SCIM_TIMEOUT}s)"
+  timeout --kill-after=30 "$SCIM_TIMEOUT" "$ROOT/.venv/bin/python" scripts/scim-check.py "$url" "$token" "$report" \
+    >"$logs/$name.log" 2>&1 || status=$?
+  cat "$logs/$name.log"
+  count_suite "$name" junit "$report" "$status" "$t0" "$SCIM_TIMEOUT"
+}
+
 start_api_fuzz
+scim_conformance
 rm -f "$ROOT/target/e2e.db"*
 browser_suite browser-sqlite "sqlite://$ROOT/target/e2e.db"
 psql -q "$TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS gh_e2e" -c "CREATE DATABASE gh_e2e"

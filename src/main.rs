@@ -44,6 +44,25 @@ enum Command {
         #[command(subcommand)]
         what: ServiceAccountCommand,
     },
+    /// Provisioning sources (SCIM clients) and their tokens (database in GATEHOUSE_DATABASE_URL).
+    Source {
+        #[command(subcommand)]
+        what: SourceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SourceCommand {
+    /// Register a provisioning source owning every attribute, or issue a new token of the one
+    /// with this id. Prints only the token on standard output, once.
+    Create {
+        /// The source's id: what its users and groups carry as their source.
+        #[arg(long)]
+        id: String,
+        /// The source's name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -158,7 +177,10 @@ async fn main() {
             .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
     );
     // Its standard output is the token alone, for scripts to capture.
-    if matches!(cli.command, Some(Command::ServiceAccount { .. })) {
+    if matches!(
+        cli.command,
+        Some(Command::ServiceAccount { .. } | Command::Source { .. })
+    ) {
         logs.with_writer(std::io::stderr).init();
     } else {
         logs.init();
@@ -261,6 +283,11 @@ async fn main() {
         )
         .await
         .map(|token| println!("{token}")),
+        Command::Source {
+            what: SourceCommand::Create { id, name },
+        } => gatehouse::server::service_account_cli::source(&id, &name)
+            .await
+            .map(|token| println!("{token}")),
     };
     if let Err(e) = result {
         eprintln!("gatehouse: {e}");

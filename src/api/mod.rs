@@ -6,6 +6,7 @@ pub mod groups;
 pub mod jobs;
 pub mod session;
 pub mod sessions;
+pub mod sources;
 pub mod support;
 pub mod tokens;
 pub mod users;

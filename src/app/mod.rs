@@ -77,6 +77,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("guids/:id") view=pages::GuidPage />
                     <Route path=path!("groups") view=pages::Groups />
                     <Route path=path!("groups/:id") view=pages::GroupPage />
+                    <Route path=path!("sources") view=pages::ProvisioningSources />
+                    <Route path=path!("sources/:id") view=pages::SourcePage />
                     <Route path=path!("apps") view=pages::Applications />
                     <Route path=path!("apps/new") view=pages::NewApp />
                     <Route path=path!("apps/:id") view=pages::AppDetailPage />

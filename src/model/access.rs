@@ -56,6 +56,7 @@ impl Role {
                 WriteApps,
                 ReadGroups,
                 WriteGroups,
+                ManageSources,
                 ManageSessions,
             ],
             Role::Support => &[
@@ -127,6 +128,8 @@ pub enum Permission {
     ReadGroups,
     /// Create, change and delete console groups and their members.
     WriteGroups,
+    /// Register provisioning sources (SCIM clients), issue their tokens, see their activity.
+    ManageSources,
     /// See who is signed in to the console and end their sessions.
     ManageSessions,
 }
@@ -153,6 +156,7 @@ impl Permission {
             Permission::WriteApps => "apps.write",
             Permission::ReadGroups => "groups.read",
             Permission::WriteGroups => "groups.write",
+            Permission::ManageSources => "sources.manage",
             Permission::ManageSessions => "sessions.manage",
         }
     }
@@ -181,6 +185,7 @@ impl Permission {
             Permission::WriteApps => "change applications and API keys",
             Permission::ReadGroups => "view groups",
             Permission::WriteGroups => "change groups",
+            Permission::ManageSources => "manage provisioning sources",
             Permission::ManageSessions => "manage console sessions",
         }
     }
@@ -226,6 +231,7 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/users", "Users", Permission::ReadUsers),
     ("/guids", "People", Permission::ReadUsers),
     ("/groups", "Groups", Permission::ReadGroups),
+    ("/sources", "Provisioning", Permission::ManageSources),
     ("/apps/new", "", Permission::WriteApps),
     ("/apps", "Applications", Permission::ReadApps),
     ("/keys", "API keys", Permission::ReadApps),

@@ -7,6 +7,7 @@ pub mod error;
 pub mod groups;
 pub mod jobs;
 pub mod sessions;
+pub mod sources;
 pub mod support;
 pub mod time;
 pub mod users;

@@ -124,3 +124,33 @@ pub async fn create(opts: CreateOptions) -> Result<String, StartupError> {
     db.pool.close().await;
     Ok(issued.token)
 }
+
+/// Registers the provisioning source `id` owning every attribute (or issues a new token of the
+/// existing one); returns its token.
+pub async fn source(id: &str, name: &str) -> Result<String, StartupError> {
+    use crate::model::sources::{SourceInput, OWNABLE_ATTRIBUTES};
+    use crate::server::service::sources;
+    let db = open().await?;
+    let auth = cli_authority();
+    let issued = match sources::get(&db, id.trim()).await {
+        Ok(_) => {
+            eprintln!("source {id:?} exists: issuing a new token (the old one stops)");
+            sources::rotate_token(&db, &auth, id.trim()).await
+        }
+        Err(_) => {
+            let input = SourceInput {
+                id: id.into(),
+                name: name.into(),
+                owned_attributes: OWNABLE_ATTRIBUTES
+                    .iter()
+                    .map(|(k, _)| k.to_string())
+                    .collect(),
+                match_rule: "none".into(),
+            };
+            sources::create(&db, &auth, &input).await
+        }
+    };
+    issued
+        .map(|n| n.token)
+        .map_err(|e| refused("the source", e))
+}

@@ -715,6 +715,43 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
     ),
     // Service accounts and personal access tokens (issue 13)
+    (Page("/sources"), SignIn, Allow, Deny, Deny),
+    (Page("/sources/missing"), SignIn, Shown, Deny, Deny),
+    (
+        ServerFn("sources/list", ""),
+        Unauthenticated,
+        Allow,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("sources/get", "id=missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("sources/create", "input[id]="),
+        Unauthenticated,
+        Bad,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("sources/rotate_token", "id=missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("sources/status", "id=missing&status=disabled"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
     (Page("/service-accounts"), SignIn, Allow, Deny, Deny),
     (
         Page("/service-accounts/sa_missing"),

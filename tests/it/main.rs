@@ -24,6 +24,8 @@ mod hardening_sessions;
 mod import;
 mod log_secrets;
 mod people;
+mod scim_groups;
+mod scim_users;
 mod sign_in;
 mod sign_in_provider;
 mod support;

@@ -21,12 +21,13 @@ impl Authorized {
     /// with its owner's email; a service account acts under no console role.
     pub fn actor(&self) -> Actor {
         let mut actor = Actor::of(&self.principal);
-        if self
+        let via_token = self
             .meta
             .api
             .as_ref()
-            .is_some_and(|call| call.token_kind == "service")
-        {
+            .is_some_and(|call| call.token_kind == "service");
+        // A provisioning source (`scim:<id>`) acts under no console role either.
+        if via_token || self.principal.subject.starts_with("scim:") {
             actor.role = None;
         }
         actor

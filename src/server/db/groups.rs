@@ -391,3 +391,78 @@ pub async fn app_grants_of_person(
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .collect()
 }
+
+// --- SCIM: a source's groups found by the attributes its clients look them up by ---
+
+/// One page (1-based `start`) of a source's groups, by id, where each given field matches
+/// exactly (`name` without case), and how many match in all.
+pub async fn scim_page(
+    pool: &AnyPool,
+    source: &str,
+    wanted: &[(&str, String)],
+    start: i64,
+    count: i64,
+) -> Result<(i64, Vec<GroupDetail>), sqlx::Error> {
+    let mut sql = String::from("FROM directory_groups WHERE source = $1");
+    let mut args = vec![source.to_string()];
+    for (field, value) in wanted {
+        let column = match *field {
+            "name" => "name_key",
+            "external_id" => "external_id",
+            _ => "id",
+        };
+        args.push(if *field == "name" {
+            value.to_lowercase()
+        } else {
+            value.clone()
+        });
+        sql.push_str(&format!(" AND {column} = ${}", args.len()));
+    }
+    let count_sql = format!("SELECT COUNT(*) {sql}");
+    let mut q = sqlx::query_scalar::<_, i64>(&count_sql);
+    for a in &args {
+        q = q.bind(a.clone());
+    }
+    let total = q.fetch_one(pool).await?;
+    let n = args.len();
+    let page_sql = format!(
+        "SELECT {DETAIL} {sql} ORDER BY id LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let mut q = sqlx::query(&page_sql);
+    for a in args {
+        q = q.bind(a);
+    }
+    let rows = q
+        .bind(count)
+        .bind((start - 1).max(0))
+        .fetch_all(pool)
+        .await?;
+    Ok((total, rows.iter().map(detail).collect::<Result<_, _>>()?))
+}
+
+/// Every member of a group as `(user id, display name)`, in name order.
+pub async fn all_members(
+    pool: &AnyPool,
+    group_id: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT m.user_id, u.display_name FROM group_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.group_id = $1 ORDER BY m.sort_name, m.user_id",
+    )
+    .bind(group_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("user_id")?, r.try_get("display_name")?)))
+        .collect()
+}
+
+/// The ids of every member of a group, inside the caller's transaction.
+pub async fn member_ids(tx: &mut Tx, group_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT user_id FROM group_members WHERE group_id = $1")
+        .bind(group_id)
+        .fetch_all(&mut **tx)
+        .await
+}

@@ -25,7 +25,7 @@ pub struct UserRow<'a> {
 
 pub(super) const SUMMARY: &str =
     "id, guid_id, email, display_name, status, source, external_id, created_at, last_sign_in_at";
-const DETAIL: &str = "id, guid_id, email, email_verified, display_name, given_name, family_name, phone, status, source, \
+pub(super) const DETAIL: &str = "id, guid_id, email, email_verified, display_name, given_name, family_name, phone, status, source, \
                       external_id, attributes, created_at, updated_at, last_sign_in_at, deprovisioned_at, version";
 
 /// A new person, with the profile of its first account.
@@ -338,7 +338,7 @@ fn status(r: &AnyRow) -> Result<UserStatus, sqlx::Error> {
     UserStatus::parse(&s).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
-fn detail(r: &AnyRow) -> Result<UserDetail, sqlx::Error> {
+pub(super) fn detail(r: &AnyRow) -> Result<UserDetail, sqlx::Error> {
     Ok(UserDetail {
         id: r.try_get("id")?,
         guid: r.try_get("guid_id")?,

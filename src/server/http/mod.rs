@@ -13,3 +13,4 @@ pub mod limits;
 pub mod meta;
 pub mod pages;
 pub mod request_id;
+pub mod scim;

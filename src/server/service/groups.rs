@@ -6,12 +6,10 @@ use crate::model::AppError;
 use crate::server::auth::Authorized;
 use crate::server::db::{self, groups::GroupRow, Db, Tx};
 use crate::server::internal;
-use crate::server::service::audit::{self, Entry, Outcome};
-use serde_json::{json, Value};
+use crate::server::service::group_writes as writes;
 
 pub const PAGE_SIZE: i64 = 50;
 pub const MEMBER_PAGE_SIZE: i64 = 100;
-const CONFLICT: &str = "This group was changed by someone else since you opened it. Reload to see their changes, then make yours again.";
 
 /// A group's fields after parsing.
 struct Valid {
@@ -55,67 +53,6 @@ fn parse_input(input: &GroupInput) -> Result<Valid, AppError> {
     }
 }
 
-fn snapshot(g: &GroupDetail) -> Value {
-    json!({ "name": g.name, "description": g.description, "source": g.source, "external_id": g.external_id })
-}
-
-fn new_group_id() -> String {
-    format!("grp_{}", uuid::Uuid::new_v4().simple())
-}
-
-async fn load(tx: &mut Tx, id: &str) -> Result<GroupDetail, AppError> {
-    db::groups::get(&mut **tx, id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| AppError::NotFound("The group".into()))
-}
-
-/// Refuses changes to a group that a provisioning source owns.
-fn console_may_change(g: &GroupDetail) -> Result<(), AppError> {
-    if g.console_owned() {
-        Ok(())
-    } else {
-        Err(AppError::Conflict(format!(
-            "The group {} is provisioned by the source {}; change it there (here it is read-only)",
-            g.name, g.source
-        )))
-    }
-}
-
-async fn name_is_free(
-    tx: &mut Tx,
-    source: &str,
-    name: &str,
-    except: Option<&str>,
-) -> Result<(), AppError> {
-    match db::groups::id_by_name(tx, source, name)
-        .await
-        .map_err(internal)?
-    {
-        Some(other) if Some(other.as_str()) != except => Err(AppError::Fields(vec![(
-            "name".into(),
-            format!("Name {name} is already used by another group"),
-        )])),
-        _ => Ok(()),
-    }
-}
-
-async fn write_audit(
-    tx: &mut Tx,
-    auth: &Authorized,
-    action: &str,
-    id: &str,
-    details: Value,
-) -> Result<(), AppError> {
-    let entry = Entry::new(action, Outcome::Success)
-        .target("group", id)
-        .details(details);
-    audit::record(tx, &auth.actor(), &auth.meta, entry)
-        .await
-        .map_err(internal)?;
-    Ok(())
-}
-
 pub async fn create(
     db: &Db,
     auth: &Authorized,
@@ -123,26 +60,16 @@ pub async fn create(
 ) -> Result<GroupDetail, AppError> {
     let v = parse_input(input)?;
     let mut tx = db.begin_write().await.map_err(internal)?;
-    name_is_free(&mut tx, CONSOLE_SOURCE, &v.name, None).await?;
-    let id = new_group_id();
+    let id = writes::new_group_id();
     let row = GroupRow {
         id: &id,
         name: &v.name,
         description: &v.description,
-        source: CONSOLE_SOURCE,
+        source: writes::writer(auth),
         external_id: None,
         now: db::now_ms(),
     };
-    db::groups::insert(&mut tx, &row).await.map_err(internal)?;
-    let created = load(&mut tx, &id).await?;
-    write_audit(
-        &mut tx,
-        auth,
-        "group.create",
-        &id,
-        json!({ "after": snapshot(&created) }),
-    )
-    .await?;
+    let created = writes::insert(&mut tx, auth, &row).await?;
     tx.commit().await.map_err(internal)?;
     Ok(created)
 }
@@ -156,9 +83,7 @@ pub async fn update(
 ) -> Result<GroupDetail, AppError> {
     let v = parse_input(input)?;
     let mut tx = db.begin_write().await.map_err(internal)?;
-    let before = load(&mut tx, id).await?;
-    console_may_change(&before)?;
-    name_is_free(&mut tx, &before.source, &v.name, Some(id)).await?;
+    let before = writes::load(&mut tx, id).await?;
     let row = GroupRow {
         id,
         name: &v.name,
@@ -167,43 +92,20 @@ pub async fn update(
         external_id: before.external_id.as_deref(),
         now: db::now_ms(),
     };
-    if !db::groups::update(&mut tx, &row, version)
-        .await
-        .map_err(internal)?
-    {
-        return Err(AppError::Conflict(CONFLICT.into()));
+    match writes::update(&mut tx, auth, &before, &row, version).await? {
+        Some(after) => {
+            tx.commit().await.map_err(internal)?;
+            Ok(after)
+        }
+        None => Ok(before), // nothing changed: the transaction is dropped, nothing written
     }
-    let after = load(&mut tx, id).await?;
-    let diff = crate::server::service::users::changes(&snapshot(&before), &snapshot(&after));
-    if diff.as_object().is_some_and(|m| m.is_empty()) {
-        return Ok(before); // nothing changed: the transaction is dropped, nothing written
-    }
-    write_audit(
-        &mut tx,
-        auth,
-        "group.update",
-        id,
-        json!({ "changes": diff }),
-    )
-    .await?;
-    tx.commit().await.map_err(internal)?;
-    Ok(after)
 }
 
 /// Deletes the group and its memberships (the users stay).
 pub async fn delete(db: &Db, auth: &Authorized, id: &str) -> Result<(), AppError> {
     let mut tx = db.begin_write().await.map_err(internal)?;
-    let before = load(&mut tx, id).await?;
-    console_may_change(&before)?;
-    db::groups::delete(&mut tx, id).await.map_err(internal)?;
-    write_audit(
-        &mut tx,
-        auth,
-        "group.delete",
-        id,
-        json!({ "before": snapshot(&before), "members": before.member_count }),
-    )
-    .await?;
+    let before = writes::load(&mut tx, id).await?;
+    writes::delete(&mut tx, auth, &before).await?;
     tx.commit().await.map_err(internal)?;
     db.keys_changed(); // applications assigned through the group no longer are
     Ok(())
@@ -238,7 +140,7 @@ async fn resolve_user(tx: &mut Tx, who: &str) -> Result<(String, String), AppErr
     Ok((user.id, user.display_name.to_lowercase()))
 }
 
-/// Adds an account (by email or user id) to a console group.
+/// Adds an account (by email or user id) to a group of the caller's source.
 pub async fn add_member(
     db: &Db,
     auth: &Authorized,
@@ -246,24 +148,13 @@ pub async fn add_member(
     who: &str,
 ) -> Result<GroupDetail, AppError> {
     let mut tx = db.begin_write().await.map_err(internal)?;
-    let group = load(&mut tx, id).await?;
-    console_may_change(&group)?;
+    let group = writes::load(&mut tx, id).await?;
+    writes::may_change(auth, &group)?;
     let (user_id, sort_name) = resolve_user(&mut tx, who).await?;
-    if !db::groups::add_member(&mut tx, id, &user_id, &sort_name, db::now_ms())
-        .await
-        .map_err(internal)?
-    {
+    if !writes::add_member(&mut tx, auth, &group, &user_id, &sort_name).await? {
         return Ok(group); // already a member: nothing to write
     }
-    write_audit(
-        &mut tx,
-        auth,
-        "group.member.add",
-        id,
-        json!({ "user": user_id }),
-    )
-    .await?;
-    let after = load(&mut tx, id).await?;
+    let after = writes::load(&mut tx, id).await?;
     tx.commit().await.map_err(internal)?;
     db.keys_changed(); // a personal key refused as unassigned may now be valid
     Ok(after)
@@ -276,24 +167,11 @@ pub async fn remove_member(
     user_id: &str,
 ) -> Result<GroupDetail, AppError> {
     let mut tx = db.begin_write().await.map_err(internal)?;
-    let group = load(&mut tx, id).await?;
-    console_may_change(&group)?;
-    let user_id = user_id.trim();
-    if !db::groups::remove_member(&mut tx, id, user_id, db::now_ms())
-        .await
-        .map_err(internal)?
-    {
+    let group = writes::load(&mut tx, id).await?;
+    if !writes::remove_member(&mut tx, auth, &group, user_id.trim()).await? {
         return Err(AppError::NotFound("That member of this group".into()));
     }
-    write_audit(
-        &mut tx,
-        auth,
-        "group.member.remove",
-        id,
-        json!({ "user": user_id }),
-    )
-    .await?;
-    let after = load(&mut tx, id).await?;
+    let after = writes::load(&mut tx, id).await?;
     tx.commit().await.map_err(internal)?;
     db.keys_changed(); // an application assigned through the group may no longer be
     Ok(after)
