@@ -178,11 +178,7 @@ pub fn to_scim(user: &UserDetail, groups: &[Membership], base: &str) -> Value {
         "id": user.id,
         "userName": kept.get("userName").cloned().unwrap_or_else(|| json!(user.email)),
         "displayName": user.display_name,
-        "name": {
-            "formatted": user.display_name,
-            "givenName": user.given_name,
-            "familyName": user.family_name,
-        },
+        "name": { "formatted": user.display_name },
         "active": matches!(user.status, UserStatus::Active | UserStatus::Locked),
         "meta": {
             "resourceType": "User",
@@ -192,6 +188,13 @@ pub fn to_scim(user: &UserDetail, groups: &[Membership], base: &str) -> Value {
             "version": etag(user.version),
         },
     });
+    // Unassigned attributes are left out (RFC 7643 §2.5), never sent as null.
+    if let Some(given) = &user.given_name {
+        out["name"]["givenName"] = json!(given);
+    }
+    if let Some(family) = &user.family_name {
+        out["name"]["familyName"] = json!(family);
+    }
     if let Some(ext) = &user.external_id {
         out["externalId"] = json!(ext);
     }
