@@ -21,6 +21,7 @@ e2eTest('admin signs in with the provider form, sees the dashboard and finds its
     { text: 'Users', href: '/users' },
     { text: 'People', href: '/guids' },
     { text: 'Groups', href: '/groups' },
+    { text: 'Provisioning', href: '/sources' },
     { text: 'Applications', href: '/apps' },
     { text: 'API keys', href: '/keys' },
     { text: 'Support desk', href: '/support' },
