@@ -135,7 +135,8 @@ pub fn from_scim(
     if let Some(list) = get(resource, "phoneNumbers").and_then(Value::as_array) {
         kept.insert("phoneNumbers".into(), Value::Array(list.clone()));
     }
-    if user_name != email {
+    // The account's email is stored lowercase; the name as the client spelled it is kept.
+    if user_name != email.trim().to_lowercase() {
         kept.insert("userName".into(), Value::String(user_name));
     }
     if let Some(formatted) = text(&name, "formatted").filter(|f| *f != display_name) {
