@@ -11,8 +11,8 @@ and left out of the report. Exits 1 when a check failed or none ran.
 import sys
 from xml.sax.saxutils import escape, quoteattr
 
-from httpx import Client
-from scim2_client.engines.httpx import SyncSCIMClient
+from httpx2 import Client
+from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
 FAILING = {Status.ERROR, Status.CRITICAL, Status.DEVIATION}

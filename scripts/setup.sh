@@ -50,9 +50,11 @@ if [ "$("$ROOT/.venv/bin/st" --version 2>/dev/null)" != "st, version $ST_VERSION
   "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
 fi
 # scim2-tester (PyPI), the SCIM conformance checks (scripts/scim-check.py), in the same .venv.
-SCIM_TESTER_VERSION=0.5.2
-if [ "$("$ROOT/.venv/bin/python" -c 'import importlib.metadata as m; print(m.version("scim2-tester"))' 2>/dev/null)" != "$SCIM_TESTER_VERSION" ]; then
+# Its HTTP engine is scim2-client's `httpx2` extra, pinned with it.
+SCIM_TESTER_VERSION=0.5.2 SCIM_CLIENT_VERSION=0.13.2
+if [ "$("$ROOT/.venv/bin/python" -c 'import importlib.metadata as m, httpx2; print(m.version("scim2-tester"), m.version("scim2-client"))' 2>/dev/null)" != "$SCIM_TESTER_VERSION $SCIM_CLIENT_VERSION" ]; then
   say "installing scim2-tester $SCIM_TESTER_VERSION into .venv (about 10 seconds)"
-  "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check "scim2-tester==$SCIM_TESTER_VERSION"
+  "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check "scim2-tester==$SCIM_TESTER_VERSION" \
+    "scim2-client[httpx2]==$SCIM_CLIENT_VERSION"
 fi
 say "ready"
