@@ -8,7 +8,7 @@ CREATE TABLE provisioning_sources (
     token_hash       TEXT COLLATE "C" NOT NULL,
     token_hint       TEXT NOT NULL,
     owned_attributes TEXT NOT NULL DEFAULT '[]',  -- JSON list
-    match_rule       TEXT NOT NULL CHECK (match_rule IN ('none')),
+    match_rule       TEXT NOT NULL CHECK (match_rule IN ('none', 'employee_number')),
     status           TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
     created_at       BIGINT NOT NULL,
     updated_at       BIGINT NOT NULL,
@@ -31,3 +31,8 @@ CREATE TABLE provisioning_errors (
     detail     TEXT NOT NULL
 );
 CREATE INDEX provisioning_errors_by_source ON provisioning_errors (source_id, at);
+
+-- The employee number of SCIM's enterprise extension, copied out of `attributes` so that the
+-- `employee_number` matching rule, duplicate evidence and SCIM filters on it use an index.
+ALTER TABLE users ADD COLUMN employee_number TEXT;
+CREATE INDEX users_by_employee_number ON users (employee_number) WHERE employee_number IS NOT NULL;

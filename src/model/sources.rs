@@ -19,12 +19,18 @@ pub const OWNABLE_ATTRIBUTES: [(&str, &str); 6] = [
     ("groups", "Groups and their members"),
 ];
 
-/// How a newly provisioned account finds its person (GUID). Only `none` for now: an email is
-/// unique across accounts, so "the same email" cannot link two (docs/decisions.md).
-pub const MATCH_RULES: [(&str, &str); 1] = [(
-    "none",
-    "Never silently: every new account gets a new GUID, and duplicates are suggested",
-)];
+/// How a newly provisioned account finds its person (GUID). An email is unique across
+/// accounts, so "the same email" cannot link two (docs/decisions.md).
+pub const MATCH_RULES: [(&str, &str); 2] = [
+    (
+        "none",
+        "Never: every new account gets a new GUID, and duplicates are suggested",
+    ),
+    (
+        "employee_number",
+        "The same employee number as one person's account in another source links to that person",
+    ),
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SourceError {

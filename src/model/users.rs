@@ -94,6 +94,25 @@ impl UserStatus {
     }
 }
 
+/// SCIM's enterprise extension of User (RFC 7643 §4.3).
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The employee number an account's attributes hold (SCIM's enterprise extension, kept under
+/// `scim`), trimmed: what the `employee_number` matching rule and duplicate evidence compare.
+pub fn employee_number(attributes: &serde_json::Value) -> Option<String> {
+    let scim = attributes.get("scim")?.as_object()?;
+    let (_, extension) = scim
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA))?;
+    let number = match extension.get("employeeNumber")? {
+        serde_json::Value::String(s) => s.trim().to_string(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    (!number.is_empty() && number.len() <= 100).then_some(number)
+}
+
 /// A normalized, validated email address (lowercase, trimmed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidEmail(String);
@@ -408,13 +427,16 @@ pub enum DuplicateReason {
     Phone,
     /// The same external id (e.g. an employee number) in two sources.
     ExternalId,
+    /// The same employee number (SCIM's enterprise extension) on two accounts.
+    EmployeeNumber,
 }
 
 impl DuplicateReason {
-    pub const ALL: [DuplicateReason; 3] = [
+    pub const ALL: [DuplicateReason; 4] = [
         DuplicateReason::Phone,
         DuplicateReason::VerifiedEmail,
         DuplicateReason::ExternalId,
+        DuplicateReason::EmployeeNumber,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -422,6 +444,7 @@ impl DuplicateReason {
             DuplicateReason::VerifiedEmail => "verified_email",
             DuplicateReason::Phone => "phone",
             DuplicateReason::ExternalId => "external_id",
+            DuplicateReason::EmployeeNumber => "employee_number",
         }
     }
 
@@ -437,6 +460,7 @@ impl DuplicateReason {
             DuplicateReason::VerifiedEmail => "Same verified mailbox",
             DuplicateReason::Phone => "Same phone",
             DuplicateReason::ExternalId => "Same external id",
+            DuplicateReason::EmployeeNumber => "Same employee number",
         }
     }
 }

@@ -25,6 +25,7 @@ mod import;
 mod log_secrets;
 mod people;
 mod scim_groups;
+mod scim_matching;
 mod scim_users;
 mod sign_in;
 mod sign_in_provider;

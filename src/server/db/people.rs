@@ -96,6 +96,10 @@ fn pair_join(reason: DuplicateReason) -> (&'static str, &'static str) {
             "a.external_id",
             "b.external_id = a.external_id AND a.external_id IS NOT NULL AND b.source <> a.source",
         ),
+        DuplicateReason::EmployeeNumber => (
+            "a.employee_number",
+            "b.employee_number = a.employee_number AND a.employee_number IS NOT NULL",
+        ),
     }
 }
 

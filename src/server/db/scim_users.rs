@@ -4,7 +4,7 @@
 //! the other operators and attributes are answered too, by the same clause.
 use super::user_list::Arg;
 use super::users::{detail, DETAIL};
-use crate::model::users::UserDetail;
+use crate::model::users::{UserDetail, ENTERPRISE_USER_SCHEMA};
 use crate::server::scim::filter::{AttrPath, CompareOp, Filter, Value};
 use sqlx::AnyPool;
 
@@ -32,6 +32,10 @@ enum Column {
 
 fn column(path: &AttrPath, parent: Option<&str>) -> Result<Column, Unsupported> {
     if let Some(urn) = &path.urn {
+        let enterprise = urn.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA);
+        if enterprise && path.sub.is_none() && path.attr.eq_ignore_ascii_case("employeeNumber") {
+            return Ok(Column::Exact("employee_number"));
+        }
         if !urn.eq_ignore_ascii_case(CORE_USER) {
             return Err(Unsupported(format!(
                 "filtering on the schema {urn} is not supported"
@@ -312,10 +316,15 @@ mod tests {
         );
         assert!(sql(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#).is_ok());
         assert!(sql(r#"meta.lastModified gt "yesterday""#).is_err());
-        assert!(sql(
-            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1""#
-        )
-        .is_err());
+        assert_eq!(
+            sql(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1""#)
+                .unwrap(),
+            "employee_number = $1"
+        );
+        assert!(
+            sql(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "x""#)
+                .is_err()
+        );
         assert!(sql(r#"userName eq 7"#).is_err());
     }
 }

@@ -217,3 +217,21 @@ pub async fn errors(pool: &AnyPool, source_id: &str) -> Result<Vec<SourceError>,
         })
         .collect()
 }
+
+/// The people (at most two: enough to tell one from several) with a live account holding
+/// `employee_number` in a source other than `source`. Uses `users_by_employee_number`.
+pub async fn people_by_employee_number(
+    tx: &mut Tx,
+    employee_number: &str,
+    source: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT guid_id FROM users WHERE employee_number = $1 AND source <> $2 \
+         AND status <> 'deprovisioned' LIMIT 2",
+    )
+    .bind(employee_number)
+    .bind(source)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|r| r.try_get("guid_id")).collect()
+}

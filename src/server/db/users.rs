@@ -20,6 +20,7 @@ pub struct UserRow<'a> {
     pub source: &'a str,
     pub external_id: Option<&'a str>,
     pub attributes: &'a str,
+    pub employee_number: Option<&'a str>,
     pub now: i64,
 }
 
@@ -51,8 +52,8 @@ pub async fn insert_guid(
 pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO users (id, guid_id, email, email_verified, display_name, sort_name, given_name, family_name, phone, \
-         status, source, external_id, attributes, created_at, updated_at, last_sign_in_at, version, email_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 0, 1, $15)",
+         status, source, external_id, attributes, created_at, updated_at, last_sign_in_at, version, email_key, employee_number) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 0, 1, $15, $16)",
     )
     .bind(u.id)
     .bind(u.guid_id)
@@ -69,6 +70,7 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error
     .bind(u.attributes)
     .bind(u.now)
     .bind(mailbox_key(u.email))
+    .bind(u.employee_number)
     .execute(&mut **tx)
     .await?;
     replace_tokens(tx, u).await
@@ -78,8 +80,8 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error
 pub async fn update_user(tx: &mut Tx, u: &UserRow<'_>, version: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE users SET email = $1, display_name = $2, sort_name = $3, given_name = $4, family_name = $5, phone = $6, \
-         source = $7, external_id = $8, attributes = $9, updated_at = $10, version = version + 1, email_key = $13 \
-         WHERE id = $11 AND version = $12",
+         source = $7, external_id = $8, attributes = $9, updated_at = $10, version = version + 1, email_key = $13, \
+         employee_number = $14 WHERE id = $11 AND version = $12",
     )
     .bind(u.email)
     .bind(u.display_name)
@@ -94,6 +96,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow<'_>, version: i64) -> Result<b
     .bind(u.id)
     .bind(version)
     .bind(mailbox_key(u.email))
+    .bind(u.employee_number)
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {

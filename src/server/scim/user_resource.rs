@@ -8,7 +8,7 @@ use crate::model::AppError;
 use serde_json::{json, Map, Value};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub use crate::model::users::ENTERPRISE_USER_SCHEMA as ENTERPRISE_SCHEMA;
 
 /// Attributes Gatehouse maps to its own columns or computes; everything else is kept as given.
 const MAPPED: [&str; 12] = [

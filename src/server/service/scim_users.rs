@@ -88,19 +88,44 @@ pub async fn create(
     } else {
         UserStatus::Suspended
     };
-    let created = users::insert_new(
-        &mut tx,
-        auth,
-        &v,
-        status,
-        json!({ "via_source": source.id }),
-    )
-    .await?;
+    let created = match person_to_link(&mut tx, source, &v).await? {
+        Some(guid) => {
+            let matched = json!({ "rule": source.match_rule, "guid": guid });
+            let via = json!({ "via_source": source.id, "matched": matched });
+            users::insert_for_person(&mut tx, auth, &v, status, &guid, via).await?
+        }
+        None => {
+            let via = json!({ "via_source": source.id });
+            users::insert_new(&mut tx, auth, &v, status, via).await?
+        }
+    };
     db::sources::count_change(&mut tx, &source.id, "creates", db::now_ms())
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     Ok(created)
+}
+
+/// The person the source's matching rule links a new account to: one person only, never a
+/// guess between several (they stay duplicate candidates for an administrator to merge).
+async fn person_to_link(
+    tx: &mut Tx,
+    source: &SourceDetail,
+    v: &Valid,
+) -> Result<Option<String>, AppError> {
+    let (rule, Some(number)) = (source.match_rule.as_str(), &v.employee_number) else {
+        return Ok(None);
+    };
+    if rule != "employee_number" {
+        return Ok(None);
+    }
+    let people = db::sources::people_by_employee_number(tx, number, &source.id)
+        .await
+        .map_err(internal)?;
+    Ok(match people.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    })
 }
 
 /// Writes the resource `body` over the account (PUT; PATCH builds the body first), against

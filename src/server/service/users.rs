@@ -20,6 +20,8 @@ pub(crate) struct Valid {
     pub(crate) source: String,
     pub(crate) external_id: Option<String>,
     pub(crate) attributes: String,
+    /// Read from `attributes` (SCIM's enterprise extension).
+    pub(crate) employee_number: Option<String>,
 }
 
 fn optional(s: &str) -> Option<String> {
@@ -111,6 +113,10 @@ pub(crate) fn parse_input(input: &UserInput) -> Result<Valid, AppError> {
             }
         },
     };
+    let employee_number = serde_json::from_str::<Value>(&attributes)
+        .ok()
+        .as_ref()
+        .and_then(crate::model::users::employee_number);
     match (errors.is_empty(), email) {
         (true, Some(email)) => Ok(Valid {
             email,
@@ -121,6 +127,7 @@ pub(crate) fn parse_input(input: &UserInput) -> Result<Valid, AppError> {
             source,
             external_id,
             attributes,
+            employee_number,
         }),
         _ => Err(AppError::Fields(errors)),
     }
@@ -151,6 +158,7 @@ fn row<'a>(id: &'a str, guid: &'a str, v: &'a Valid, status: UserStatus, now: i6
         source: &v.source,
         external_id: v.external_id.as_deref(),
         attributes: &v.attributes,
+        employee_number: v.employee_number.as_deref(),
         now,
     }
 }
@@ -272,12 +280,25 @@ pub(crate) async fn insert_new(
     status: UserStatus,
     via: Value,
 ) -> Result<UserDetail, AppError> {
-    let now = db::now_ms();
-    let (id, guid) = (new_user_id(), new_guid());
-    db::users::insert_guid(tx, &guid, now, &v.profile())
+    let guid = new_guid();
+    db::users::insert_guid(tx, &guid, db::now_ms(), &v.profile())
         .await
         .map_err(internal)?;
-    db::users::insert_user(tx, &row(&id, &guid, v, status, now))
+    insert_for_person(tx, auth, v, status, &guid, via).await
+}
+
+/// Writes a new user as an account of the existing person `guid`, with its audit record.
+pub(crate) async fn insert_for_person(
+    tx: &mut db::Tx,
+    auth: &Authorized,
+    v: &Valid,
+    status: UserStatus,
+    guid: &str,
+    via: Value,
+) -> Result<UserDetail, AppError> {
+    let now = db::now_ms();
+    let id = new_user_id();
+    db::users::insert_user(tx, &row(&id, guid, v, status, now))
         .await
         .map_err(|e| write_failed(e, v))?;
     let created = db::users::get(tx, &id)
