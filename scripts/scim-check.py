@@ -25,7 +25,7 @@ def main() -> int:
     cases, failed, skipped = [], 0, 0
     for i, r in enumerate(results, 1):
         name = f"{i:03d} {r.title}" + (f" [{r.resource_type}]" if getattr(r, "resource_type", None) else "")
-        line = f"{r.status.name:<10} {name}: {r.description or ''} {r.reason or ''}".strip()
+        line = f"{r.status.name:<10} {name}: {r.reason or ''}".strip()
         print(line, flush=True)
         if r.status == Status.SKIPPED:
             skipped += 1

@@ -28,7 +28,7 @@ e2eTest('an admin registers a source; its SCIM client provisions a user into a g
   await page.fill('#source-name', `Entra ${RUN}`);
   await page.click('#create-source');
   const token = (await page.locator('[data-testid="source-token"]').textContent()).trim();
-  assert.match(token, /^ghs_/);
+  assert.match(token, /^ghp_[0-9A-Za-z]{49}$/);
   await expectTextContains(page, '#sources-table', `Entra ${RUN}`);
 
   const email = `provisioned.${RUN}@contoso.com`;

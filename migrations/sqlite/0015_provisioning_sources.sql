@@ -36,3 +36,8 @@ CREATE INDEX provisioning_errors_by_source ON provisioning_errors (source_id, at
 -- `employee_number` matching rule, duplicate evidence and SCIM filters on it use an index.
 ALTER TABLE users ADD COLUMN employee_number TEXT;
 CREATE INDEX users_by_employee_number ON users (employee_number) WHERE employee_number IS NOT NULL;
+
+-- SCIM's userName, lowercase, when it is not the account's email ("jdoe"): `userName eq`
+-- compares it, or the email when it is NULL, through an index either way.
+ALTER TABLE users ADD COLUMN user_name TEXT;
+CREATE INDEX users_by_user_name ON users (user_name) WHERE user_name IS NOT NULL;

@@ -113,6 +113,13 @@ pub fn employee_number(attributes: &serde_json::Value) -> Option<String> {
     (!number.is_empty() && number.len() <= 100).then_some(number)
 }
 
+/// SCIM's userName, lowercase, when a source gave one that is not the account's email: what
+/// `userName` filters and uniqueness compare (`user_name`, else the email).
+pub fn scim_user_name(attributes: &serde_json::Value) -> Option<String> {
+    let name = attributes.get("scim")?.get("userName")?.as_str()?.trim();
+    (!name.is_empty()).then(|| name.to_lowercase())
+}
+
 /// A normalized, validated email address (lowercase, trimmed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidEmail(String);

@@ -99,7 +99,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             state.config.session_idle.as_secs() as i64,
         )));
 
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let (management_api, _) = api_v1::router(&state);
     let router = Router::new()
         .merge(management_api)
@@ -200,4 +200,14 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+/// The console's routes, generated once per process. Generating them runs the app with resource
+/// loading suppressed process-wide, so a page rendering meanwhile on another instance in the
+/// same process (the integration tests start many) would wait forever for its data
+/// (leptos-rs/leptos#4773).
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }

@@ -925,13 +925,13 @@ async fn answer(app: &TestApp, client: &Client, target: &Target) -> Answer {
             .get(format!("{}{path}", app.url))
             .send()
             .await
-            .unwrap(),
+            .unwrap_or_else(|e| panic!("GET {path}: {e}")),
         ServerFn(name, args) => app.call(client, name, args).await,
         Http(method, path) => client
             .request(method.parse().unwrap(), format!("{}{path}", app.url))
             .send()
             .await
-            .unwrap(),
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}")),
     };
     let loc = res
         .headers()

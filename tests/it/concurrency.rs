@@ -82,6 +82,8 @@ async fn a_unique_violation_is_recognised_as_its_field() {
             source: "hr-emea",
             external_id,
             attributes: "{}",
+            employee_number: None,
+            user_name: None,
             now: 1,
         };
         let e = insert_user(&mut tx, &row).await.expect_err("a duplicate");

@@ -42,7 +42,9 @@ async fn the_employee_number_rule_links_one_person_and_never_guesses() {
     let person = provision(&app, &hr, "ann@hr.example.com", "E-100").await;
     let linked = provision(&app, &entra, "ann@entra.example.com", "E-100").await;
     assert_eq!(linked, person, "the rule links the account to its person");
-    let view = users::guid_view(&app.state.db, &person).await.expect("person");
+    let view = users::guid_view(&app.state.db, &person)
+        .await
+        .expect("person");
     assert_eq!(view.accounts.len(), 2, "{view:?}");
 
     // A source without the rule makes a new person; the shared number makes it a candidate.
@@ -50,9 +52,11 @@ async fn the_employee_number_rule_links_one_person_and_never_guesses() {
     assert_ne!(other, person);
     let candidates = people::duplicates_of(&app.state.db, &other).await.unwrap();
     assert!(!candidates.is_empty());
-    assert!(candidates.iter().any(|c| c.reason == DuplicateReason::EmployeeNumber
-        && c.other_guid == person
-        && c.evidence == "E-100"));
+    assert!(candidates
+        .iter()
+        .any(|c| c.reason == DuplicateReason::EmployeeNumber
+            && c.other_guid == person
+            && c.evidence == "E-100"));
 
     // Two people now hold E-100: the rule links to neither.
     let ambiguous = provision(&app, &entra, "ann2@entra.example.com", "E-100").await;
@@ -103,4 +107,117 @@ async fn sources_filter_on_the_employee_number() {
 
 fn urlencoding(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn a_user_name_that_is_not_an_email_is_found_kept_unique_and_searchable() {
+    let app = TestApp::spawn().await;
+    let okta = source_matching(&app, "okta", "none").await;
+    let minimal = |user_name: &str, email: &str| {
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": user_name,
+            "emails": [{ "value": email }],
+        })
+    };
+    let res = scim(
+        &app,
+        &okta,
+        "POST",
+        "/Users",
+        Some(minimal("JDoe", "jdoe@example.com")),
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let made = json_of(res).await;
+    assert_eq!(made["userName"], "JDoe");
+    // What the client never set is not made up (RFC 7643 §2.5).
+    for absent in ["displayName", "name", "active"] {
+        assert!(made.get(absent).is_none(), "{absent} in {made}");
+    }
+
+    let found = scim(
+        &app,
+        &okta,
+        "GET",
+        "/Users?filter=userName+eq+%22jdoe%22",
+        None,
+        &[],
+    )
+    .await;
+    let found = json_of(found).await;
+    assert_eq!(found["totalResults"], 1, "{found}");
+    assert_eq!(found["Resources"][0]["id"], made["id"]);
+
+    // userName is unique across the service provider, whatever the case.
+    let again = scim(
+        &app,
+        &okta,
+        "POST",
+        "/Users",
+        Some(minimal("JDOE", "other@example.com")),
+        &[],
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(json_of(again).await["scimType"], "uniqueness");
+
+    // POST /Users/.search is the same list, asked with a body.
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "userName eq \"JDOE\"",
+        "attributes": ["userName"],
+    });
+    let searched = scim(&app, &okta, "POST", "/Users/.search", Some(body), &[]).await;
+    assert_eq!(searched.status(), StatusCode::OK);
+    let searched = json_of(searched).await;
+    assert_eq!(searched["totalResults"], 1, "{searched}");
+    assert_eq!(searched["Resources"][0]["userName"], "JDoe");
+    assert!(searched["Resources"][0].get("emails").is_none());
+    // Across resource types it is not offered, and says so.
+    let everything = scim(
+        &app,
+        &okta,
+        "POST",
+        "/.search",
+        Some(serde_json::json!({})),
+        &[],
+    )
+    .await;
+    assert_eq!(everything.status(), StatusCode::NOT_IMPLEMENTED);
+
+    // A removed displayName stays removed; the console still has a name to show.
+    let id = made["id"].as_str().unwrap();
+    let set = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "add", "path": "displayName", "value": "Jo Doe" }],
+    });
+    let res = scim(
+        &app,
+        &okta,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(set),
+        &[],
+    )
+    .await;
+    assert_eq!(json_of(res).await["displayName"], "Jo Doe");
+    let remove = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "remove", "path": "displayName" }],
+    });
+    let res = scim(
+        &app,
+        &okta,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(remove),
+        &[],
+    )
+    .await;
+    let after = json_of(res).await;
+    assert!(after.get("displayName").is_none(), "{after}");
+    let console = users::get(&app.state.db, id).await.unwrap();
+    assert!(!console.display_name.is_empty());
 }

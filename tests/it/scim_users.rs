@@ -445,7 +445,7 @@ async fn a_source_sees_and_changes_only_its_own_accounts_and_only_what_it_owns()
     )
     .await;
     assert_eq!(res["displayName"], "Test User", "hr does not own names");
-    for (token, expect) in [("", 401), ("ghs_not_a_token", 401)] {
+    for (token, expect) in [("", 401), ("ghp_not_a_token", 401)] {
         let res = scim(&app, token, "GET", "/Users", None, &[]).await;
         assert_eq!(res.status().as_u16(), expect);
     }
@@ -527,7 +527,7 @@ async fn discovery_says_what_the_service_provider_does() {
             ]),
         )
         .await;
-    assert!(made["token"].as_str().unwrap().starts_with("ghs_"));
+    assert!(made["token"].as_str().unwrap().starts_with("ghp_"));
     assert_eq!(made["source"]["owned_attributes"], json!(["active"]));
 }
 
@@ -569,7 +569,7 @@ async fn every_scim_route_needs_a_source_token_and_no_console_session_will_do() 
     for (path, methods) in &routes {
         assert!(!methods.is_empty(), "{path}");
         for method in methods {
-            for token in ["", "ghs_forged"] {
+            for token in ["", "ghp_forged"] {
                 let res = scim(
                     &app,
                     token,

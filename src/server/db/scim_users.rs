@@ -25,6 +25,8 @@ enum Column {
     Time(&'static str),
     /// `active`: the status.
     Active,
+    /// `userName`: `user_name` when the client's differs from the email, else the email.
+    UserName,
     /// A sub-attribute with one answer for the single value Gatehouse keeps (`emails.type`
     /// is `work`, `emails.primary` is true).
     Constant(&'static str),
@@ -53,7 +55,8 @@ fn column(path: &AttrPath, parent: Option<&str>) -> Result<Column, Unsupported> 
     Ok(match full.as_str() {
         "id" => Column::Exact("id"),
         "externalid" => Column::Exact("external_id"),
-        "username" | "emails" | "emails.value" => Column::Folded("email"),
+        "username" => Column::UserName,
+        "emails" | "emails.value" => Column::Folded("email"),
         "displayname" | "name.formatted" => Column::Folded("sort_name"),
         "name.givenname" => Column::Folded("LOWER(given_name)"),
         "name.familyname" => Column::Folded("LOWER(family_name)"),
@@ -128,6 +131,23 @@ fn compare(
             compare_text(args, col, op, text_value(value, &name)?.to_lowercase())
         }
         Column::Exact(col) => compare_text(args, col, op, text_value(value, &name)?),
+        Column::UserName => {
+            // Two indexed comparisons, never one over COALESCE (a scan).
+            let wanted = text_value(value, &name)?.to_lowercase();
+            let positive = if op == CompareOp::Ne {
+                CompareOp::Eq
+            } else {
+                op
+            };
+            let own = compare_text(args, "user_name", positive, wanted.clone());
+            let email = compare_text(args, "email", positive, wanted);
+            let either = format!("({own} OR (user_name IS NULL AND {email}))");
+            if op == CompareOp::Ne {
+                format!("NOT {either}")
+            } else {
+                either
+            }
+        }
         Column::Time(col) => {
             let raw = text_value(value, &name)?;
             let ms = chrono::DateTime::parse_from_rfc3339(&raw)
@@ -184,7 +204,9 @@ fn compare(
 fn present(path: &AttrPath, parent: Option<&str>) -> Result<String, Unsupported> {
     Ok(match column(path, parent)? {
         Column::Folded(col) | Column::Exact(col) => format!("({col} IS NOT NULL AND {col} <> '')"),
-        Column::Time(_) | Column::Active | Column::Constant(_) => "1 = 1".to_string(),
+        Column::Time(_) | Column::Active | Column::Constant(_) | Column::UserName => {
+            "1 = 1".to_string()
+        }
     })
 }
 
@@ -291,7 +313,10 @@ mod tests {
 
     #[test]
     fn the_lookups_clients_make_compare_indexed_columns() {
-        assert_eq!(sql(r#"userName eq "Ada@X.com""#).unwrap(), "email = $1");
+        assert_eq!(
+            sql(r#"userName eq "Ada@X.com""#).unwrap(),
+            "(user_name = $1 OR (user_name IS NULL AND email = $2))"
+        );
         assert_eq!(sql(r#"externalId eq "e1""#).unwrap(), "external_id = $1");
         assert_eq!(
             sql(r#"emails[type eq "work" and value eq "a@x.com"]"#).unwrap(),
@@ -300,7 +325,7 @@ mod tests {
         assert_eq!(sql(r#"displayName eq "Ada""#).unwrap(), "sort_name = $1");
         assert_eq!(
             sql(r#"userName sw "ad""#).unwrap(),
-            "(email >= $1 AND email < $2)"
+            "((user_name >= $1 AND user_name < $2) OR (user_name IS NULL AND (email >= $3 AND email < $4)))"
         );
     }
 
@@ -321,10 +346,10 @@ mod tests {
                 .unwrap(),
             "employee_number = $1"
         );
-        assert!(
-            sql(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "x""#)
-                .is_err()
-        );
+        assert!(sql(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "x""#
+        )
+        .is_err());
         assert!(sql(r#"userName eq 7"#).is_err());
     }
 }

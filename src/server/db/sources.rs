@@ -235,3 +235,16 @@ pub async fn people_by_employee_number(
     .await?;
     rows.iter().map(|r| r.try_get("guid_id")).collect()
 }
+
+/// Accounts whose SCIM userName is `user_name` (lowercase): their `user_name`, or their email
+/// when they have none. At most two. Both halves use an index.
+pub async fn ids_by_user_name(tx: &mut Tx, user_name: &str) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id FROM users WHERE user_name = $1 \
+         UNION SELECT id FROM users WHERE email = $1 AND user_name IS NULL LIMIT 2",
+    )
+    .bind(user_name)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
+}

@@ -21,6 +21,7 @@ pub struct UserRow<'a> {
     pub external_id: Option<&'a str>,
     pub attributes: &'a str,
     pub employee_number: Option<&'a str>,
+    pub user_name: Option<&'a str>,
     pub now: i64,
 }
 
@@ -52,8 +53,8 @@ pub async fn insert_guid(
 pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO users (id, guid_id, email, email_verified, display_name, sort_name, given_name, family_name, phone, \
-         status, source, external_id, attributes, created_at, updated_at, last_sign_in_at, version, email_key, employee_number) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 0, 1, $15, $16)",
+         status, source, external_id, attributes, created_at, updated_at, last_sign_in_at, version, email_key, employee_number, user_name) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 0, 1, $15, $16, $17)",
     )
     .bind(u.id)
     .bind(u.guid_id)
@@ -71,6 +72,7 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error
     .bind(u.now)
     .bind(mailbox_key(u.email))
     .bind(u.employee_number)
+    .bind(u.user_name)
     .execute(&mut **tx)
     .await?;
     replace_tokens(tx, u).await
@@ -81,7 +83,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow<'_>, version: i64) -> Result<b
     let done = sqlx::query(
         "UPDATE users SET email = $1, display_name = $2, sort_name = $3, given_name = $4, family_name = $5, phone = $6, \
          source = $7, external_id = $8, attributes = $9, updated_at = $10, version = version + 1, email_key = $13, \
-         employee_number = $14 WHERE id = $11 AND version = $12",
+         employee_number = $14, user_name = $15 WHERE id = $11 AND version = $12",
     )
     .bind(u.email)
     .bind(u.display_name)
@@ -97,6 +99,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow<'_>, version: i64) -> Result<b
     .bind(version)
     .bind(mailbox_key(u.email))
     .bind(u.employee_number)
+    .bind(u.user_name)
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {

@@ -139,8 +139,19 @@ pub fn from_scim(
     if user_name != email.trim().to_lowercase() {
         kept.insert("userName".into(), Value::String(user_name));
     }
-    if let Some(formatted) = text(&name, "formatted").filter(|f| *f != display_name) {
+    // What the client set of displayName, name.formatted and active is remembered, so that a
+    // resource shows what its client gave (a removed attribute stays removed) while the account
+    // keeps a display name and a status.
+    if let Some(formatted) = text(&name, "formatted") {
         kept.insert("name".into(), json!({ "formatted": formatted }));
+    }
+    if let Some(sent) = text(resource, "displayName") {
+        kept.insert("displayName".into(), Value::String(sent));
+    }
+    // Only that the client sets `active` is kept (the value is the account's status), so a
+    // deactivation is a status change alone, not also an attribute change.
+    if get(resource, "active").is_some_and(|a| !a.is_null()) {
+        kept.insert("active".into(), Value::Bool(true));
     }
     let mut attributes: Value = current_attributes
         .and_then(|a| serde_json::from_str(a).ok())
@@ -172,15 +183,15 @@ pub fn to_scim(user: &UserDetail, groups: &[Membership], base: &str) -> Value {
     let kept = serde_json::from_str::<Value>(&user.attributes)
         .ok()
         .and_then(|a| a.get("scim").cloned())
-        .filter(Value::is_object)
-        .unwrap_or_else(|| json!({}));
+        .filter(Value::is_object);
+    // An account made in the console or by import shows everything it has.
+    let from_client = kept.is_some();
+    let kept = kept.unwrap_or_else(|| json!({}));
+    let active = matches!(user.status, UserStatus::Active | UserStatus::Locked);
     let mut out = json!({
         "schemas": [USER_SCHEMA],
         "id": user.id,
         "userName": kept.get("userName").cloned().unwrap_or_else(|| json!(user.email)),
-        "displayName": user.display_name,
-        "name": { "formatted": user.display_name },
-        "active": matches!(user.status, UserStatus::Active | UserStatus::Locked),
         "meta": {
             "resourceType": "User",
             "created": crate::server::scim::rfc3339(user.created_at),
@@ -190,6 +201,16 @@ pub fn to_scim(user: &UserDetail, groups: &[Membership], base: &str) -> Value {
         },
     });
     // Unassigned attributes are left out (RFC 7643 §2.5), never sent as null.
+    if !from_client || kept.get("displayName").is_some() {
+        out["displayName"] = json!(user.display_name);
+    }
+    if !from_client {
+        out["name"] = json!({ "formatted": user.display_name });
+    }
+    // A status the client never set shows only when it is not the default (a suspension).
+    if !from_client || kept.get("active").is_some() || !active {
+        out["active"] = json!(active);
+    }
     if let Some(given) = &user.given_name {
         out["name"]["givenName"] = json!(given);
     }
@@ -203,7 +224,7 @@ pub fn to_scim(user: &UserDetail, groups: &[Membership], base: &str) -> Value {
         out["name"]["formatted"] = formatted.clone();
     }
     for (k, v) in kept.as_object().into_iter().flatten() {
-        if k != "userName" && k != "name" {
+        if !["userName", "name", "displayName", "active"].contains(&k.as_str()) {
             out[k] = v.clone();
         }
     }

@@ -64,11 +64,27 @@ fn valid(incoming: &Incoming) -> Result<Valid, AppError> {
     users::parse_input(&incoming.input)
 }
 
+/// Claims and checks the unique values: the email and external id as for every account, and
+/// the userName (RFC 7643: unique across the service provider), which is the email unless the
+/// client named the account otherwise.
 async fn claim(db: &Db, tx: &mut Tx, v: &Valid, except: Option<&str>) -> Result<(), AppError> {
-    db::users::claim_unique_values(tx, db.engine, &users::unique_keys(v))
+    let user_name = v.user_name.as_deref().unwrap_or(v.email.as_str());
+    let mut keys = users::unique_keys(v);
+    keys.push(format!("user_name:{user_name}"));
+    db::users::claim_unique_values(tx, db.engine, &keys)
         .await
         .map_err(internal)?;
-    users::check_unique(tx, v, except).await
+    users::check_unique(tx, v, except).await?;
+    let holders = db::sources::ids_by_user_name(tx, user_name)
+        .await
+        .map_err(internal)?;
+    if holders.iter().any(|id| Some(id.as_str()) != except) {
+        return Err(AppError::Fields(vec![(
+            "userName".into(),
+            format!("userName {user_name} is already used by another user"),
+        )]));
+    }
+    Ok(())
 }
 
 /// Provisions a new account. Its person is a new GUID: matching rules link it to an existing

@@ -11,6 +11,8 @@ pub const KEY_PREFIX: &str = "ghk_";
 pub const SECRET_PREFIX: &str = "ghs_";
 /// Management API tokens (service accounts and personal tokens): the key format, another prefix.
 pub const TOKEN_PREFIX: &str = "ght_";
+/// Provisioning sources' SCIM bearer tokens.
+pub const SOURCE_TOKEN_PREFIX: &str = "ghp_";
 /// Key id: 12 base62 characters (71 bits), public, part of the visible prefix.
 pub const KEY_ID_LEN: usize = 12;
 /// 43 base62 characters carry 256 bits.
@@ -60,7 +62,16 @@ fn new_with_id(prefix: &str) -> (String, String) {
 
 /// A new client secret.
 pub fn new_client_secret() -> String {
-    let body = format!("{SECRET_PREFIX}{}", random_base62(SECRET_LEN));
+    with_checksum(SECRET_PREFIX)
+}
+
+/// A provisioning source's bearer token (`ghp_`, shaped as a client secret).
+pub fn new_source_token() -> String {
+    with_checksum(SOURCE_TOKEN_PREFIX)
+}
+
+fn with_checksum(prefix: &str) -> String {
+    let body = format!("{prefix}{}", random_base62(SECRET_LEN));
     format!("{body}{}", checksum(&body))
 }
 

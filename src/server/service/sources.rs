@@ -72,10 +72,7 @@ fn parse(input: &SourceInput) -> Result<(String, String, Vec<String>, String), A
 
 /// A new token for a source: `(token, hash, hint)`.
 fn new_token() -> (String, String, String) {
-    let token = format!(
-        "ghs_{}",
-        secrets::new_client_secret().trim_start_matches("ghcs_")
-    );
+    let token = secrets::new_source_token();
     let hash = secrets::hash_hex(&token);
     let hint = secrets::hint(&token);
     (token, hash, hint)

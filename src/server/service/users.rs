@@ -22,6 +22,8 @@ pub(crate) struct Valid {
     pub(crate) attributes: String,
     /// Read from `attributes` (SCIM's enterprise extension).
     pub(crate) employee_number: Option<String>,
+    /// Read from `attributes`: SCIM's userName when it is not the email.
+    pub(crate) user_name: Option<String>,
 }
 
 fn optional(s: &str) -> Option<String> {
@@ -113,10 +115,9 @@ pub(crate) fn parse_input(input: &UserInput) -> Result<Valid, AppError> {
             }
         },
     };
-    let employee_number = serde_json::from_str::<Value>(&attributes)
-        .ok()
-        .as_ref()
-        .and_then(crate::model::users::employee_number);
+    let parsed = serde_json::from_str::<Value>(&attributes).unwrap_or_default();
+    let employee_number = crate::model::users::employee_number(&parsed);
+    let user_name = crate::model::users::scim_user_name(&parsed);
     match (errors.is_empty(), email) {
         (true, Some(email)) => Ok(Valid {
             email,
@@ -128,6 +129,7 @@ pub(crate) fn parse_input(input: &UserInput) -> Result<Valid, AppError> {
             external_id,
             attributes,
             employee_number,
+            user_name,
         }),
         _ => Err(AppError::Fields(errors)),
     }
@@ -159,6 +161,7 @@ fn row<'a>(id: &'a str, guid: &'a str, v: &'a Valid, status: UserStatus, now: i6
         external_id: v.external_id.as_deref(),
         attributes: &v.attributes,
         employee_number: v.employee_number.as_deref(),
+        user_name: v.user_name.as_deref(),
         now,
     }
 }

@@ -126,6 +126,7 @@ fn schemas(base: &str) -> Vec<Value> {
     // Every Gatehouse account has an email: userName, or one of these.
     let mut emails = multi_valued("emails");
     emails["required"] = json!(true);
+    emails["subAttributes"][0]["required"] = json!(true);
     let member_subs = vec![
         attr("value", "string", false, false),
         attr("display", "string", false, false),

@@ -96,6 +96,23 @@ pub async fn list(
     caller: ScimCaller,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ScimError> {
+    list_with(&state, &caller, params).await
+}
+
+/// `POST /Groups/.search`: the list, asked with a body.
+pub async fn search(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    list_with(&state, &caller, ListParams::from_search(&body)?).await
+}
+
+async fn list_with(
+    state: &AppState,
+    caller: &ScimCaller,
+    params: ListParams,
+) -> Result<Response, ScimError> {
     let mut wanted = Vec::new();
     if let Some(raw) = params
         .filter
@@ -114,7 +131,7 @@ pub async fn list(
     let mut resources = Vec::with_capacity(groups.len());
     for g in &groups {
         resources.push(project(
-            render(&state, g, wants_members(&params)).await?,
+            render(state, g, wants_members(&params)).await?,
             &params,
         ));
     }

@@ -17,7 +17,7 @@ use crate::server::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use error::{ScimError, CONTENT_TYPE};
 use http::request::Parts;
@@ -52,7 +52,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/scim/v2/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/scim/v2/Schemas", get(discovery::schema_list))
         .route("/scim/v2/Schemas/{id}", get(discovery::schema))
+        .route("/scim/v2/.search", post(search_everything))
         .route("/scim/v2/Groups", get(groups::list).post(groups::create))
+        .route("/scim/v2/Groups/.search", post(groups::search))
         .route(
             "/scim/v2/Groups/{id}",
             get(groups::get)
@@ -61,6 +63,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .delete(groups::delete),
         )
         .route("/scim/v2/Users", get(users::list).post(users::create))
+        .route("/scim/v2/Users/.search", post(users::search))
         .route(
             "/scim/v2/Users/{id}",
             get(users::get)
@@ -72,7 +75,17 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
 }
 
-/// Anything else under `/scim/v2`: a SCIM 404 (Bulk, /Me and /.search are not offered).
+/// `POST /.search` across resource types: not offered (RFC 7644 §3.12 answers 501); each
+/// resource type's own `.search` is.
+async fn search_everything() -> ScimError {
+    ScimError::new(
+        http::StatusCode::NOT_IMPLEMENTED,
+        None,
+        "Searching Users and Groups at once is not offered: POST /Users/.search or /Groups/.search",
+    )
+}
+
+/// Anything else under `/scim/v2`: a SCIM 404 (Bulk and /Me are not offered).
 async fn unknown(uri: http::Uri) -> ScimError {
     ScimError::not_found(format!(
         "{} is not an endpoint of this service provider",

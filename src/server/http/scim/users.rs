@@ -28,6 +28,33 @@ pub struct ListParams {
     pub excluded_attributes: Option<String>,
 }
 
+/// The body of `POST /Users/.search` (RFC 7644 §3.4.3): the query parameters as JSON.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct SearchRequest {
+    filter: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    attributes: Vec<String>,
+    excluded_attributes: Vec<String>,
+}
+
+impl ListParams {
+    /// A `.search` request as the query parameters it stands for.
+    pub fn from_search(body: &Bytes) -> Result<ListParams, ScimError> {
+        let request: SearchRequest = serde_json::from_value(json_body(body)?)
+            .map_err(|e| ScimError::bad("invalidSyntax", format!("A SearchRequest: {e}")))?;
+        let joined = |names: Vec<String>| (!names.is_empty()).then(|| names.join(","));
+        Ok(ListParams {
+            filter: request.filter,
+            start_index: request.start_index,
+            count: request.count,
+            attributes: joined(request.attributes),
+            excluded_attributes: joined(request.excluded_attributes),
+        })
+    }
+}
+
 /// The request body as JSON, whatever its content type says (`application/scim+json`).
 pub fn json_body(body: &Bytes) -> Result<Value, ScimError> {
     serde_json::from_slice::<Value>(body)
@@ -123,6 +150,23 @@ pub async fn list(
     State(state): State<AppState>,
     caller: ScimCaller,
     Query(params): Query<ListParams>,
+) -> Result<Response, ScimError> {
+    list_with(&state, &caller, params).await
+}
+
+/// `POST /Users/.search`: the list, asked with a body.
+pub async fn search(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    list_with(&state, &caller, ListParams::from_search(&body)?).await
+}
+
+async fn list_with(
+    state: &AppState,
+    caller: &ScimCaller,
+    params: ListParams,
 ) -> Result<Response, ScimError> {
     let filter = match params
         .filter
