@@ -167,6 +167,15 @@ enum BenchTarget {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// SCIM: provisions --users through POST /Users from --clients, then times look-ups.
+    Scim {
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+    },
 }
 
 #[tokio::main]
@@ -263,6 +272,22 @@ async fn main() {
         Command::Bench {
             what: BenchTarget::Users { requests },
         } => gatehouse::server::bench::users(requests).await,
+        Command::Bench {
+            what:
+                BenchTarget::Scim {
+                    users,
+                    clients,
+                    requests,
+                },
+        } => {
+            use gatehouse::server::bench_scim::{run, Options};
+            run(Options {
+                users,
+                clients,
+                requests,
+            })
+            .await
+        }
         Command::ServiceAccount {
             what:
                 ServiceAccountCommand::Create {

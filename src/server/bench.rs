@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 /// Builds one request of a scenario, given a random source.
 type MakeRequest<'a> = Box<dyn Fn(&mut rand::rngs::ThreadRng) -> reqwest::RequestBuilder + 'a>;
 
-pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
+/// Starts the app in-process on a free loopback port; returns its state and base URL.
+pub(crate) async fn start() -> Result<(crate::server::AppState, String), startup::StartupError> {
     let config = Config::from_lookup(|k| {
         std::env::var(k).ok().or_else(|| match k {
             // Sign-in is not measured: any issuer will do.
@@ -25,6 +26,19 @@ pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(startup::serve(listener, router));
+    Ok((state, base))
+}
+
+/// p50, p95 and p99 of `times` in milliseconds, formatted; sorts `times`.
+pub(crate) fn percentiles(times: &mut [Duration]) -> (String, String, String) {
+    times.sort();
+    let p = |q: f64| times[((times.len() as f64 * q).ceil() as usize).saturating_sub(1)];
+    let ms = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
+    (ms(p(0.50)), ms(p(0.95)), ms(p(0.99)))
+}
+
+pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
+    let (state, base) = start().await?;
     let principal = Principal {
         subject: "bench".into(),
         email: "bench@example.com".into(),
@@ -231,15 +245,8 @@ pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
                 times.push(t.elapsed()); // the first 5 warm up caches
             }
         }
-        times.sort();
-        let p = |q: f64| times[((times.len() as f64 * q).ceil() as usize).saturating_sub(1)];
-        let ms = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
-        println!(
-            "| {name} | {} | {} | {} |",
-            ms(p(0.50)),
-            ms(p(0.95)),
-            ms(p(0.99))
-        );
+        let (p50, p95, p99) = percentiles(&mut times);
+        println!("| {name} | {p50} | {p95} | {p99} |");
     }
     token_authentication(&state, &token).await?;
     Ok(())

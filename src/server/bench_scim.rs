@@ -55,7 +55,10 @@ pub async fn run(opts: Options) -> Result<(), StartupError> {
     let source = SourceInput {
         id: format!("bench-{run}"),
         name: format!("SCIM benchmark {run}"),
-        owned_attributes: OWNABLE_ATTRIBUTES.iter().map(|(a, _)| a.to_string()).collect(),
+        owned_attributes: OWNABLE_ATTRIBUTES
+            .iter()
+            .map(|(a, _)| a.to_string())
+            .collect(),
         match_rule: "none".into(),
     };
     let token = sources::create(&state.db, &admin, &source)
@@ -143,22 +146,23 @@ pub async fn run(opts: Options) -> Result<(), StartupError> {
     println!("|---|---|---|---|");
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let filter = |f: String| format!("{scim}/Users?filter={}", enc(&f));
-    let scenarios: Vec<(&str, Box<dyn Fn(usize, &str) -> String>)> = vec![
+    type Url<'a> = Box<dyn Fn(usize, &str) -> String + 'a>;
+    let scenarios: Vec<(&str, Url)> = vec![
         (
             "baseline: GET /Users/{id}",
             Box::new(|_, id| format!("{scim}/Users/{id}")),
         ),
         (
             "userName eq (found)",
-            Box::new(|n, _| {
-                filter(format!(
-                    "userName eq \"scim-{run}-{n}@bench.example.com\""
-                ))
-            }),
+            Box::new(|n, _| filter(format!("userName eq \"scim-{run}-{n}@bench.example.com\""))),
         ),
         (
             "userName eq (not found: before a create)",
-            Box::new(|n, _| filter(format!("userName eq \"nobody-{run}-{n}@bench.example.com\""))),
+            Box::new(|n, _| {
+                filter(format!(
+                    "userName eq \"nobody-{run}-{n}@bench.example.com\""
+                ))
+            }),
         ),
         (
             "externalId eq",
@@ -208,7 +212,13 @@ async fn sample_ids(
             "{scim}/Users?filter={}",
             url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
         );
-        let page: Value = client.get(url).bearer_auth(token).send().await?.json().await?;
+        let page: Value = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
         let id = page["Resources"][0]["id"].as_str().unwrap_or_default();
         if id.is_empty() {
             return Err(format!("account {n} was not found after provisioning").into());
