@@ -1,6 +1,6 @@
 # The two commands of README.md: `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
-.PHONY: run test setup build bench bench-audit bench-keys fuzz-api
+.PHONY: run test setup build bench bench-audit bench-keys bench-scim fuzz-api
 
 run: build
 	scripts/run.sh
@@ -22,6 +22,9 @@ bench-audit: build
 
 bench-keys: build
 	scripts/bench-keys.sh
+
+bench-scim: build
+	scripts/bench-scim.sh
 
 fuzz-api: build
 	scripts/fuzz-api-standalone.sh

@@ -51,11 +51,14 @@ missing_required_header.enabled = false
 include-name = "POST /api/v1/jobs/user-import"
 checks.negative_data_rejection.enabled = false
 
-# The stateful phase infers a link from `POST /apps` (its Location) to this operation and fills
-# both `{id}` and `{secret_id}` with the application's id; the 404 for a secret id that never
-# existed is right (docs/decisions.md). The document's own links never send a secret id.
+# The stateful phase infers links from `POST /apps` and `POST /groups` (their Location) to these
+# sub-resource deletions and fills both path ids with the parent's id; the 404 for a secret or a
+# member that never existed is right (docs/decisions.md). The document's own links never do this.
 [[operations]]
 include-name = "DELETE /api/v1/apps/{id}/secrets/{secret_id}"
+checks.ensure_resource_availability.enabled = false
+[[operations]]
+include-name = "DELETE /api/v1/groups/{id}/members/{user_id}"
 checks.ensure_resource_availability.enabled = false
 EOF
 export HYPOTHESIS_STORAGE_DIRECTORY="$ROOT/target/hypothesis"

@@ -15,7 +15,7 @@ source "$ROOT/scripts/procs.sh"
 source "$ROOT/scripts/tally.sh"
 cd "$ROOT"
 
-IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101
+IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101 SCIM_PG_PORT=3102
 # Per suite, generous: a suite past its limit is stopped and counts as failed. The API fuzz suite
 # runs while both browser suites do, so its limit costs no time unless it hangs.
 UNIT_TIMEOUT=600 INTEGRATION_TIMEOUT=1500 BROWSER_TIMEOUT=1200 FUZZ_TIMEOUT=1200 SCIM_TIMEOUT=600
@@ -43,6 +43,7 @@ require_node
 require_free_port "$IDP_PORT" "the dev identity provider"
 require_free_port "$BROWSER_PORT" "the browser tests' server"
 require_free_port "$FUZZ_PORT" "the API fuzz tests' server"
+require_free_port "$SCIM_PG_PORT" "the SCIM conformance server (PostgreSQL)"
 require_free_port "$PG_PORT" "the test PostgreSQL" "a cluster left by an earlier run: scripts/pg.sh stop $PG_PORT"
 scripts/test-tally.sh
 scripts/test-procs.sh
@@ -196,16 +197,16 @@ finish_api_fuzz() {
 }
 
 # SCIM conformance (scripts/scim-check.py, scim2-tester): every check it offers for Users and
-# Groups, against the API fuzz tests' server (one server for both), as a provisioning source.
-scim_conformance() {
-  local name=scim-conformance url="http://127.0.0.1:$FUZZ_PORT" token status=0 t0=$SECONDS
-  local report="$logs/scim-check.xml"
+# Groups, on both engines: on SQLite against the API fuzz tests' server (one server for both), on
+# PostgreSQL against a server of its own, up only for the few seconds the checks take.
+scim_check() { # name, database url, server url
+  local name=$1 db=$2 url=$3 token status=0 t0=$SECONDS
+  local report="$logs/$name.xml"
   rm -f "$report"
-  if [ -z "$fuzz_server" ]; then record "$name" 0 1 "no server (the API fuzz tests' server did not start)"; return; fi
-  if ! token=$(GATEHOUSE_DATABASE_URL="sqlite://$ROOT/target/fuzz.db" "$bin" source create \
-      --id scim-conformance --name "SCIM conformance" 2>"$logs/scim-token.log"); then
-    cat "$logs/scim-token.log" >&2
-    record "$name" 0 1 "no token: gatehouse source create failed, see ${logs#$ROOT/}/scim-token.log"
+  if ! token=$(GATEHOUSE_DATABASE_URL="$db" "$bin" source create \
+      --id scim-conformance --name "SCIM conformance" 2>"$logs/$name-token.log"); then
+    cat "$logs/$name-token.log" >&2
+    record "$name" 0 1 "no token: gatehouse source create failed, see ${logs#$ROOT/}/$name-token.log"
     return
   fi
   echo "== $name (timeout ${SCIM_TIMEOUT}s)"
@@ -213,6 +214,25 @@ scim_conformance() {
     >"$logs/$name.log" 2>&1 || status=$?
   cat "$logs/$name.log"
   count_suite "$name" junit "$report" "$status" "$t0" "$SCIM_TIMEOUT"
+}
+scim_conformance() {
+  if [ -z "$fuzz_server" ]; then record scim-conformance-sqlite 0 1 "no server (the API fuzz tests' server did not start)"
+  else scim_check scim-conformance-sqlite "sqlite://$ROOT/target/fuzz.db" "http://127.0.0.1:$FUZZ_PORT"; fi
+  local url="http://127.0.0.1:$SCIM_PG_PORT" db="${TEST_POSTGRES_URL%/postgres}/gh_scim"
+  local log="$logs/server-scim-postgres.log" server
+  psql -q "$TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS gh_scim" -c "CREATE DATABASE gh_scim"
+  start_service "the SCIM conformance server (PostgreSQL)" "$SCIM_PG_PORT" "$log" env \
+    GATEHOUSE_DATABASE_URL="$db" GATEHOUSE_BIND="127.0.0.1:$SCIM_PG_PORT" GATEHOUSE_PUBLIC_URL="$url" \
+    GATEHOUSE_OIDC_ISSUER="$TEST_IDP_ISSUER" GATEHOUSE_OIDC_CLIENT_ID=gatehouse GATEHOUSE_OIDC_CLIENT_SECRET=gatehouse-dev-secret \
+    GATEHOUSE_ROLE_MAP="console-admins=admin,helpdesk=support,auditors=auditor" \
+    "$bin" serve
+  server=${pids[-1]}
+  if wait_ready "$url/healthz" "$server" "the SCIM conformance server (PostgreSQL)" "$log"; then
+    scim_check scim-conformance-postgres "$db" "$url"
+  else
+    record scim-conformance-postgres 0 1 "the server did not start, see ${log#$ROOT/}"
+  fi
+  stop_service "$server"
 }
 
 start_api_fuzz

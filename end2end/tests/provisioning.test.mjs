@@ -68,7 +68,7 @@ e2eTest('an admin registers a source; its SCIM client provisions a user into a g
 
   await page.goto(`${BASE_URL}/sources/${sourceId}`);
   await waitForHydration(page);
-  await expectTextContains(page, '#source-profile', 'Users created1');
+  await expectTextContains(page, '#source-profile', 'Created (users and groups)2');
   await expectTextContains(page, '#source-profile', 'Users deactivated1');
   assert.deepEqual(realProblems(problems), []);
 });

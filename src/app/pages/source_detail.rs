@@ -102,8 +102,8 @@ fn SourceProfile(source: SourceDetail) -> impl IntoView {
     view! {
         <dl class="mt-6 card divide-y divide-slate-200 px-4 dark:divide-slate-800" id="source-profile">
             {detail_row("Last request", last_request(&source))}
-            {detail_row("Users created", source.creates.to_string())}
-            {detail_row("Users updated", source.updates.to_string())}
+            {detail_row("Created (users and groups)", source.creates.to_string())}
+            {detail_row("Updated (users and groups)", source.updates.to_string())}
             {detail_row("Users deactivated", source.deactivations.to_string())}
             {detail_row("Owns", if owned.is_empty() { "nothing".to_string() } else { owned.join("; ") })}
             {detail_row("New accounts", rule.to_string())}

@@ -127,8 +127,13 @@ fn schemas(base: &str) -> Vec<Value> {
     let mut emails = multi_valued("emails");
     emails["required"] = json!(true);
     emails["subAttributes"][0]["required"] = json!(true);
+    // Members are users (no nested groups): `$ref` names the User resource, as answers carry it.
+    let mut member_ref = attr("$ref", "reference", false, false);
+    member_ref["referenceTypes"] = json!(["User"]);
+    member_ref["mutability"] = json!("immutable");
     let member_subs = vec![
         attr("value", "string", false, false),
+        member_ref,
         attr("display", "string", false, false),
         attr("type", "string", false, false),
     ];
