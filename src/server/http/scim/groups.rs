@@ -1,7 +1,7 @@
 //! `/scim/v2/Groups`: a source's groups and their members.
 use super::discovery::MAX_RESULTS;
 use super::error::ScimError;
-use super::users::{if_match, json_body, project, ListParams};
+use super::users::{if_match, json_body, list_response, project, ListParams};
 use super::{scim_json, ScimCaller};
 use crate::model::groups::GroupDetail;
 use crate::server::scim::filter::{parse_filter, CompareOp, Filter, Value as Literal};
@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 impl From<Refused> for ScimError {
     fn from(r: Refused) -> Self {
@@ -135,13 +135,7 @@ async fn list_with(
             &params,
         ));
     }
-    Ok(scim_json(json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })))
+    Ok(list_response(total, start, resources))
 }
 
 pub async fn get(

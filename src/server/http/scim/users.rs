@@ -189,13 +189,18 @@ async fn list_with(
         .iter()
         .map(|u| project(to_scim(u, &[], base), &params))
         .collect();
-    Ok(scim_json(json!({
+    Ok(list_response(total, start, resources))
+}
+
+/// A page of resources in SCIM's ListResponse (RFC 7644 §3.4.2).
+pub fn list_response(total: i64, start: i64, resources: Vec<Value>) -> Response {
+    scim_json(json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
         "totalResults": total,
         "startIndex": start,
         "itemsPerPage": resources.len(),
         "Resources": resources,
-    })))
+    }))
 }
 
 pub async fn get(
