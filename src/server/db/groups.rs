@@ -442,21 +442,14 @@ pub async fn scim_page(
     Ok((total, rows.iter().map(detail).collect::<Result<_, _>>()?))
 }
 
-/// Every member of a group as `(user id, display name)`, in name order.
-pub async fn all_members(
-    pool: &AnyPool,
-    group_id: &str,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT m.user_id, u.display_name FROM group_members m JOIN users u ON u.id = m.user_id \
-         WHERE m.group_id = $1 ORDER BY m.sort_name, m.user_id",
+/// The user ids of every member of a group, in name order (the members index).
+pub async fn all_members(pool: &AnyPool, group_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY sort_name, user_id",
     )
     .bind(group_id)
     .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("user_id")?, r.try_get("display_name")?)))
-        .collect()
+    .await
 }
 
 /// The ids of every member of a group, inside the caller's transaction.

@@ -15,7 +15,7 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 #[derive(Debug, PartialEq)]
 pub struct Refused(pub &'static str, pub String);
 
-pub fn to_scim(g: &GroupDetail, members: Option<&[(String, String)]>, base: &str) -> Value {
+pub fn to_scim(g: &GroupDetail, members: Option<&[String]>, base: &str) -> Value {
     let mut out = json!({
         "schemas": [GROUP_SCHEMA],
         "id": g.id,
@@ -34,9 +34,7 @@ pub fn to_scim(g: &GroupDetail, members: Option<&[(String, String)]>, base: &str
     if let Some(members) = members {
         out["members"] = members
             .iter()
-            .map(|(id, name)| {
-                json!({ "value": id, "display": name, "type": "User", "$ref": format!("{base}/scim/v2/Users/{id}") })
-            })
+            .map(|id| json!({ "value": id, "type": "User", "$ref": format!("{base}/scim/v2/Users/{id}") }))
             .collect();
     }
     out

@@ -231,7 +231,7 @@ pub async fn list(
         .map_err(internal)
 }
 
-pub async fn members(db: &Db, id: &str) -> Result<Vec<(String, String)>, AppError> {
+pub async fn members(db: &Db, id: &str) -> Result<Vec<String>, AppError> {
     db::groups::all_members(&db.pool, id)
         .await
         .map_err(internal)

@@ -131,16 +131,12 @@ fn schemas(base: &str) -> Vec<Value> {
     let mut member_ref = attr("$ref", "reference", false, false);
     member_ref["referenceTypes"] = json!(["User"]);
     member_ref["mutability"] = json!("immutable");
-    // The display name is Gatehouse's (the member's name), not the client's to set.
-    let mut member_display = attr("display", "string", false, false);
-    member_display["mutability"] = json!("readOnly");
     let mut member_type = attr("type", "string", false, false);
     member_type["canonicalValues"] = json!(["User"]);
     member_type["mutability"] = json!("immutable");
     let member_subs = vec![
         attr("value", "string", false, false),
         member_ref,
-        member_display,
         member_type,
     ];
     vec![
