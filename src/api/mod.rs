@@ -4,6 +4,7 @@ pub mod apps;
 pub mod audit;
 pub mod groups;
 pub mod jobs;
+pub mod provisioning;
 pub mod session;
 pub mod sessions;
 pub mod sources;

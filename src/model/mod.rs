@@ -6,6 +6,7 @@ pub mod audit;
 pub mod error;
 pub mod groups;
 pub mod jobs;
+pub mod provisioning;
 pub mod sessions;
 pub mod sources;
 pub mod support;

@@ -2,6 +2,7 @@
 //! the variable and what is wrong with it.
 use crate::model::Role;
 pub use crate::server::config_api::ApiPolicy;
+pub use crate::server::config_outbox::OutboxPolicy;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -63,6 +64,8 @@ pub struct Config {
     pub heavy_total: u32,
     /// The management API's token rules and rate limit.
     pub api: ApiPolicy,
+    /// Provisioning out: the secrets key and the delivery worker.
+    pub outbox: OutboxPolicy,
 }
 
 /// The support desk's rules, chosen by the administrators.
@@ -250,9 +253,11 @@ impl Config {
             positive(&var, "GATEHOUSE_HEAVY_JOBS_TOTAL", 6)?.min(u32::MAX as u64) as u32;
 
         let api = ApiPolicy::from_lookup(&var)?;
+        let outbox = OutboxPolicy::from_lookup(&var)?;
 
         Ok(Config {
             api,
+            outbox,
             trusted_proxies,
             role_recheck,
             sign_in_failures_per_minute,

@@ -8,6 +8,7 @@ pub mod bench_scim;
 pub mod clock;
 pub mod config;
 pub mod config_api;
+pub mod config_outbox;
 pub mod db;
 pub mod http;
 pub mod scim;

@@ -74,6 +74,14 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         leptos: leptos.clone(),
     };
     spawn_session_cleanup(db.clone(), state.config.session_absolute);
+    if state.config.outbox.worker {
+        crate::server::service::outbox::Worker::new(
+            db.clone(),
+            state.clock.clone(),
+            state.config.outbox.clone(),
+        )
+        .spawn();
+    }
     crate::server::service::people::spawn_purge(db.clone());
     crate::server::service::checkpoints::spawn(
         db.clone(),
@@ -157,8 +165,13 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
 
 fn spawn_session_cleanup(db: Db, absolute: Duration) {
     tokio::spawn(async move {
-        loop {
+        for round in 1u64.. {
             tokio::time::sleep(Duration::from_secs(600)).await;
+            if round % 6 == 0 {
+                if let Err(e) = db.refresh_statistics().await {
+                    tracing::warn!(error = %e, "could not refresh the planner's statistics");
+                }
+            }
             let now = crate::server::db::now_ms();
             if let Err(e) = crate::server::service::console_sessions::clean_up(
                 &db,

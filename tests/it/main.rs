@@ -24,6 +24,7 @@ mod hardening_sessions;
 mod import;
 mod log_secrets;
 mod people;
+mod provisioning_out;
 mod scim_groups;
 mod scim_matching;
 mod scim_users;

@@ -1,4 +1,5 @@
-//! One application: its settings, status, client secrets, assigned people and API keys.
+//! One application: its settings, status, client secrets, assigned people, API keys and its
+//! provisioning target.
 //! Actions live at the page level so a secret or key shown once survives the reload after it.
 use crate::api::apps::{
     app_assignments, app_groups, get_app, list_keys, AssignGroup, AssignPerson, CreateKey,
@@ -7,6 +8,7 @@ use crate::api::apps::{
 use crate::app::components::{ConfirmSubmit, ErrorBox, Loading, OneTimeSecret};
 use crate::app::pages::app_form::{field_error, general_error, input_of, AppFields};
 use crate::app::pages::app_groups::AppGroups;
+use crate::app::pages::app_provisioning::AppProvisioning;
 use crate::app::pages::apps::{can, detail_row, load_me, now_ms, AppStatusBadge, Me};
 use crate::app::pages::keys::KeyTable;
 use crate::model::apps::{
@@ -111,6 +113,7 @@ pub fn AppDetailPage() -> impl IntoView {
         </Transition>
         <People app_id=Signal::derive(id) me people assign unassign />
         <AppGroups app_id=Signal::derive(id) me groups assign=assign_group unassign=unassign_group />
+        <AppProvisioning app_id=Signal::derive(id) me />
     }
 }
 

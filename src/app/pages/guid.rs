@@ -78,6 +78,7 @@ pub fn GuidPage() -> impl IntoView {
                             <p class="mt-4 text-sm">"Merged into this GUID: "<span class="font-mono">{g.absorbed.join(", ")}</span></p>
                         })}
                         {let gid = g.guid.clone(); move || can_apps().then(|| view! { <PersonApps guid=gid.clone() /> })}
+                        {let gid = g.guid.clone(); move || can_apps().then(|| view! { <crate::app::pages::app_provisioning::PersonAccounts guid=gid.clone() /> })}
                         {let gid = g.guid.clone(); move || can_groups().then(|| view! { <MembershipList guid=gid.clone() /> })}
                         {move || can_write().then(|| view! { <MergePanel survivor=survivor.clone() compare=compare merge=merge /> })}
                     }.into_any()

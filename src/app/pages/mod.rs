@@ -3,6 +3,7 @@ mod app_detail;
 mod app_form;
 mod app_groups;
 mod app_new;
+mod app_provisioning;
 mod apps;
 mod audit;
 mod dashboard;

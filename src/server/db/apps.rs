@@ -342,7 +342,11 @@ pub async fn assign(tx: &mut Tx, app_id: &str, guid: &str, now: i64) -> Result<b
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    super::outbox::person_changed(tx, guid, now).await?;
+    Ok(true)
 }
 
 pub async fn unassign(tx: &mut Tx, app_id: &str, guid: &str) -> Result<bool, sqlx::Error> {
@@ -352,7 +356,11 @@ pub async fn unassign(tx: &mut Tx, app_id: &str, guid: &str) -> Result<bool, sql
             .bind(guid)
             .execute(&mut **tx)
             .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    super::outbox::person_changed(tx, guid, super::now_ms()).await?;
+    Ok(true)
 }
 
 /// The most recently assigned people (with their profile), newest first.

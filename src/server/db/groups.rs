@@ -80,6 +80,7 @@ pub async fn update(tx: &mut Tx, g: &GroupRow<'_>, version: i64) -> Result<bool,
 
 /// Removes the group and its memberships.
 pub async fn delete(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
+    super::outbox::group_dissolving(tx, id, super::now_ms()).await?;
     for sql in [
         "DELETE FROM group_members WHERE group_id = $1",
         "DELETE FROM app_group_assignments WHERE group_id = $1",
@@ -195,6 +196,7 @@ pub async fn add_member(
     let added = done.rows_affected() == 1;
     if added {
         count_change(tx, group_id, 1, now).await?;
+        super::outbox::user_changed(tx, user_id, now).await?;
     }
     Ok(added)
 }
@@ -214,6 +216,7 @@ pub async fn remove_member(
     let removed = done.rows_affected() == 1;
     if removed {
         count_change(tx, group_id, -1, now).await?;
+        super::outbox::user_changed(tx, user_id, now).await?;
     }
     Ok(removed)
 }
@@ -341,7 +344,11 @@ pub async fn assign_to_app(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    super::outbox::group_changed_for_app(tx, app_id, group_id, now).await?;
+    Ok(true)
 }
 
 pub async fn unassign_from_app(
@@ -356,7 +363,11 @@ pub async fn unassign_from_app(
     .bind(group_id)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    super::outbox::group_changed_for_app(tx, app_id, group_id, super::now_ms()).await?;
+    Ok(true)
 }
 
 /// The groups assigned to an application, by name.

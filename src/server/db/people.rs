@@ -248,6 +248,10 @@ pub async fn purge_user(tx: &mut Tx, id: &str, cutoff: i64) -> Result<Option<Pur
     if found.is_none() {
         return Ok(None);
     }
+    let guid: String = sqlx::query_scalar("SELECT guid_id FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
     let purged = Purged {
         api_keys: named(
             tx,
@@ -313,5 +317,7 @@ pub async fn purge_user(tx: &mut Tx, id: &str, cutoff: i64) -> Result<Option<Pur
     ] {
         sqlx::query(sql).bind(id).execute(&mut **tx).await?;
     }
+    // Targets that made an account for the person hear of it (the last account gone: deleted).
+    super::outbox::person_changed(tx, &guid, super::now_ms()).await?;
     Ok(Some(purged))
 }

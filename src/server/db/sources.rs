@@ -55,6 +55,15 @@ pub async fn insert(tx: &mut Tx, s: &SourceRow<'_>) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+pub async fn exists(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM provisioning_sources WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(found.is_some())
+}
+
 pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<SourceDetail>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {DETAIL} FROM provisioning_sources WHERE id = $1"

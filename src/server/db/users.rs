@@ -75,7 +75,8 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow<'_>) -> Result<(), sqlx::Error
     .bind(u.user_name)
     .execute(&mut **tx)
     .await?;
-    replace_tokens(tx, u).await
+    replace_tokens(tx, u).await?;
+    super::outbox::user_changed(tx, u.id, u.now).await
 }
 
 /// Updates the editable fields if `version` is still current; false when someone else changed it first.
@@ -107,6 +108,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow<'_>, version: i64) -> Result<b
     }
     replace_tokens(tx, u).await?;
     super::groups::rename_member(tx, u.id, &u.display_name.to_lowercase()).await?;
+    super::outbox::user_changed(tx, u.id, u.now).await?;
     Ok(true)
 }
 
@@ -128,10 +130,16 @@ pub async fn set_status(
     .bind(version)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    super::outbox::user_changed(tx, id, now).await?;
+    Ok(true)
 }
 
 pub async fn set_guid(tx: &mut Tx, user_id: &str, guid: &str, now: i64) -> Result<(), sqlx::Error> {
+    // The person the account leaves hears of it first, then the one it joins.
+    super::outbox::user_changed(tx, user_id, now).await?;
     sqlx::query(
         "UPDATE users SET guid_id = $1, updated_at = $2, version = version + 1 WHERE id = $3",
     )
@@ -140,7 +148,7 @@ pub async fn set_guid(tx: &mut Tx, user_id: &str, guid: &str, now: i64) -> Resul
     .bind(user_id)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    super::outbox::user_changed(tx, user_id, now).await
 }
 
 /// Lowercase words of the names, each at most 64 characters.
@@ -316,6 +324,8 @@ pub async fn merge_guids(
         .bind(absorbed)
         .execute(&mut **tx)
         .await?;
+    super::outbox::person_changed(tx, absorbed, now).await?;
+    super::outbox::person_changed(tx, survivor, now).await?;
     Ok(moved)
 }
 

@@ -13,6 +13,7 @@ pub mod mfa;
 pub mod openapi;
 pub mod people;
 pub mod problem;
+pub mod provisioning;
 pub mod reply;
 pub mod users;
 
@@ -50,6 +51,10 @@ pub fn router(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(apps::assign, apps::unassign))
         .routes(routes!(apps::groups, apps::assign_group))
         .routes(routes!(apps::unassign_group))
+        .routes(routes!(provisioning::get, provisioning::put))
+        .routes(routes!(provisioning::retry))
+        .routes(routes!(provisioning::replay))
+        .routes(routes!(provisioning::of_person))
         .routes(routes!(groups::list, groups::create))
         .routes(routes!(groups::get, groups::update, groups::delete))
         .routes(routes!(groups::members, groups::add_member))

@@ -30,6 +30,7 @@ access token, created in the console). Errors are RFC 9457 problem details."
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "apps", description = "Applications (OAuth clients), secrets and assignments"),
         (name = "groups", description = "Groups of user accounts and their members"),
+        (name = "provisioning", description = "Provisioning out: applications' SCIM targets and their delivery state"),
         (name = "keys", description = "API keys verified by gateways"),
         (name = "devices", description = "Devices and their trust"),
         (name = "mfa", description = "MFA factors and the support desk's MFA reset"),

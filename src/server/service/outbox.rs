@@ -1,0 +1,184 @@
+//! The delivery worker: sends the outbox's messages to their targets, in order per target,
+//! one instance per target at a time (a lease in the database), retrying with exponential
+//! backoff and jitter until a target's attempt limit dead-letters the message.
+//!
+//! At least once: a message is marked delivered after the target answered, so an instance that
+//! dies in between leaves it to be sent again. Sending a person again is harmless: the
+//! target is told the same state (docs/decisions.md, "Provisioning out").
+use crate::server::clock::Clock;
+use crate::server::config::OutboxPolicy;
+use crate::server::db::{self, Db};
+use crate::server::service::scim_out::{self, Client};
+use rand::Rng;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Messages one lease covers before the worker looks at the other targets.
+const TURN: usize = 200;
+const FIRST_RETRY_MS: i64 = 1_000;
+const LONGEST_WAIT_MS: i64 = 3_600_000;
+
+/// How long before attempt `attempts + 1`: doubling from a second up to an hour, each wait
+/// drawn between half and all of it, so failed targets are not hit in step.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    let full = FIRST_RETRY_MS
+        .saturating_mul(1i64 << attempts.clamp(1, 30).saturating_sub(1))
+        .min(LONGEST_WAIT_MS);
+    rand::thread_rng().gen_range(full / 2..=full)
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    db: Db,
+    clock: Arc<Clock>,
+    policy: OutboxPolicy,
+    http: reqwest::Client,
+    /// This instance's lease name.
+    owner: String,
+}
+
+impl Worker {
+    pub fn new(db: Db, clock: Arc<Clock>, policy: OutboxPolicy) -> Worker {
+        let http = reqwest::Client::builder()
+            .timeout(policy.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Worker {
+            db,
+            clock,
+            policy,
+            http,
+            owner: format!("w_{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    pub fn spawn(self) {
+        tokio::spawn(async move {
+            loop {
+                match self.tick().await {
+                    Ok(0) => tokio::time::sleep(self.policy.poll).await,
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "outbox: cannot read the queue");
+                        tokio::time::sleep(self.policy.poll.max(Duration::from_secs(1))).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// One pass over the due targets; the number of messages settled.
+    pub async fn tick(&self) -> Result<usize, sqlx::Error> {
+        let now = self.clock.now_ms();
+        let mut settled = 0;
+        for target_id in db::outbox::due_targets(&self.db.pool, now).await? {
+            if db::outbox::lease(
+                &self.db.pool,
+                &target_id,
+                &self.owner,
+                now,
+                self.lease_end(),
+            )
+            .await?
+            {
+                let result = self.drain(&target_id).await;
+                db::outbox::release(&self.db.pool, &target_id, &self.owner).await?;
+                settled += result?;
+            }
+        }
+        Ok(settled)
+    }
+
+    fn lease_end(&self) -> i64 {
+        self.clock.now_ms() + self.policy.lease.as_millis() as i64
+    }
+
+    /// Sends a target's due messages in order until one must wait or the turn is over.
+    async fn drain(&self, target_id: &str) -> Result<usize, sqlx::Error> {
+        let Some(target) = db::provisioning::target(&self.db.pool, target_id).await? else {
+            return Ok(0);
+        };
+        let token = match &self.policy.secrets_key {
+            Some(key) => key.open(&target.credential_sealed, &target.id),
+            None => {
+                Err("GATEHOUSE_SECRETS_KEY is not set, so the credential cannot be read".into())
+            }
+        };
+        let mut settled = 0;
+        while settled < TURN {
+            let now = self.clock.now_ms();
+            let Some(head) = db::outbox::head(&self.db.pool, target_id).await? else {
+                break;
+            };
+            if head.next_attempt_at > now {
+                break;
+            }
+            if !db::outbox::lease(&self.db.pool, target_id, &self.owner, now, self.lease_end())
+                .await?
+            {
+                break;
+            }
+            let upto = db::outbox::newest_about(&self.db.pool, target_id, &head.subject).await?;
+            let outcome = match &token {
+                Ok(token) => {
+                    let client = Client {
+                        http: &self.http,
+                        base: target.base_url.clone(),
+                        token: token.clone(),
+                    };
+                    scim_out::sync_person(&self.db, &client, &target, &head.subject).await
+                }
+                Err(e) => Err(e.clone()),
+            };
+            let now = self.clock.now_ms();
+            match outcome {
+                Ok(()) => {
+                    if !db::outbox::delivered(
+                        &self.db,
+                        target_id,
+                        &self.owner,
+                        &head.subject,
+                        upto,
+                        now,
+                    )
+                    .await?
+                    {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    let attempts = head.attempts + 1;
+                    let dead = attempts >= target.max_attempts;
+                    let retry_at = (!dead).then(|| now + backoff_ms(attempts));
+                    tracing::info!(target = %target_id, seq = head.seq, attempts, dead, %error, "outbox: delivery failed");
+                    db::outbox::failed(&self.db.pool, head.seq, &error, now, retry_at).await?;
+                    if !dead {
+                        // Later messages wait for this one: order per target is kept.
+                        settled += 1;
+                        break;
+                    }
+                }
+            }
+            settled += 1;
+        }
+        Ok(settled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn waits_double_with_jitter_up_to_an_hour() {
+        for _ in 0..200 {
+            let first = backoff_ms(1);
+            assert!((500..=1_000).contains(&first), "{first}");
+            let fourth = backoff_ms(4);
+            assert!((4_000..=8_000).contains(&fourth), "{fourth}");
+            let late = backoff_ms(40);
+            assert!((1_800_000..=3_600_000).contains(&late), "{late}");
+        }
+    }
+}
