@@ -1,6 +1,6 @@
 # The two commands of README.md: `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
-.PHONY: run test setup build bench bench-audit bench-keys bench-scim fuzz-api
+.PHONY: run test setup build bench bench-audit bench-keys bench-scim bench-outbox fuzz-api
 
 run: build
 	scripts/run.sh
@@ -25,6 +25,9 @@ bench-keys: build
 
 bench-scim: build
 	scripts/bench-scim.sh
+
+bench-outbox: build
+	scripts/bench-outbox.sh
 
 fuzz-api: build
 	scripts/fuzz-api-standalone.sh

@@ -57,4 +57,11 @@ if [ "$("$ROOT/.venv/bin/python" -c 'import importlib.metadata as m, httpx2; pri
   "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check "scim2-tester==$SCIM_TESTER_VERSION" \
     "scim2-client[httpx2]==$SCIM_CLIENT_VERSION"
 fi
+# scim2-server (PyPI), an in-memory SCIM service provider: the target of the provisioning-out
+# tests (tests/it/provisioning_out.rs), in the same .venv.
+SCIM_SERVER_VERSION=0.8.3
+if [ "$("$ROOT/.venv/bin/python" -c 'import importlib.metadata as m; print(m.version("scim2-server"))' 2>/dev/null)" != "$SCIM_SERVER_VERSION" ]; then
+  say "installing scim2-server $SCIM_SERVER_VERSION into .venv (about 10 seconds)"
+  "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check "scim2-server==$SCIM_SERVER_VERSION"
+fi
 say "ready"

@@ -15,7 +15,7 @@ source "$ROOT/scripts/procs.sh"
 source "$ROOT/scripts/tally.sh"
 cd "$ROOT"
 
-IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101 SCIM_PG_PORT=3102
+IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101 SCIM_PG_PORT=3102 SCIM_TARGET_PORT=4180
 # Per suite, generous: a suite past its limit is stopped and counts as failed. The API fuzz suite
 # runs while both browser suites do, so its limit costs no time unless it hangs.
 UNIT_TIMEOUT=600 INTEGRATION_TIMEOUT=1500 BROWSER_TIMEOUT=1200 FUZZ_TIMEOUT=1200 SCIM_TIMEOUT=600
@@ -44,6 +44,7 @@ require_free_port "$IDP_PORT" "the dev identity provider"
 require_free_port "$BROWSER_PORT" "the browser tests' server"
 require_free_port "$FUZZ_PORT" "the API fuzz tests' server"
 require_free_port "$SCIM_PG_PORT" "the SCIM conformance server (PostgreSQL)"
+require_free_port "$SCIM_TARGET_PORT" "the SCIM target of the provisioning tests"
 require_free_port "$PG_PORT" "the test PostgreSQL" "a cluster left by an earlier run: scripts/pg.sh stop $PG_PORT"
 scripts/test-tally.sh
 scripts/test-procs.sh
@@ -79,11 +80,17 @@ stop_service() { # pid
   pids=(${kept[@]+"${kept[@]}"})
 }
 
-echo "== services: dev identity provider, PostgreSQL"
+echo "== services: dev identity provider, SCIM target (scim2-server), PostgreSQL"
 export IDP_PORT IDP_TEST_HOOKS=1 IDP_JWKS_FILE="$ROOT/target/test-idp-jwks.json"
 export TEST_IDP_ISSUER="http://127.0.0.1:$IDP_PORT"
 start_service "the dev identity provider" "$IDP_PORT" "$logs/idp.log" node end2end/idp/server.mjs
 wait_ready "$TEST_IDP_ISSUER/__test/health" "${pids[-1]}" "the dev identity provider" "$logs/idp.log"
+# One in-memory SCIM service provider for the provisioning-out tests, each test in its own
+# tenant (a path of its own), both engines' suites at once.
+export TEST_SCIM_SERVER="http://127.0.0.1:$SCIM_TARGET_PORT"
+start_service "the SCIM target of the provisioning tests" "$SCIM_TARGET_PORT" "$logs/scim-target.log" \
+  .venv/bin/scim2-server --port "$SCIM_TARGET_PORT" --dynamic-tenants --bearer-token gatehouse-test-scim
+wait_ready "$TEST_SCIM_SERVER/health/ServiceProviderConfig" "${pids[-1]}" "the SCIM target" "$logs/scim-target.log"
 require_free_port "$PG_PORT" "the test PostgreSQL"
 pg_started=1
 TEST_POSTGRES_URL="$(scripts/pg.sh start "$PG_PORT")"
@@ -138,17 +145,20 @@ run_suite unit cargo "$UNIT_TIMEOUT" cargo test --release --features ssr --lib
 GATEHOUSE_TEST_DB=sqlite run_suite sqlite cargo "$INTEGRATION_TIMEOUT" cargo test --release --features ssr --test it
 GATEHOUSE_TEST_DB=postgres run_suite postgres cargo "$INTEGRATION_TIMEOUT" cargo test --release --features ssr --test it
 
-# Browser tests run against the release build, once per database.
+# Browser tests run against the release build, once per database. The key seals the SCIM
+# target's token of the provisioning-out test (a test key, made here each run).
+E2E_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)"
 browser_suite() { # name, database url
   local name=$1 db=$2 url="http://127.0.0.1:$BROWSER_PORT" log="$logs/server-$1.log"
   start_service "the browser tests' server" "$BROWSER_PORT" "$log" env \
     GATEHOUSE_DATABASE_URL="$db" GATEHOUSE_BIND="127.0.0.1:$BROWSER_PORT" GATEHOUSE_PUBLIC_URL="$url" \
     GATEHOUSE_OIDC_ISSUER="$TEST_IDP_ISSUER" GATEHOUSE_OIDC_CLIENT_ID=gatehouse GATEHOUSE_OIDC_CLIENT_SECRET=gatehouse-dev-secret \
     GATEHOUSE_ROLE_MAP="console-admins=admin,helpdesk=support,auditors=auditor" \
+    GATEHOUSE_SECRETS_KEY="$E2E_SECRETS_KEY" GATEHOUSE_OUTBOX_POLL_MS=50 \
     "$bin" serve
   local server=${pids[-1]}
   if wait_ready "$url/healthz" "$server" "the server for $name" "$log"; then
-    E2E_BASE_URL="$url" E2E_IDP_URL="$TEST_IDP_ISSUER" run_suite "$name" node "$BROWSER_TIMEOUT" \
+    E2E_BASE_URL="$url" E2E_IDP_URL="$TEST_IDP_ISSUER" E2E_SCIM_URL="$TEST_SCIM_SERVER" run_suite "$name" node "$BROWSER_TIMEOUT" \
       node --test --test-concurrency=1 --test-reporter=tap end2end/tests/*.test.mjs
   else
     record "$name" 0 1 "the server did not start, see $log"

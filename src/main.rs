@@ -167,6 +167,16 @@ enum BenchTarget {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// Provisioning out: a group of --people assigned to a SCIM target (one worker, then two),
+    /// then commit-to-delivery latency at --rate changes per second.
+    Outbox {
+        #[arg(long, default_value_t = 10_000)]
+        people: usize,
+        #[arg(long, default_value_t = 100)]
+        rate: u64,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// SCIM: provisions --users through POST /Users from --clients, then times look-ups.
     Scim {
         #[arg(long, default_value_t = 100_000)]
@@ -272,6 +282,22 @@ async fn main() {
         Command::Bench {
             what: BenchTarget::Users { requests },
         } => gatehouse::server::bench::users(requests).await,
+        Command::Bench {
+            what:
+                BenchTarget::Outbox {
+                    people,
+                    rate,
+                    seconds,
+                },
+        } => {
+            use gatehouse::server::bench_outbox::{run, Options};
+            run(Options {
+                people,
+                rate,
+                seconds,
+            })
+            .await
+        }
         Command::Bench {
             what:
                 BenchTarget::Scim {

@@ -20,6 +20,7 @@ pub const MAX_MAX_ATTEMPTS: i64 = 50;
 /// What an administrator sets. An empty credential keeps the stored one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"base_url": "https://wiki.example.com/scim/v2", "credential": "token-from-the-application", "attributes": ["name", "displayName", "emails"], "preferred_source": "", "status": "active", "max_attempts": "8"})))]
 #[serde(default)]
 pub struct TargetInput {
     /// The SCIM service provider's base URL (`https://app.example.com/scim/v2`).

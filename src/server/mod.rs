@@ -4,6 +4,7 @@ pub mod auth;
 pub mod bench;
 pub mod bench_audit;
 pub mod bench_keys;
+pub mod bench_outbox;
 pub mod bench_scim;
 pub mod clock;
 pub mod config;

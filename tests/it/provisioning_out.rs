@@ -310,7 +310,7 @@ async fn a_target_is_refused_with_a_reason_per_field_and_nothing_is_stored() {
     for expected in [
         "https",
         "bearer token is required",
-        "\\\"password\\\"",
+        "password",
         "1 to 50",
         "active or paused",
         "nowhere",

@@ -114,7 +114,7 @@ fn TargetState(
                             view! {
                                 <tr data-seq=f.seq>
                                     <td class="font-mono">{f.seq}</td>
-                                    <td><A href=format!("/people/{}", f.guid) attr:class="link font-mono">{f.guid.clone()}</A></td>
+                                    <td><A href=format!("/guids/{}", f.guid) attr:class="link font-mono">{f.guid.clone()}</A></td>
                                     <td>{if f.state == "dead" { "Dead-lettered" } else { "Retrying" }}</td>
                                     <td>{f.attempts}</td>
                                     <td class="break-all">{f.error.clone()}</td>

@@ -324,6 +324,20 @@ pub async fn merge_guids(
         .bind(absorbed)
         .execute(&mut **tx)
         .await?;
+    // The person keeps what they were given: the absorbed GUID's assignments move along.
+    sqlx::query(
+        "INSERT INTO app_assignments (application_id, guid_id, assigned_at) \
+         SELECT application_id, $1, assigned_at FROM app_assignments WHERE guid_id = $2 \
+         ON CONFLICT (application_id, guid_id) DO NOTHING",
+    )
+    .bind(survivor)
+    .bind(absorbed)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM app_assignments WHERE guid_id = $1")
+        .bind(absorbed)
+        .execute(&mut **tx)
+        .await?;
     super::outbox::person_changed(tx, absorbed, now).await?;
     super::outbox::person_changed(tx, survivor, now).await?;
     Ok(moved)

@@ -318,3 +318,29 @@ pub async fn of_person(db: &Db, guid: &str) -> Result<Vec<ProvisionedAccount>, A
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_base_url;
+
+    #[test]
+    fn targets_are_https_urls_without_credentials_query_or_fragment() {
+        assert_eq!(
+            check_base_url(" https://app.example.com/scim/v2/ ").unwrap(),
+            "https://app.example.com/scim/v2"
+        );
+        assert!(check_base_url("http://127.0.0.1:4180/t1").is_ok());
+        assert!(check_base_url("http://localhost/scim").is_ok());
+        for bad in [
+            "",
+            "http://app.example.com/scim",
+            "ftp://app.example.com",
+            "https://user:pw@app.example.com/scim",
+            "https://app.example.com/scim?x=1",
+            "https://app.example.com/scim#top",
+            "not a url",
+        ] {
+            assert!(check_base_url(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}
