@@ -96,6 +96,16 @@ pub async fn bulk_status(
         source: f.source.unwrap_or_default(),
         ..UserQuery::default()
     });
+    // The document promises an int64; a larger count is refused, not compared.
+    if request.confirm_count.is_some_and(|n| n > i64::MAX as u64) {
+        return Err(fail(
+            &state,
+            AppError::invalid(
+                "confirm_count",
+                "confirm_count is larger than any number of users",
+            ),
+        ));
+    }
     let scope =
         BulkScope::from_request(request.ids, filter, request.everyone, request.confirm_count)
             .map_err(|e| fail(&state, e))?;
