@@ -29,6 +29,21 @@ pub(crate) async fn start() -> Result<(crate::server::AppState, String), startup
     Ok((state, base))
 }
 
+/// The benchmarks' administrator, acting under `permission` (services take it as their caller).
+pub(crate) fn bench_admin(permission: crate::model::Permission) -> crate::server::auth::Authorized {
+    crate::server::auth::Authorized {
+        principal: Principal {
+            subject: "bench".into(),
+            email: "bench@example.com".into(),
+            name: "Benchmark".into(),
+            role: Role::Admin,
+            scopes: None,
+        },
+        permission,
+        meta: Default::default(),
+    }
+}
+
 /// p50, p95 and p99 of `times` in milliseconds, formatted; sorts `times`.
 pub(crate) fn percentiles(times: &mut [Duration]) -> (String, String, String) {
     times.sort();
@@ -255,17 +270,7 @@ pub async fn users(requests: usize) -> Result<(), startup::StartupError> {
 /// A service account with every scope, and one token of it, for the API scenarios.
 async fn benchmark_token(state: &crate::server::AppState) -> Result<String, startup::StartupError> {
     use crate::server::service::api_tokens::{self, AccountInput, TokenInput};
-    let auth = crate::server::auth::Authorized {
-        principal: Principal {
-            subject: "bench".into(),
-            email: "bench@example.com".into(),
-            name: "Benchmark".into(),
-            role: Role::Admin,
-            scopes: None,
-        },
-        permission: crate::model::Permission::ManageSessions,
-        meta: Default::default(),
-    };
+    let auth = bench_admin(crate::model::Permission::ManageSessions);
     let all: Vec<String> = crate::model::api::Scope::ALL
         .iter()
         .map(|s| s.as_str().to_string())

@@ -8,8 +8,7 @@ use super::bench::{percentiles, start};
 use crate::model::apps::AppInput;
 use crate::model::provisioning::TargetInput;
 use crate::model::users::UserInput;
-use crate::model::{Permission, Principal, Role};
-use crate::server::auth::Authorized;
+use crate::model::Permission;
 use crate::server::db::seed::big_group;
 use crate::server::service::{app_groups, apps, outbox::Worker, provisioning, users};
 use crate::server::startup::StartupError;
@@ -125,17 +124,7 @@ pub async fn run(opts: Options) -> Result<(), StartupError> {
     }
     let (state, _) = start().await?;
     let db = &state.db;
-    let admin = Authorized {
-        principal: Principal {
-            subject: "bench".into(),
-            email: "bench@example.com".into(),
-            name: "Benchmark".into(),
-            role: Role::Admin,
-            scopes: None,
-        },
-        permission: Permission::WriteApps,
-        meta: Default::default(),
-    };
+    let admin = super::bench::bench_admin(Permission::WriteApps);
     let run = format!("{:08x}", rand::random::<u32>());
     let owner = users::create(
         db,

@@ -5,8 +5,7 @@
 //! baseline in the same run: reading one user by id.
 use super::bench::{percentiles, start};
 use crate::model::sources::{SourceInput, OWNABLE_ATTRIBUTES};
-use crate::model::{Permission, Principal, Role};
-use crate::server::auth::Authorized;
+use crate::model::Permission;
 use crate::server::service::sources;
 use crate::server::startup::StartupError;
 use rand::Rng;
@@ -41,17 +40,7 @@ fn user(run: &str, n: usize) -> Value {
 pub async fn run(opts: Options) -> Result<(), StartupError> {
     let (state, base) = start().await?;
     let run = format!("{:08x}", rand::thread_rng().gen::<u32>());
-    let admin = Authorized {
-        principal: Principal {
-            subject: "bench".into(),
-            email: "bench@example.com".into(),
-            name: "Benchmark".into(),
-            role: Role::Admin,
-            scopes: None,
-        },
-        permission: Permission::ManageSources,
-        meta: Default::default(),
-    };
+    let admin = super::bench::bench_admin(Permission::ManageSources);
     let source = SourceInput {
         id: format!("bench-{run}"),
         name: format!("SCIM benchmark {run}"),
