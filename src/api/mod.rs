@@ -11,3 +11,4 @@ pub mod sources;
 pub mod support;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;

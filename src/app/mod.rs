@@ -84,6 +84,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("apps/:id") view=pages::AppDetailPage />
                     <Route path=path!("keys") view=pages::ApiKeys />
                     <Route path=path!("keys/:id") view=pages::KeyDetailPage />
+                    <Route path=path!("webhooks") view=pages::Webhooks />
+                    <Route path=path!("webhooks/:id") view=pages::WebhookPage />
                     <Route path=path!("sessions") view=pages::ConsoleSessions />
                     <Route path=path!("service-accounts") view=pages::ServiceAccounts />
                     <Route path=path!("service-accounts/:id") view=pages::ServiceAccountPage />

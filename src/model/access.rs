@@ -58,6 +58,7 @@ impl Role {
                 WriteGroups,
                 ManageSources,
                 ManageSessions,
+                ManageWebhooks,
             ],
             Role::Support => &[
                 ViewConsole,
@@ -132,6 +133,8 @@ pub enum Permission {
     ManageSources,
     /// See who is signed in to the console and end their sessions.
     ManageSessions,
+    /// Configure webhook endpoints (they receive audit events), retry and replay deliveries.
+    ManageWebhooks,
 }
 
 impl Permission {
@@ -158,6 +161,7 @@ impl Permission {
             Permission::WriteGroups => "groups.write",
             Permission::ManageSources => "sources.manage",
             Permission::ManageSessions => "sessions.manage",
+            Permission::ManageWebhooks => "webhooks.manage",
         }
     }
 }
@@ -187,6 +191,7 @@ impl Permission {
             Permission::WriteGroups => "change groups",
             Permission::ManageSources => "manage provisioning sources",
             Permission::ManageSessions => "manage console sessions",
+            Permission::ManageWebhooks => "manage webhooks",
         }
     }
 }
@@ -238,6 +243,7 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/support", "Support desk", Permission::ResetMfa),
     ("/devices", "Devices", Permission::ReadDevices),
     ("/audit", "Audit log", Permission::ReadAudit),
+    ("/webhooks", "Webhooks", Permission::ManageWebhooks),
     ("/sessions", "Console sessions", Permission::ManageSessions),
     (
         "/service-accounts",

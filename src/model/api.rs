@@ -38,10 +38,12 @@ pub enum Scope {
     AuditExport,
     #[serde(rename = "audit:verify")]
     AuditVerify,
+    #[serde(rename = "webhooks:manage")]
+    WebhooksManage,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 16] = [
+    pub const ALL: [Scope; 17] = [
         Scope::UsersRead,
         Scope::UsersWrite,
         Scope::UsersExport,
@@ -58,6 +60,7 @@ impl Scope {
         Scope::AuditRead,
         Scope::AuditExport,
         Scope::AuditVerify,
+        Scope::WebhooksManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +81,7 @@ impl Scope {
             Scope::AuditRead => "audit:read",
             Scope::AuditExport => "audit:export",
             Scope::AuditVerify => "audit:verify",
+            Scope::WebhooksManage => "webhooks:manage",
         }
     }
 
@@ -104,6 +108,7 @@ impl Scope {
             Scope::AuditRead => Permission::ReadAudit,
             Scope::AuditExport => Permission::ExportAudit,
             Scope::AuditVerify => Permission::VerifyAudit,
+            Scope::WebhooksManage => Permission::ManageWebhooks,
         }
     }
 
@@ -135,6 +140,7 @@ impl Scope {
             Scope::AuditRead => "Search the audit log",
             Scope::AuditExport => "Export the audit log",
             Scope::AuditVerify => "Verify the audit chain",
+            Scope::WebhooksManage => "Create, change, replay and delete webhook endpoints",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod sources;
 pub mod support;
 pub mod time;
 pub mod users;
+pub mod webhooks;
 
 pub use access::{Permission, Principal, Role};
 pub use error::AppError;

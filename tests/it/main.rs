@@ -36,3 +36,4 @@ mod tokens_console;
 mod user_search;
 mod users;
 mod users_hardening;
+mod webhooks;

@@ -9,6 +9,9 @@ pub fn OneTimeSecret(
     label: &'static str,
     value: String,
     testid: &'static str,
+    /// Gatehouse keeps it encrypted to use it (an outbound signing secret), not as a hash.
+    #[prop(optional)]
+    encrypted: bool,
     /// Anything to show under the warning (a link to the new item, for instance).
     #[prop(optional)]
     children: Option<Children>,
@@ -49,7 +52,11 @@ pub fn OneTimeSecret(
             </div>
             <p class="mt-2 text-sm">
                 <strong>"Copy it now: you will not see it again."</strong>
-                " Gatehouse keeps only a hash of it; if it is lost, rotate it."
+                {if encrypted {
+                    " Gatehouse keeps it encrypted to sign with and never shows it; if it is lost, rotate it."
+                } else {
+                    " Gatehouse keeps only a hash of it; if it is lost, rotate it."
+                }}
             </p>
             {children.map(|c| view! { <div class="mt-3">{c()}</div> })}
         </div>

@@ -28,6 +28,8 @@ mod user_detail;
 mod user_form;
 mod user_new;
 mod users;
+mod webhook_detail;
+mod webhooks;
 
 pub use app_detail::AppDetailPage;
 pub use app_new::NewApp;
@@ -54,3 +56,5 @@ pub use support::SupportDesk;
 pub use user_detail::UserDetailPage;
 pub use user_new::NewUser;
 pub use users::Users;
+pub use webhook_detail::WebhookPage;
+pub use webhooks::Webhooks;

@@ -56,12 +56,25 @@ pub async fn insert(tx: &mut Tx, r: &AuditRow<'_>) -> Result<(), sqlx::Error> {
         .bind(r.hash)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    super::webhooks::announce(tx, r.seq, r.action, r.occurred_at).await
 }
 
 const COLUMNS: &str =
     "seq, occurred_at, actor_subject, actor_email, actor_role, action, target_type, \
                        target_id, outcome, client_ip, user_agent, details, prev_hash, hash";
+
+/// One event by its position in the chain.
+pub async fn by_seq(pool: &AnyPool, seq: i64) -> Result<Option<AuditEvent>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_events WHERE seq = $1"
+    ))
+    .bind(seq)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(event_from_row)
+    .transpose()
+}
 
 /// Newest first, strictly older than `before` (keyset pagination on the primary key).
 pub async fn page(

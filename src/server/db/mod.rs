@@ -19,6 +19,7 @@ pub mod user_list;
 mod user_search;
 mod user_search_words;
 pub mod users;
+pub mod webhooks;
 
 pub use sessions::SessionStore;
 

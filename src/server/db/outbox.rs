@@ -102,10 +102,22 @@ pub async fn everyone_assigned(
     Ok(())
 }
 
+/// The table holding a target: the outbox serves provisioning targets (`pt_…`) and webhook
+/// endpoints (`wh_…`), which carry the same status, lease and success columns.
+fn targets_table(target_id: &str) -> &'static str {
+    if target_id.starts_with(super::webhooks::ID_PREFIX) {
+        "webhook_endpoints"
+    } else {
+        "provisioning_targets"
+    }
+}
+
 /// Targets whose oldest pending message is due and that no live instance holds.
 pub async fn due_targets(pool: &AnyPool, now: i64) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT t.id FROM provisioning_targets t WHERE t.status = 'active' AND t.lease_until < $1 \
+        "SELECT t.id FROM (SELECT id, status, lease_until FROM provisioning_targets \
+                            UNION ALL SELECT id, status, lease_until FROM webhook_endpoints) t \
+         WHERE t.status = 'active' AND t.lease_until < $1 \
          AND (SELECT o.next_attempt_at FROM outbox o WHERE o.target_id = t.id AND o.state = 'pending' \
               ORDER BY o.seq LIMIT 1) <= $1 ORDER BY t.id",
     )
@@ -122,10 +134,11 @@ pub async fn lease(
     now: i64,
     until: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE provisioning_targets SET lease_owner = $1, lease_until = $2 \
+    let done = sqlx::query(&format!(
+        "UPDATE {} SET lease_owner = $1, lease_until = $2 \
          WHERE id = $3 AND (lease_until < $4 OR lease_owner = $1)",
-    )
+        targets_table(target_id)
+    ))
     .bind(owner)
     .bind(until)
     .bind(target_id)
@@ -136,9 +149,10 @@ pub async fn lease(
 }
 
 pub async fn release(pool: &AnyPool, target_id: &str, owner: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE provisioning_targets SET lease_owner = NULL, lease_until = 0 WHERE id = $1 AND lease_owner = $2",
-    )
+    sqlx::query(&format!(
+        "UPDATE {} SET lease_owner = NULL, lease_until = 0 WHERE id = $1 AND lease_owner = $2",
+        targets_table(target_id)
+    ))
     .bind(target_id)
     .bind(owner)
     .execute(pool)
@@ -200,9 +214,10 @@ pub async fn delivered(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let held = sqlx::query(
-        "UPDATE provisioning_targets SET last_success_at = $1 WHERE id = $2 AND lease_owner = $3",
-    )
+    let held = sqlx::query(&format!(
+        "UPDATE {} SET last_success_at = $1 WHERE id = $2 AND lease_owner = $3",
+        targets_table(target_id)
+    ))
     .bind(now)
     .bind(target_id)
     .bind(owner)

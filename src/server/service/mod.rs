@@ -31,3 +31,5 @@ pub mod token_auth;
 pub mod user_list;
 pub mod users;
 pub mod verify;
+pub mod webhook_out;
+pub mod webhooks;

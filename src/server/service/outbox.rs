@@ -1,6 +1,7 @@
-//! The delivery worker: sends the outbox's messages to their targets, in order per target,
-//! one instance per target at a time (a lease in the database), retrying with exponential
-//! backoff and jitter until a target's attempt limit dead-letters the message.
+//! The delivery worker: sends the outbox's messages to their targets (SCIM provisioning targets
+//! and webhook endpoints), in order per target, one instance per target at a time (a lease in
+//! the database), retrying with exponential backoff and jitter until a target's attempt limit
+//! dead-letters the message.
 //!
 //! At least once: a message is marked delivered after the target answered, so an instance that
 //! dies in between leaves it to be sent again. Sending a person again is harmless: the
@@ -8,7 +9,9 @@
 use crate::server::clock::Clock;
 use crate::server::config::OutboxPolicy;
 use crate::server::db::{self, Db};
+use crate::server::db::{provisioning::Target, webhooks::Endpoint};
 use crate::server::service::scim_out::{self, Client};
+use crate::server::service::webhook_out;
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +28,11 @@ pub fn backoff_ms(attempts: i64) -> i64 {
         .saturating_mul(1i64 << attempts.clamp(1, 30).saturating_sub(1))
         .min(LONGEST_WAIT_MS);
     rand::thread_rng().gen_range(full / 2..=full)
+}
+
+enum Destination {
+    Scim(Target),
+    Webhook(Endpoint),
 }
 
 #[derive(Clone)]
@@ -94,13 +102,30 @@ impl Worker {
         self.clock.now_ms() + self.policy.lease.as_millis() as i64
     }
 
+    /// The provisioning target or webhook endpoint a queue belongs to.
+    async fn destination(&self, target_id: &str) -> Result<Option<Destination>, sqlx::Error> {
+        Ok(if target_id.starts_with(db::webhooks::ID_PREFIX) {
+            db::webhooks::endpoint(&self.db.pool, target_id)
+                .await?
+                .map(Destination::Webhook)
+        } else {
+            db::provisioning::target(&self.db.pool, target_id)
+                .await?
+                .map(Destination::Scim)
+        })
+    }
+
     /// Sends a target's due messages in order until one must wait or the turn is over.
     async fn drain(&self, target_id: &str) -> Result<usize, sqlx::Error> {
-        let Some(target) = db::provisioning::target(&self.db.pool, target_id).await? else {
+        let Some(destination) = self.destination(target_id).await? else {
             return Ok(0);
         };
-        let token = match &self.policy.secrets_key {
-            Some(key) => key.open(&target.credential_sealed, &target.id),
+        let (sealed, max_attempts) = match &destination {
+            Destination::Scim(t) => (&t.credential_sealed, t.max_attempts),
+            Destination::Webhook(e) => (&e.secret_sealed, e.max_attempts),
+        };
+        let secret = match &self.policy.secrets_key {
+            Some(key) => key.open(sealed, target_id),
             None => {
                 Err("GATEHOUSE_SECRETS_KEY is not set, so the credential cannot be read".into())
             }
@@ -120,16 +145,28 @@ impl Worker {
                 break;
             }
             let upto = db::outbox::newest_about(&self.db.pool, target_id, &head.subject).await?;
-            let outcome = match &token {
-                Ok(token) => {
+            let outcome = match (&secret, &destination) {
+                (Err(e), _) => Err(e.clone()),
+                (Ok(token), Destination::Scim(target)) => {
                     let client = Client {
                         http: &self.http,
                         base: target.base_url.clone(),
                         token: token.clone(),
                     };
-                    scim_out::sync_person(&self.db, &client, &target, &head.subject).await
+                    scim_out::sync_person(&self.db, &client, target, &head.subject).await
                 }
-                Err(e) => Err(e.clone()),
+                (Ok(secret), Destination::Webhook(endpoint)) => {
+                    webhook_out::deliver(
+                        &self.db,
+                        &self.http,
+                        endpoint,
+                        secret,
+                        head.seq,
+                        &head.subject,
+                        now,
+                    )
+                    .await
+                }
             };
             let now = self.clock.now_ms();
             match outcome {
@@ -149,7 +186,7 @@ impl Worker {
                 }
                 Err(error) => {
                     let attempts = head.attempts + 1;
-                    let dead = attempts >= target.max_attempts;
+                    let dead = attempts >= max_attempts;
                     let retry_at = (!dead).then(|| now + backoff_ms(attempts));
                     tracing::info!(target = %target_id, seq = head.seq, attempts, dead, %error, "outbox: delivery failed");
                     db::outbox::failed(&self.db.pool, head.seq, &error, now, retry_at).await?;

@@ -15,24 +15,52 @@ const MAX_CREDENTIAL: usize = 4096;
 
 /// Targets must be HTTPS; plain HTTP only on this machine (tests, a local relay).
 fn check_base_url(raw: &str) -> Result<String, String> {
+    check_outbound_url(raw, "Base URL")
+}
+
+/// An address Gatehouse sends to (a SCIM target, a webhook endpoint): HTTPS, plain HTTP only
+/// on this machine, without credentials, query or fragment (credentials are kept sealed).
+pub(crate) fn check_outbound_url(raw: &str, label: &str) -> Result<String, String> {
     let raw = raw.trim().trim_end_matches('/');
     if raw.is_empty() {
-        return Err("Base URL is required".into());
+        return Err(format!("{label} is required"));
     }
-    let url = url::Url::parse(raw).map_err(|e| format!("Base URL is not a URL ({e})"))?;
+    let url = url::Url::parse(raw).map_err(|e| format!("{label} is not a URL ({e})"))?;
     let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match url.scheme() {
         "https" => {}
         "http" if local => {}
-        _ => return Err("Base URL must use https (http only for localhost)".into()),
+        _ => return Err(format!("{label} must use https (http only for localhost)")),
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("Base URL must not carry credentials; give the token below".into());
+        return Err(format!("{label} must not carry credentials"));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err("Base URL must not have a query or a fragment".into());
+        return Err(format!("{label} must not have a query or a fragment"));
     }
     Ok(raw.to_string())
+}
+
+/// `active` (the default) or `paused`.
+pub(crate) fn parse_delivery_status(raw: &str) -> Result<&'static str, String> {
+    match raw.trim() {
+        "" | "active" => Ok("active"),
+        "paused" => Ok("paused"),
+        other => Err(format!("Status is active or paused, not {other:?}")),
+    }
+}
+
+/// Attempts before a message is dead-lettered; empty means the default.
+pub(crate) fn parse_max_attempts(raw: &str) -> Result<i64, String> {
+    match raw.trim() {
+        "" => Ok(DEFAULT_MAX_ATTEMPTS),
+        raw => match raw.parse::<i64>() {
+            Ok(n) if (1..=MAX_MAX_ATTEMPTS).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "Attempts must be a whole number from 1 to {MAX_MAX_ATTEMPTS}"
+            )),
+        },
+    }
 }
 
 struct Valid {
@@ -91,30 +119,12 @@ async fn parse(tx: &mut db::Tx, input: &TargetInput, creating: bool) -> Result<V
         }
         Some(preferred.to_string())
     };
-    let status = match input.status.trim() {
-        "" | "active" => "active",
-        "paused" => "paused",
-        other => {
-            errors.push((
-                "status".into(),
-                format!("Status is active or paused, not {other:?}"),
-            ));
-            "active"
-        }
-    };
-    let max_attempts = match input.max_attempts.trim() {
-        "" => DEFAULT_MAX_ATTEMPTS,
-        raw => match raw.parse::<i64>() {
-            Ok(n) if (1..=MAX_MAX_ATTEMPTS).contains(&n) => n,
-            _ => {
-                errors.push((
-                    "max_attempts".into(),
-                    format!("Attempts must be a whole number from 1 to {MAX_MAX_ATTEMPTS}"),
-                ));
-                DEFAULT_MAX_ATTEMPTS
-            }
-        },
-    };
+    let status = parse_delivery_status(&input.status)
+        .map_err(|m| errors.push(("status".into(), m)))
+        .unwrap_or("active");
+    let max_attempts = parse_max_attempts(&input.max_attempts)
+        .map_err(|m| errors.push(("max_attempts".into(), m)))
+        .unwrap_or(DEFAULT_MAX_ATTEMPTS);
     if !errors.is_empty() {
         return Err(AppError::Fields(errors));
     }

@@ -218,7 +218,7 @@ impl Client<'_> {
 
 /// reqwest's error text without the URL (it may carry a query string worth keeping out of
 /// the console).
-fn without_url(e: &reqwest::Error) -> String {
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
     let mut last = None;
     while let Some(s) = source {

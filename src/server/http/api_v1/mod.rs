@@ -16,6 +16,7 @@ pub mod problem;
 pub mod provisioning;
 pub mod reply;
 pub mod users;
+pub mod webhooks;
 
 use crate::server::AppState;
 use axum::routing::get;
@@ -73,6 +74,11 @@ pub fn router(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(mfa::remove_factor))
         .routes(routes!(mfa::options))
         .routes(routes!(mfa::reset))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::retry))
+        .routes(routes!(webhooks::replay))
         .split_for_parts();
     let protected = protected.layer(middleware::from_fn_with_state(
         state.clone(),

@@ -31,6 +31,7 @@ access token, created in the console). Errors are RFC 9457 problem details."
         (name = "apps", description = "Applications (OAuth clients), secrets and assignments"),
         (name = "groups", description = "Groups of user accounts and their members"),
         (name = "provisioning", description = "Provisioning out: applications' SCIM targets and their delivery state"),
+        (name = "webhooks", description = "Webhook endpoints: audit events delivered as JSON, signed per Standard Webhooks"),
         (name = "keys", description = "API keys verified by gateways"),
         (name = "devices", description = "Devices and their trust"),
         (name = "mfa", description = "MFA factors and the support desk's MFA reset"),
