@@ -425,3 +425,56 @@ async fn the_rest_api_manages_endpoints_with_versions_and_shows_the_secret_once(
         .unwrap();
     assert_eq!(left, 0, "its messages went with it");
 }
+
+#[tokio::test]
+async fn the_console_changes_an_endpoint_against_its_version_and_removes_it() {
+    let app = spawn().await;
+    let (url, receiver) = receiver().await;
+    let made = create(&app, &url, &["group"], "").await;
+    let id = made["endpoint"]["id"].as_str().unwrap().to_string();
+    let version = made["endpoint"]["version"].as_i64().unwrap().to_string();
+    let change = |version: &str| {
+        form(&[
+            ("id", &id),
+            ("version", version),
+            ("input[url]", &url),
+            ("input[description]", "Users now"),
+            ("input[events][0]", "user.create"),
+            ("input[events][1]", ""),
+            ("input[max_attempts]", "3"),
+        ])
+    };
+    let changed = app.call_ok("webhooks/save", &change(&version)).await;
+    assert_eq!(changed["events"], json!(["user.create"]), "{changed}");
+    assert_eq!(changed["max_attempts"], 3);
+    assert_eq!(changed["description"], "Users now");
+    let stale = app
+        .call(&app.client, "webhooks/save", &change(&version))
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+
+    app.create_user("heard@example.com", "Heard", &[]).await;
+    let got = receiver.until(1).await;
+    assert_eq!(got[0].json()["type"], "user.create");
+
+    app.call_ok("webhooks/delete", &form(&[("id", &id)])).await;
+    assert_eq!(app.call_ok("webhooks/list", "").await, json!([]));
+    app.create_user("unheard@example.com", "Unheard", &[]).await;
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 0, "a removed endpoint hears nothing more");
+    let actions: Vec<String> = app
+        .audit_events()
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in ["webhook.update", "webhook.delete"] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} not audited: {actions:?}"
+        );
+    }
+}

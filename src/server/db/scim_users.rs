@@ -250,6 +250,21 @@ fn clause_in(
     })
 }
 
+/// An equality on an attribute with its own index (`userName`, `externalId`, `emails`, `id`,
+/// the employee number): the look-ups identity providers make before each change, which match
+/// a handful of accounts across all sources.
+fn finds_few(filter: &Filter) -> bool {
+    match filter {
+        Filter::Compare(path, CompareOp::Eq, _) => matches!(
+            column(path, None),
+            Ok(Column::UserName
+                | Column::Folded("email")
+                | Column::Exact("external_id" | "id" | "employee_number"))
+        ),
+        _ => false,
+    }
+}
+
 /// One page (SCIM's 1-based `start_index`, `count`) of a source's live accounts matching the
 /// filter, in id order, and how many match in all.
 pub async fn page(
@@ -261,13 +276,23 @@ pub async fn page(
 ) -> Result<Result<(i64, Vec<UserDetail>), Unsupported>, sqlx::Error> {
     let mut args = vec![Arg::Text(source.to_string())];
     let mut wanted = "source = $1 AND status <> 'deprovisioned'".to_string();
+    let (mut with, mut from) = (String::new(), "users");
     if let Some(f) = filter {
-        match clause(f, &mut args) {
-            Ok(c) => wanted = format!("{wanted} AND {c}"),
+        let c = match clause(f, &mut args) {
+            Ok(c) => c,
             Err(e) => return Ok(Err(e)),
+        };
+        if finds_few(f) {
+            // The look-up runs alone first, so the planner cannot walk the whole source
+            // instead: PostgreSQL did, while its statistics had not yet seen a source that had
+            // just grown by 100,000 accounts (230 ms instead of 1 ms at a million users).
+            with = format!("WITH hits AS MATERIALIZED (SELECT * FROM users WHERE {c}) ");
+            from = "hits";
+        } else {
+            wanted = format!("{wanted} AND {c}");
         }
     }
-    let count_sql = format!("SELECT COUNT(*) FROM users WHERE {wanted}");
+    let count_sql = format!("{with}SELECT COUNT(*) FROM {from} WHERE {wanted}");
     let mut q = sqlx::query_scalar::<_, i64>(&count_sql);
     for a in &args {
         q = match a {
@@ -281,7 +306,7 @@ pub async fn page(
     }
     let n = args.len();
     let sql = format!(
-        "SELECT {DETAIL} FROM users WHERE {wanted} ORDER BY id LIMIT ${} OFFSET ${}",
+        "{with}SELECT {DETAIL} FROM {from} WHERE {wanted} ORDER BY id LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );
