@@ -1,5 +1,8 @@
 //! Provisioning targets (SCIM out) on an application's page, and a person's accounts there.
 use crate::model::provisioning::{ProvisionedAccount, TargetInput, TargetView};
+#[cfg(feature = "ssr")]
+use crate::model::reconcile::FixRequest;
+use crate::model::reconcile::ReconciliationReport;
 use crate::model::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::Permission;
@@ -8,6 +11,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::server::{
     auth::guard::fail, auth::require, auth::require_fresh, service::apps, service::provisioning,
+    service::reconcile,
 };
 
 /// The application's target and its delivery state; `None` when it has none.
@@ -60,6 +64,54 @@ pub async fn replay_deliveries(id: String, seq: i64) -> Result<TargetView, AppEr
 pub async fn accounts_of_person(guid: String) -> Result<Vec<ProvisionedAccount>, AppError> {
     let (state, _) = require(Permission::ReadApps).await?;
     provisioning::of_person(&state.db, &guid)
+        .await
+        .map_err(fail)
+}
+
+#[cfg(feature = "ssr")]
+fn reconciler(state: &crate::server::AppState) -> crate::server::service::reconcile::Reconciler {
+    crate::server::service::reconcile::Reconciler::new(
+        state.db.clone(),
+        state.clock.clone(),
+        state.config.outbox.clone(),
+    )
+}
+
+/// The last reconciliation of the application's target; `None` before the first check.
+#[server(prefix = "/api", endpoint = "provisioning/reconciliation")]
+pub async fn get_reconciliation(id: String) -> Result<Option<ReconciliationReport>, AppError> {
+    let (state, _) = require(Permission::ReadApps).await?;
+    reconcile::last_report(&state.db, &id).await.map_err(fail)
+}
+
+/// "Check now": reads the application's users and reports the drift.
+#[server(prefix = "/api", endpoint = "provisioning/reconcile")]
+pub async fn check_drift(id: String) -> Result<ReconciliationReport, AppError> {
+    let (state, auth) = require(Permission::WriteApps).await?;
+    reconciler(&state).check(&auth, &id).await.map_err(fail)
+}
+
+/// Fixes one drift row of the last check (the person's GUID).
+#[server(prefix = "/api", endpoint = "provisioning/fix")]
+pub async fn fix_drift(id: String, guid: String) -> Result<ReconciliationReport, AppError> {
+    let (state, auth) = require(Permission::WriteApps).await?;
+    let which = reconcile::Which::parse(&FixRequest {
+        guid: Some(guid),
+        all: false,
+    })
+    .map_err(fail)?;
+    reconciler(&state)
+        .fix(&auth, &id, which)
+        .await
+        .map_err(fail)
+}
+
+/// Fixes every drift row of the last check not fixed yet.
+#[server(prefix = "/api", endpoint = "provisioning/fix_all")]
+pub async fn fix_all_drift(id: String) -> Result<ReconciliationReport, AppError> {
+    let (state, auth) = require(Permission::WriteApps).await?;
+    reconciler(&state)
+        .fix(&auth, &id, reconcile::Which::All)
         .await
         .map_err(fail)
 }

@@ -24,6 +24,10 @@ pub enum AppError {
     /// A service this action depends on cannot be reached now (e.g. the identity provider).
     #[error("{0}")]
     Unavailable(String),
+    /// A system Gatehouse talks to on the caller's behalf (a provisioning target) did not
+    /// answer, or answered with an error.
+    #[error("{0}")]
+    Upstream(String),
     #[error("Something went wrong on our side; it has been logged.")]
     Internal,
     #[error("The request could not be processed: {0}")]
@@ -57,6 +61,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::RateLimited(_) => 429,
             AppError::Unavailable(_) => 503,
+            AppError::Upstream(_) => 502,
             AppError::Internal => 500,
         }
     }

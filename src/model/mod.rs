@@ -7,6 +7,7 @@ pub mod error;
 pub mod groups;
 pub mod jobs;
 pub mod provisioning;
+pub mod reconcile;
 pub mod sessions;
 pub mod sources;
 pub mod support;

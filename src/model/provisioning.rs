@@ -20,7 +20,7 @@ pub const MAX_MAX_ATTEMPTS: i64 = 50;
 /// What an administrator sets. An empty credential keeps the stored one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ssr", schema(example = json!({"base_url": "https://wiki.example.com/scim/v2", "credential": "token-from-the-application", "attributes": ["name", "displayName", "emails"], "preferred_source": "", "status": "active", "max_attempts": "8"})))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"base_url": "https://wiki.example.com/scim/v2", "credential": "token-from-the-application", "attributes": ["name", "displayName", "emails"], "preferred_source": "", "status": "active", "max_attempts": "8", "reconcile_every_hours": "24"})))]
 #[serde(default)]
 pub struct TargetInput {
     /// The SCIM service provider's base URL (`https://app.example.com/scim/v2`).
@@ -36,6 +36,8 @@ pub struct TargetInput {
     pub status: String,
     /// Attempts before a message is dead-lettered (1 to 50; empty: 8).
     pub max_attempts: String,
+    /// Hours between scheduled reconciliations (check and fix all), 0 to 720; empty or 0: off.
+    pub reconcile_every_hours: String,
 }
 
 /// A message that failed: still retrying, or dead-lettered.
@@ -79,6 +81,10 @@ pub struct TargetView {
     pub active_accounts: i64,
     /// Newest first, at most 20.
     pub failures: Vec<DeliveryFailure>,
+    /// Hours between scheduled reconciliations; 0: none.
+    pub reconcile_every_hours: i64,
+    /// Unix ms of the next scheduled reconciliation; 0: none.
+    pub reconcile_next_at: i64,
 }
 
 /// A person's account in one application's target, as Gatehouse last left it.

@@ -81,6 +81,13 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             state.config.outbox.clone(),
         )
         .spawn();
+        // Scheduled reconciliation: outbound work too, so it runs where the worker runs.
+        crate::server::service::reconcile::Reconciler::new(
+            db.clone(),
+            state.clock.clone(),
+            state.config.outbox.clone(),
+        )
+        .spawn_schedule();
     }
     crate::server::service::people::spawn_purge(db.clone());
     crate::server::service::checkpoints::spawn(

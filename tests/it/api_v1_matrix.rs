@@ -237,6 +237,27 @@ const ROWS: &[(&str, &str, &str, &str, &str)] = &[
         "apps:write",
     ),
     (
+        "post",
+        "/api/v1/apps/{id}/provisioning/reconcile",
+        "/api/v1/apps/missing/provisioning/reconcile",
+        "",
+        "apps:write",
+    ),
+    (
+        "get",
+        "/api/v1/apps/{id}/provisioning/reconciliation",
+        "/api/v1/apps/missing/provisioning/reconciliation",
+        "",
+        "apps:read",
+    ),
+    (
+        "post",
+        "/api/v1/apps/{id}/provisioning/reconciliation/fix",
+        "/api/v1/apps/missing/provisioning/reconciliation/fix",
+        r#"{"all":true}"#,
+        "apps:write",
+    ),
+    (
         "get",
         "/api/v1/people/{guid}/provisioning",
         "/api/v1/people/g_missing/provisioning",

@@ -25,6 +25,7 @@ mod import;
 mod log_secrets;
 mod people;
 mod provisioning_out;
+mod reconcile;
 mod scim_groups;
 mod scim_matching;
 mod scim_users;

@@ -13,19 +13,19 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const SCIM_TOKEN: &str = "gatehouse-test-scim";
+pub(crate) const SCIM_TOKEN: &str = "gatehouse-test-scim";
 const SECRETS_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-fn scim_server() -> String {
+pub(crate) fn scim_server() -> String {
     std::env::var("TEST_SCIM_SERVER").unwrap_or_else(|_| "http://127.0.0.1:4180".into())
 }
 
 /// A tenant of the SCIM server no other test uses.
-fn tenant() -> String {
+pub(crate) fn tenant() -> String {
     format!("{}/t{}", scim_server(), uuid::Uuid::new_v4().simple())
 }
 
-async fn spawn() -> TestApp {
+pub(crate) async fn spawn() -> TestApp {
     let app = TestApp::spawn_with(|env| {
         env.insert("GATEHOUSE_SECRETS_KEY", SECRETS_KEY.into());
         env.insert("GATEHOUSE_OUTBOX_POLL_MS", "50".into());
@@ -38,7 +38,12 @@ async fn spawn() -> TestApp {
     app
 }
 
-async fn configure(app: &TestApp, app_id: &str, base: &str, extra: &[(&str, &str)]) -> Value {
+pub(crate) async fn configure(
+    app: &TestApp,
+    app_id: &str,
+    base: &str,
+    extra: &[(&str, &str)],
+) -> Value {
     let mut pairs = vec![
         ("id", app_id),
         ("version", "0"),
@@ -53,7 +58,7 @@ async fn configure(app: &TestApp, app_id: &str, base: &str, extra: &[(&str, &str
 }
 
 /// The account with this externalId in a tenant, if any.
-async fn remote(base: &str, guid: &str) -> Option<Value> {
+pub(crate) async fn remote(base: &str, guid: &str) -> Option<Value> {
     let res = reqwest::Client::new()
         .get(format!("{base}/Users"))
         .query(&[("filter", format!("externalId eq \"{guid}\""))])
@@ -70,7 +75,7 @@ async fn remote(base: &str, guid: &str) -> Option<Value> {
 }
 
 /// Polls until `check` holds for the remote account (delivery is asynchronous by design).
-async fn until(
+pub(crate) async fn until(
     base: &str,
     guid: &str,
     what: &str,
@@ -89,7 +94,7 @@ async fn until(
     );
 }
 
-async fn target_until(
+pub(crate) async fn target_until(
     app: &TestApp,
     app_id: &str,
     what: &str,
@@ -107,7 +112,7 @@ async fn target_until(
     panic!("the target's state never showed {what}");
 }
 
-fn active(v: &Option<Value>) -> Option<bool> {
+pub(crate) fn active(v: &Option<Value>) -> Option<bool> {
     v.as_ref().and_then(|u| u["active"].as_bool())
 }
 

@@ -4,8 +4,10 @@
 use crate::api::provisioning::{get_target, ReplayDeliveries, RetryDeliveries, SaveTarget};
 use crate::app::components::{ErrorBox, Loading};
 use crate::app::pages::app_form::{field_error, general_error};
+use crate::app::pages::app_reconcile::AppReconcile;
 use crate::app::pages::apps::{can, detail_row, Me};
 use crate::model::provisioning::{TargetView, DEFAULT_MAX_ATTEMPTS, OPTIONAL_ATTRIBUTES};
+use crate::model::reconcile::MAX_RECONCILE_EVERY_HOURS;
 use crate::model::time::format_utc;
 use crate::model::Permission;
 use leptos::prelude::*;
@@ -50,6 +52,7 @@ pub fn AppProvisioning(app_id: Signal<String>, me: Me) -> impl IntoView {
                     }.into_any(),
                     Ok(Some(t)) => view! {
                         <TargetState target=t.clone() app_id me retry replay />
+                        <AppReconcile app_id me />
                         {can(me, Permission::WriteApps).then(|| view! { <TargetForm app_id target=Some(t) save /> })}
                     }.into_any(),
                 })}
@@ -91,6 +94,13 @@ fn TargetState(
         ""
     };
     let failures = target.failures.clone();
+    let schedule = match target.reconcile_every_hours {
+        0 => "Off".to_string(),
+        h => format!(
+            "Every {h} hour(s); next {}",
+            format_utc(target.reconcile_next_at)
+        ),
+    };
     view! {
         <dl class="mt-3 card px-4 divide-y divide-slate-200 dark:divide-slate-800" id="provisioning-state">
             {detail_row("Status", view! { <span class=status_class data-status=target.status.clone()>{status_label}</span> })}
@@ -101,6 +111,7 @@ fn TargetState(
             {detail_row("Accounts there", view! { <span id="provisioning-accounts">{format!("{} ({} active)", target.accounts, target.active_accounts)}</span> })}
             {detail_row("Waiting to be sent", view! { <span id="provisioning-pending">{target.pending}</span> })}
             {detail_row("Dead-lettered", view! { <span id="provisioning-dead" class=dead_class>{dead}</span> })}
+            {detail_row("Scheduled reconciliation", view! { <span id="provisioning-reconcile-schedule">{schedule}</span> })}
         </dl>
         {(!failures.is_empty()).then(|| view! {
             <h3 class="mt-4 font-semibold">"Failures"</h3>
@@ -177,6 +188,11 @@ fn TargetForm(
         .map(|t| t.max_attempts)
         .unwrap_or(DEFAULT_MAX_ATTEMPTS)
         .to_string();
+    let reconcile_hours = target
+        .as_ref()
+        .map(|t| t.reconcile_every_hours)
+        .unwrap_or(0)
+        .to_string();
     let token_hint = match &target {
         Some(t) => format!(
             "Leave empty to keep the current token ({})",
@@ -231,6 +247,12 @@ fn TargetForm(
                     <input id="target-attempts" name="input[max_attempts]" type="number" min="1" max="50" class="input mt-1 w-32" value=attempts
                         aria-describedby="target-attempts-error" />
                     <p id="target-attempts-error" class="mt-1 text-sm text-red-700 dark:text-red-300" role="alert">{message("max_attempts")}</p>
+                </div>
+                <div>
+                    <label for="target-reconcile" class="block text-sm font-medium">"Reconcile every (hours, 0 = off)"</label>
+                    <input id="target-reconcile" name="input[reconcile_every_hours]" type="number" min="0" max=MAX_RECONCILE_EVERY_HOURS class="input mt-1 w-32"
+                        value=reconcile_hours aria-describedby="target-reconcile-error" />
+                    <p id="target-reconcile-error" class="mt-1 text-sm text-red-700 dark:text-red-300" role="alert">{message("reconcile_every_hours")}</p>
                 </div>
                 <div>
                     <label for="target-status" class="block text-sm font-medium">"Status"</label>

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod people;
 pub mod provisioning;
+pub mod reconcile;
 pub mod scim_users;
 pub mod seed;
 mod sessions;

@@ -15,6 +15,7 @@ pub struct TargetRow<'a> {
     pub preferred_source: Option<&'a str>,
     pub status: &'a str,
     pub max_attempts: i64,
+    pub reconcile_every_hours: i64,
     pub now: i64,
 }
 
@@ -32,7 +33,8 @@ pub struct Target {
 
 const VIEW: &str =
     "id, application_id, base_url, credential_hint, attributes, preferred_source, status, \
-                    max_attempts, version, created_at, updated_at, last_success_at";
+                    max_attempts, version, created_at, updated_at, last_success_at, \
+                    reconcile_every_hours, reconcile_next_at";
 
 fn attributes(r: &AnyRow) -> Result<Vec<String>, sqlx::Error> {
     Ok(serde_json::from_str(&r.try_get::<String, _>("attributes")?).unwrap_or_default())
@@ -57,6 +59,8 @@ fn view(r: &AnyRow) -> Result<TargetView, sqlx::Error> {
         accounts: 0,
         active_accounts: 0,
         failures: Vec::new(),
+        reconcile_every_hours: r.try_get("reconcile_every_hours")?,
+        reconcile_next_at: r.try_get("reconcile_next_at")?,
     })
 }
 
@@ -96,8 +100,9 @@ pub async fn for_update(
 pub async fn insert(tx: &mut Tx, t: &TargetRow<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO provisioning_targets (id, application_id, base_url, credential_sealed, credential_hint, \
-         attributes, preferred_source, status, max_attempts, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1)",
+         attributes, preferred_source, status, max_attempts, created_at, updated_at, version, \
+         reconcile_every_hours, reconcile_next_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1, $11, $12)",
     )
     .bind(t.id)
     .bind(t.application_id)
@@ -109,9 +114,20 @@ pub async fn insert(tx: &mut Tx, t: &TargetRow<'_>) -> Result<(), sqlx::Error> {
     .bind(t.status)
     .bind(t.max_attempts)
     .bind(t.now)
+    .bind(t.reconcile_every_hours)
+    .bind(next_reconcile(t))
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The first scheduled reconciliation: one period after the schedule is set; 0 when off.
+fn next_reconcile(t: &TargetRow<'_>) -> i64 {
+    if t.reconcile_every_hours > 0 {
+        t.now + t.reconcile_every_hours * 3_600_000
+    } else {
+        0
+    }
 }
 
 /// Updates a target if it is still at `version`; its credential only when `new_credential`.
@@ -126,7 +142,8 @@ pub async fn update(
          credential_sealed = CASE WHEN $11 = 1 THEN $2 ELSE credential_sealed END, \
          credential_hint = CASE WHEN $11 = 1 THEN $3 ELSE credential_hint END, \
          attributes = $4, preferred_source = $5, status = $6, max_attempts = $7, updated_at = $8, \
-         version = version + 1 WHERE id = $9 AND version = $10",
+         reconcile_next_at = CASE WHEN reconcile_every_hours = $12 THEN reconcile_next_at ELSE $13 END, \
+         reconcile_every_hours = $12, version = version + 1 WHERE id = $9 AND version = $10",
     )
     .bind(t.base_url)
     .bind(t.credential_sealed)
@@ -139,6 +156,8 @@ pub async fn update(
     .bind(t.id)
     .bind(version)
     .bind(new_credential as i64)
+    .bind(t.reconcile_every_hours)
+    .bind(next_reconcile(t))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

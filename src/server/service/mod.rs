@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod people;
 pub mod provisioning;
 pub mod rate_limit;
+pub mod reconcile;
 pub mod retention;
 pub mod scim_groups;
 pub mod scim_out;

@@ -2,6 +2,7 @@
 //! and the console's "retry now" and "replay from here". Each change is one transaction with
 //! its audit record; the credential is sealed before it is stored and never returned or logged.
 use crate::model::provisioning::*;
+use crate::model::reconcile::MAX_RECONCILE_EVERY_HOURS;
 use crate::model::AppError;
 use crate::server::auth::Authorized;
 use crate::server::db::{self, provisioning::TargetRow, Db};
@@ -70,6 +71,7 @@ struct Valid {
     preferred_source: Option<String>,
     status: &'static str,
     max_attempts: i64,
+    reconcile_every_hours: i64,
 }
 
 async fn parse(tx: &mut db::Tx, input: &TargetInput, creating: bool) -> Result<Valid, AppError> {
@@ -125,10 +127,24 @@ async fn parse(tx: &mut db::Tx, input: &TargetInput, creating: bool) -> Result<V
     let max_attempts = parse_max_attempts(&input.max_attempts)
         .map_err(|m| errors.push(("max_attempts".into(), m)))
         .unwrap_or(DEFAULT_MAX_ATTEMPTS);
+    let reconcile_every_hours = match input.reconcile_every_hours.trim() {
+        "" => 0,
+        raw => match raw.parse::<i64>() {
+            Ok(n) if (0..=MAX_RECONCILE_EVERY_HOURS).contains(&n) => n,
+            _ => {
+                errors.push((
+                    "reconcile_every_hours".into(),
+                    format!("Reconcile every: a whole number of hours from 0 (off) to {MAX_RECONCILE_EVERY_HOURS}"),
+                ));
+                0
+            }
+        },
+    };
     if !errors.is_empty() {
         return Err(AppError::Fields(errors));
     }
     Ok(Valid {
+        reconcile_every_hours,
         base_url,
         credential,
         attributes,
@@ -194,6 +210,7 @@ pub async fn configure(
         preferred_source: valid.preferred_source.as_deref(),
         status: valid.status,
         max_attempts: valid.max_attempts,
+        reconcile_every_hours: valid.reconcile_every_hours,
         now,
     };
     let created = match existing {
@@ -224,6 +241,7 @@ pub async fn configure(
             "attributes": valid.attributes, "preferred_source": valid.preferred_source,
             "status": valid.status, "max_attempts": valid.max_attempts,
             "credential_changed": valid.credential.is_some(),
+            "reconcile_every_hours": valid.reconcile_every_hours,
         }));
     audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
         .await

@@ -18,7 +18,7 @@ const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const SCIM_JSON: &str = "application/scim+json";
 
 /// What the target should hold for a person.
-enum Desired {
+pub enum Desired {
     /// The person has no account left: whatever Gatehouse made goes.
     Gone,
     Account {
@@ -27,8 +27,8 @@ enum Desired {
     },
 }
 
-/// The person as they are now, by the rule above.
-async fn desired(db: &Db, target: &Target, guid: &str) -> Result<Desired, String> {
+/// The person as they are now, by the rule above (reconciliation compares with it too).
+pub async fn desired(db: &Db, target: &Target, guid: &str) -> Result<Desired, String> {
     let accounts = db::users::accounts_of_guid(&db.pool, guid)
         .await
         .map_err(|e| e.to_string())?;
@@ -275,5 +275,45 @@ pub async fn sync_person(
             let id = client.create(&body, guid).await?;
             save(id, user.id.clone(), true).await
         }
+    }
+}
+
+/// One page of a target's Users (RFC 7644 §3.4.2.4).
+pub struct UsersPage {
+    pub resources: Vec<Value>,
+    /// `totalResults`: every User there, not only this page's.
+    pub total: usize,
+}
+
+/// Reading and deactivating accounts Gatehouse may not have made (reconciliation).
+impl Client<'_> {
+    /// Users from `start_index` (1-based), at most `count` of them (the target may send fewer).
+    pub async fn users_page(&self, start_index: usize, count: usize) -> Result<UsersPage, String> {
+        let path = format!("/Users?startIndex={start_index}&count={count}");
+        let answer = self.send(Method::GET, &path, None).await?;
+        if !answer.status.is_success() {
+            return Err(Self::refused("GET", "/Users", &answer));
+        }
+        let resources = answer.body["Resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let total = answer.body["totalResults"].as_u64().unwrap_or(0) as usize;
+        Ok(UsersPage { resources, total })
+    }
+
+    /// `active=false` by PATCH (RFC 7644 §3.5.2): an account Gatehouse does not know is switched
+    /// off, never deleted (it may be the application's own).
+    pub async fn deactivate(&self, id: &str) -> Result<(), String> {
+        let path = format!("/Users/{id}");
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{ "op": "replace", "path": "active", "value": false }],
+        });
+        let answer = self.send(Method::PATCH, &path, Some(&body)).await?;
+        if answer.status.is_success() || answer.status == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Err(Self::refused("PATCH", &path, &answer))
     }
 }

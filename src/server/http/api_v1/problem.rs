@@ -20,11 +20,12 @@ pub enum Kind {
     RateLimited,
     TooLarge,
     Unavailable,
+    BadGateway,
     Internal,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Unauthenticated,
         Kind::Forbidden,
         Kind::NotFound,
@@ -36,6 +37,7 @@ impl Kind {
         Kind::RateLimited,
         Kind::TooLarge,
         Kind::Unavailable,
+        Kind::BadGateway,
         Kind::Internal,
     ];
 
@@ -52,6 +54,7 @@ impl Kind {
             Kind::RateLimited => "rate-limited",
             Kind::TooLarge => "too-large",
             Kind::Unavailable => "unavailable",
+            Kind::BadGateway => "bad-gateway",
             Kind::Internal => "internal",
         }
     }
@@ -69,6 +72,7 @@ impl Kind {
             Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::BadGateway => StatusCode::BAD_GATEWAY,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -86,6 +90,7 @@ impl Kind {
             Kind::RateLimited => "Too many requests",
             Kind::TooLarge => "Request too large",
             Kind::Unavailable => "Temporarily unavailable",
+            Kind::BadGateway => "The application did not answer as expected",
             Kind::Internal => "Server error",
         }
     }
@@ -137,6 +142,7 @@ impl Problem {
             AppError::Conflict(_) => Kind::Conflict,
             AppError::RateLimited(_) => Kind::RateLimited,
             AppError::Unavailable(_) => Kind::Unavailable,
+            AppError::Upstream(_) => Kind::BadGateway,
             AppError::Internal => Kind::Internal,
         };
         let mut problem = Problem::new(public_url, kind, error.to_string());

@@ -1,11 +1,14 @@
 //! `/api/v1/apps/{id}/provisioning`: an application's SCIM provisioning target, its delivery
-//! state, retry and replay; and a person's accounts in the applications that provision.
+//! state, retry and replay, reconciliation (check, last report, fix); and a person's accounts
+//! in the applications that provision.
 use super::caller::ApiCaller;
 use super::problem::Problem;
 use super::reply::{fail, fail_versioned, if_match, json, versioned, ApiJson, ApiResult};
 use crate::model::provisioning::{ProvisionedAccount, TargetInput, TargetView};
-use crate::model::Permission;
+use crate::model::reconcile::{FixRequest, ReconciliationReport};
+use crate::model::{AppError, Permission};
 use crate::server::service::provisioning;
+use crate::server::service::reconcile::{self, Reconciler, Which};
 use crate::server::AppState;
 use axum::extract::{Path, State};
 use http::{header, HeaderMap, StatusCode};
@@ -161,4 +164,107 @@ pub async fn of_person(
         .await
         .map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &list))
+}
+
+fn reconciler(state: &AppState) -> Reconciler {
+    Reconciler::new(
+        state.db.clone(),
+        state.clock.clone(),
+        state.config.outbox.clone(),
+    )
+}
+
+/// Check now: read the application's users and report the drift from what Gatehouse decides.
+/// The report is kept as the target's last one.
+#[utoipa::path(post, path = "/api/v1/apps/{id}/provisioning/reconcile", tag = TAG, params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The drift found", body = ReconciliationReport),
+        (status = 404, description = "No such application, or it has no target", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The application could not be read (recorded as a failed check)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The target's credential cannot be read (GATEHOUSE_SECRETS_KEY)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["apps:write"])))]
+pub async fn reconcile(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "POST /api/v1/apps/{id}/provisioning/reconcile",
+        )
+        .await?;
+    let report = reconciler(&state)
+        .check(&auth, &id)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(json(StatusCode::OK, &report))
+}
+
+/// The last reconciliation report of the application's target, with each row's fix state.
+#[utoipa::path(get, path = "/api/v1/apps/{id}/provisioning/reconciliation", tag = TAG, params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The last report", body = ReconciliationReport),
+        (status = 404, description = "No such application, no target, or no check yet", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["apps:read"])))]
+pub async fn reconciliation(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    caller
+        .authorize(
+            &state,
+            Permission::ReadApps,
+            "GET /api/v1/apps/{id}/provisioning/reconciliation",
+        )
+        .await?;
+    let report = reconcile::last_report(&state.db, &id)
+        .await
+        .map_err(|e| fail(&state, e))?
+        .ok_or_else(|| {
+            fail(
+                &state,
+                AppError::NotFound("A reconciliation report (no check has been made yet)".into()),
+            )
+        })?;
+    Ok(json(StatusCode::OK, &report))
+}
+
+/// Fix the drift of the last check: one row (`guid`) or every row not fixed yet (`all`).
+/// The application is made to match Gatehouse; an extra account of an unknown GUID is
+/// deactivated, never deleted.
+#[utoipa::path(post, path = "/api/v1/apps/{id}/provisioning/reconciliation/fix", tag = TAG, request_body = FixRequest,
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The report with each row's fix state", body = ReconciliationReport),
+        (status = 400, description = "Neither a GUID nor all, or both", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, no target, or no such row in the last check", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No check yet, the last check failed, the row is fixed already, or deliveries hold the target", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The application refused or did not answer (recorded)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The target's credential cannot be read (GATEHOUSE_SECRETS_KEY)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["apps:write"])))]
+pub async fn fix(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<FixRequest>,
+) -> ApiResult {
+    let auth = caller
+        .authorize(
+            &state,
+            Permission::WriteApps,
+            "POST /api/v1/apps/{id}/provisioning/reconciliation/fix",
+        )
+        .await?;
+    let which = Which::parse(&body).map_err(|e| fail(&state, e))?;
+    let report = reconciler(&state)
+        .fix(&auth, &id, which)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(json(StatusCode::OK, &report))
 }

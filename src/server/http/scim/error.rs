@@ -66,6 +66,7 @@ impl From<AppError> for ScimError {
             AppError::Conflict(_) => Self::new(StatusCode::PRECONDITION_FAILED, None, detail),
             AppError::RateLimited(_) => Self::new(StatusCode::TOO_MANY_REQUESTS, None, detail),
             AppError::Unavailable(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, None, detail),
+            AppError::Upstream(_) => Self::new(StatusCode::BAD_GATEWAY, None, detail),
             AppError::Request(_) => Self::bad("invalidSyntax", detail),
             AppError::Internal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, None, detail),
         }
