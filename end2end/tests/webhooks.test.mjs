@@ -46,6 +46,7 @@ e2eTest('an admin adds a webhook endpoint; events reach it signed per Standard W
     await waitForHydration(page);
     await page.fill('#field-email', email);
     await page.fill('#field-display_name', `Hook ${RUN}`);
+    await page.fill('#field-source', 'hr-emea');
     await page.click('#create-user');
     await page.waitForURL((u) => /^\/users\/u_[0-9a-f]+$/.test(u.pathname));
 

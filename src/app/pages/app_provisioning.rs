@@ -36,6 +36,8 @@ pub fn AppProvisioning(app_id: Signal<String>, me: Me) -> impl IntoView {
             .and_then(|r| r.err())
             .or_else(|| replay.value().get().and_then(|r| r.err()))
     };
+    // AppReconcile stays outside the Transition below: a resource made inside one breaks
+    // hydration.
     view! {
         <section class="mt-8" aria-labelledby="provisioning-h">
             <h2 id="provisioning-h" class="text-lg font-semibold">"Provisioning (SCIM)"</h2>
@@ -52,11 +54,11 @@ pub fn AppProvisioning(app_id: Signal<String>, me: Me) -> impl IntoView {
                     }.into_any(),
                     Ok(Some(t)) => view! {
                         <TargetState target=t.clone() app_id me retry replay />
-                        <AppReconcile app_id me />
                         {can(me, Permission::WriteApps).then(|| view! { <TargetForm app_id target=Some(t) save /> })}
                     }.into_any(),
                 })}
             </Transition>
+            <AppReconcile app_id me saved=Signal::derive(move || save.version().get()) />
         </section>
     }
 }
