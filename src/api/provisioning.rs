@@ -81,7 +81,13 @@ fn reconciler(state: &crate::server::AppState) -> crate::server::service::reconc
 #[server(prefix = "/api", endpoint = "provisioning/reconciliation")]
 pub async fn get_reconciliation(id: String) -> Result<Option<ReconciliationReport>, AppError> {
     let (state, _) = require(Permission::ReadApps).await?;
-    reconcile::last_report(&state.db, &id).await.map_err(fail)
+    apps::get(&state.db, &id).await.map_err(fail)?;
+    // An application without a target has no report: `None`, as before a first check (the
+    // console asks on every application page; REST answers 404).
+    match reconcile::last_report(&state.db, &id).await {
+        Err(AppError::NotFound(_)) => Ok(None),
+        other => other.map_err(fail),
+    }
 }
 
 /// "Check now": reads the application's users and reports the drift.

@@ -6,7 +6,7 @@ use crate::app::components::ErrorBox;
 use crate::app::pages::apps::{can, detail_row, Me};
 use crate::model::reconcile::{drift_label, DriftRow, ReconciliationReport};
 use crate::model::time::format_utc;
-use crate::model::{AppError, Permission};
+use crate::model::Permission;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -18,8 +18,9 @@ pub fn AppReconcile(
     me: Me,
     /// Changes when the target is saved (a new target can be checked at once).
     saved: Signal<usize>,
+    /// "Check now", whose button sits with the target (it exists only when there is one).
+    check: ServerAction<CheckDrift>,
 ) -> impl IntoView {
-    let check = ServerAction::<CheckDrift>::new();
     let fix = ServerAction::<FixDrift>::new();
     let fix_all = ServerAction::<FixAllDrift>::new();
     let report = Resource::new(
@@ -43,35 +44,38 @@ pub fn AppReconcile(
             .or_else(|| fix_all.value().get().and_then(|r| r.err()))
     };
     let can_write = can(me, Permission::WriteApps);
-    // Shown only once the application has a target (the report's read answers 404 before).
+    // Shown once a check was made (the button is in the target's section).
     view! {
+        {move || action_error().map(|e| view! { <div class="mt-3"><ErrorBox error=e /></div> })}
         <Transition fallback=|| ()>
             {move || report.get().map(|r| match r {
-                Err(AppError::NotFound(_)) => ().into_any(),
+                Ok(None) => ().into_any(),
                 r => view! {
                     <section class="mt-6" aria-labelledby="reconcile-h">
                         <h3 id="reconcile-h" class="text-base font-semibold">"Reconciliation"</h3>
                         <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
                             "Compares the application's users (by externalId, the person's GUID) with what Gatehouse decides. Users there without an externalId are the application's own and are only counted."
                         </p>
-                        {can_write.then(|| view! {
-                            <ActionForm action=check attr:class="mt-3" attr:id="reconcile-check-form">
-                                <input type="hidden" name="id" value=app_id.get_untracked() />
-                                <button type="submit" class=GHOST id="reconcile-check" disabled=move || check.pending().get()>"Check now"</button>
-                            </ActionForm>
-                        })}
-                        {move || action_error().map(|e| view! { <div class="mt-3"><ErrorBox error=e /></div> })}
                         {match r {
                             Err(e) => view! { <div class="mt-2"><ErrorBox error=e /></div> }.into_any(),
-                            Ok(None) => view! {
-                                <p class="mt-2 text-sm" id="reconcile-none">"No check has been made yet."</p>
-                            }.into_any(),
+                            Ok(None) => ().into_any(),
                             Ok(Some(report)) => view! { <Report report app_id can_write fix fix_all /> }.into_any(),
                         }}
                     </section>
                 }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// "Check now", shown with the target.
+#[component]
+pub fn CheckNow(app_id: Signal<String>, check: ServerAction<CheckDrift>) -> impl IntoView {
+    view! {
+        <ActionForm action=check attr:class="mt-3" attr:id="reconcile-check-form">
+            <input type="hidden" name="id" value=app_id.get_untracked() />
+            <button type="submit" class=GHOST id="reconcile-check" disabled=move || check.pending().get()>"Check now (reconcile)"</button>
+        </ActionForm>
     }
 }
 
