@@ -1,7 +1,8 @@
 // Provisioning out over SCIM, end to end: an administrator gives an application a SCIM target
 // (the real scim2-server the test script starts), assigns a person and sees the account appear
 // in the target (read here from the SCIM server itself); suspending the person deactivates it
-// there, and the application page shows the state.
+// there, and the application page shows the state. Then the account is switched on behind
+// Gatehouse's back, and reconciliation on the application page finds and fixes it.
 import {
   assert, BASE_URL, e2eTest, eventually, expectText, expectTextContains, realProblems, signIn, USERS, waitForHydration,
 } from './helpers.mjs';
@@ -85,5 +86,28 @@ e2eTest('an admin sets up SCIM provisioning; an assigned person gets an account 
   await open(page, `/guids/${guid}`);
   await expectTextContains(page, '#person-accounts', `Wiki ${RUN}`);
   await expectTextContains(page, '#person-accounts', 'Deactivated there');
+
+  // Reconciliation: the account is switched back on in the application behind Gatehouse's
+  // back; "Check now" on the application page shows it, "Fix" switches it off again.
+  const there = await remoteAccount(base, guid);
+  const patched = await fetch(`${base}/Users/${there.id}`, {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${SCIM_TOKEN}`, 'Content-Type': 'application/scim+json' },
+    body: JSON.stringify({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'active', value: true }],
+    }),
+  });
+  assert.ok(patched.ok, `PATCH behind Gatehouse's back: ${patched.status}`);
+  await open(page, appPath);
+  await page.click('#reconcile-check');
+  await expectText(page, '#reconcile-inactive', '1');
+  const row = page.locator(`#reconcile-rows tr[data-guid="${guid}"]`);
+  assert.equal(await row.getAttribute('data-kind'), 'inactive_here_active_there');
+  await row.locator('button[data-fix]').click();
+  await eventually(async () => assert.equal((await remoteAccount(base, guid))?.active, false, 'deactivated again'));
+  await eventually(async () => assert.equal(await row.getAttribute('data-state'), 'fixed'));
+  await page.click('#reconcile-check');
+  await expectText(page, '#reconcile-empty', 'No drift found');
   assert.deepEqual(realProblems(problems), []);
-});
+}, { timeout: 90_000 });

@@ -4,6 +4,7 @@
 use crate::api::provisioning::{get_target, ReplayDeliveries, RetryDeliveries, SaveTarget};
 use crate::app::components::{ErrorBox, Loading};
 use crate::app::pages::app_form::{field_error, general_error};
+use crate::app::pages::app_reconcile::{AppReconcile, CheckNow};
 use crate::app::pages::apps::{can, detail_row, Me};
 use crate::model::provisioning::{TargetView, DEFAULT_MAX_ATTEMPTS, OPTIONAL_ATTRIBUTES};
 use crate::model::reconcile::MAX_RECONCILE_EVERY_HOURS;
@@ -17,6 +18,7 @@ pub fn AppProvisioning(app_id: Signal<String>, me: Me) -> impl IntoView {
     let save = ServerAction::<SaveTarget>::new();
     let retry = ServerAction::<RetryDeliveries>::new();
     let replay = ServerAction::<ReplayDeliveries>::new();
+    let check = ServerAction::<crate::api::provisioning::CheckDrift>::new();
     let target = Resource::new(
         move || {
             (
@@ -35,6 +37,8 @@ pub fn AppProvisioning(app_id: Signal<String>, me: Me) -> impl IntoView {
             .and_then(|r| r.err())
             .or_else(|| replay.value().get().and_then(|r| r.err()))
     };
+    // AppReconcile stays outside the Transition below: a resource made inside one breaks
+    // hydration.
     view! {
         <section class="mt-8" aria-labelledby="provisioning-h">
             <h2 id="provisioning-h" class="text-lg font-semibold">"Provisioning (SCIM)"</h2>
@@ -51,10 +55,12 @@ pub fn AppProvisioning(app_id: Signal<String>, me: Me) -> impl IntoView {
                     }.into_any(),
                     Ok(Some(t)) => view! {
                         <TargetState target=t.clone() app_id me retry replay />
+                        {can(me, Permission::WriteApps).then(|| view! { <CheckNow app_id check /> })}
                         {can(me, Permission::WriteApps).then(|| view! { <TargetForm app_id target=Some(t) save /> })}
                     }.into_any(),
                 })}
             </Transition>
+            <AppReconcile app_id me saved=Signal::derive(move || save.version().get()) check />
         </section>
     }
 }

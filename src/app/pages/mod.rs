@@ -4,6 +4,7 @@ mod app_form;
 mod app_groups;
 mod app_new;
 mod app_provisioning;
+mod app_reconcile;
 mod apps;
 mod audit;
 mod dashboard;
