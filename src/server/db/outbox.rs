@@ -145,24 +145,19 @@ pub async fn group_for_app(
     Ok(())
 }
 
-/// After the worker made a person's account in a target: the groups of that person the target
-/// sends are sent again, since one delivered before the account existed left them out.
-pub async fn groups_of_person_for_target(
+/// Queues one group for one target (the worker's own requeue, see `scim_out::regroup`).
+pub async fn group_for_target(
     tx: &mut Tx,
     target_id: &str,
-    guid: &str,
+    group_id: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO outbox (target_id, subject, created_at, state, next_attempt_at) \
-         SELECT DISTINCT t.id, $3 || ag.group_id, $4, 'pending', $4 FROM provisioning_targets t \
-         JOIN app_group_assignments ag ON ag.application_id = t.application_id \
-         JOIN group_members m ON m.group_id = ag.group_id JOIN users u ON u.id = m.user_id \
-         WHERE t.id = $1 AND u.guid_id = $2",
+         VALUES ($1, $2, $3, 'pending', $3)",
     )
     .bind(target_id)
-    .bind(guid)
-    .bind(GROUP_SUBJECT_PREFIX)
+    .bind(format!("{GROUP_SUBJECT_PREFIX}{group_id}"))
     .bind(now)
     .execute(&mut **tx)
     .await?;

@@ -37,6 +37,24 @@ pub async fn member_remote_ids(
     .await
 }
 
+/// The groups of a person (through any of their accounts) whose Group Gatehouse already made
+/// in the target: those must be sent again once the person's account is made there.
+pub async fn made_groups_of_person(
+    pool: &AnyPool,
+    target_id: &str,
+    guid: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT pg.group_id FROM provisioned_groups pg \
+         JOIN group_members m ON m.group_id = pg.group_id JOIN users u ON u.id = m.user_id \
+         WHERE pg.target_id = $1 AND u.guid_id = $2 ORDER BY pg.group_id",
+    )
+    .bind(target_id)
+    .bind(guid)
+    .fetch_all(pool)
+    .await
+}
+
 /// The id there of the Group Gatehouse made for a group, if any.
 pub async fn remote_id(
     pool: &AnyPool,

@@ -281,19 +281,35 @@ pub async fn sync_person(
     }
 }
 
-/// A person's account was made (`Some(guid)`) or deleted (`None`) there: the Groups that list
-/// them are queued again behind this message (groups out, `scim_out_groups`), since a Group sent
-/// before the account was made left them out, and one sent before it was deleted still lists
-/// its id. Queued before the account is recorded, so a failure here retries the whole delivery.
+/// A person's account was made (`Some(guid)`) or deleted (`None`) there: Groups already made
+/// there that should list it, or may still list it, are queued again behind this message
+/// (groups out, `scim_out_groups`). A Group not made yet needs nothing: its own message comes
+/// later and lists the account. Queued before the account is recorded, so a failure here
+/// retries the whole delivery.
 async fn regroup(db: &Db, target_id: &str, made_for: Option<&str>) -> Result<(), String> {
     let now = db::now_ms();
-    let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
-    match made_for {
-        Some(guid) => db::outbox::groups_of_person_for_target(&mut tx, target_id, guid, now).await,
-        None => db::outbox::groups_made_in_target(&mut tx, target_id, now).await,
+    let text = |e: sqlx::Error| e.to_string();
+    let Some(guid) = made_for else {
+        let mut tx = db.begin_write().await.map_err(text)?;
+        db::outbox::groups_made_in_target(&mut tx, target_id, now)
+            .await
+            .map_err(text)?;
+        return tx.commit().await.map_err(text);
+    };
+    // Read first: making many accounts before any Group (a group assigned) writes nothing more.
+    let groups = db::provisioned_groups::made_groups_of_person(&db.pool, target_id, guid)
+        .await
+        .map_err(text)?;
+    if groups.is_empty() {
+        return Ok(());
     }
-    .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())
+    let mut tx = db.begin_write().await.map_err(text)?;
+    for group_id in &groups {
+        db::outbox::group_for_target(&mut tx, target_id, group_id, now)
+            .await
+            .map_err(text)?;
+    }
+    tx.commit().await.map_err(text)
 }
 
 /// One page of a target's Users (RFC 7644 §3.4.2.4).
