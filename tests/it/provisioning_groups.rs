@@ -88,7 +88,7 @@ async fn new_group(app: &TestApp, name: &str, members: &[&str]) -> String {
         .await;
     let gid = group["id"].as_str().unwrap().to_string();
     for uid in members {
-        app.call_ok("groups/add_member", &form(&[("id", &gid), ("user", uid)]))
+        app.call_ok("groups/add_member", &form(&[("id", gid.as_str()), ("user", *uid)]))
             .await;
     }
     gid
@@ -103,7 +103,7 @@ async fn an_assigned_group_is_a_scim_group_that_follows_its_members_and_name_and
     configure(&app, &app_id, &base, &[]).await;
     let (ada, ada_guid) = person(&app, "ada@example.com", "Ada Lovelace").await;
     let (alan, alan_guid) = person(&app, "alan@example.com", "Alan Turing").await;
-    let gid = new_group(&app, "Analysts", &[&ada, &alan]).await;
+    let gid = new_group(&app, "Analysts", &[ada.as_str(), alan.as_str()]).await;
     assert!(
         remote_group(&base, &gid).await.is_none(),
         "not assigned to the application: no Group"
@@ -196,7 +196,7 @@ async fn a_new_target_gets_the_groups_already_assigned_a_later_member_joins_and_
     let (app_id, _) = register(&app, "Forum", "forum:read").await;
     let base = tenant();
     let (edsger, edsger_guid) = person(&app, "edsger@example.com", "Edsger Dijkstra").await;
-    let gid = new_group(&app, "Moderators", &[&edsger]).await;
+    let gid = new_group(&app, "Moderators", &[edsger.as_str()]).await;
     app.call_ok(
         "apps/assign_group",
         &form(&[("id", &app_id), ("group", &gid)]),
