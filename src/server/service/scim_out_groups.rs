@@ -45,14 +45,18 @@ pub async fn sync_group(
         .await
         .map_err(text)?;
     let Some(name) = name else {
-        // Unassigned from the application or deleted here: whatever Gatehouse made goes.
-        if let Some(remote) = known {
+        // Unassigned from the application or deleted here: whatever Gatehouse made goes, also
+        // one made by an attempt whose answer was lost (found by its externalId).
+        let remote = match known {
+            Some(remote) => Some(remote),
+            None => client.find_group(group_id).await?,
+        };
+        if let Some(remote) = remote {
             client.delete_group(&remote).await?;
-            db::provisioned_groups::forget(&db.pool, &target.id, group_id)
-                .await
-                .map_err(text)?;
         }
-        return Ok(());
+        return db::provisioned_groups::forget(&db.pool, &target.id, group_id)
+            .await
+            .map_err(text);
     };
     let members = db::provisioned_groups::member_remote_ids(&db.pool, &target.id, group_id)
         .await
