@@ -3,9 +3,7 @@
 //! tenant; the same binary runs on SQLite and on PostgreSQL.
 use crate::apps::register;
 use crate::common::*;
-use crate::provisioning_out::{
-    active, configure, spawn, target_until, tenant, until, SCIM_TOKEN,
-};
+use crate::provisioning_out::{active, configure, spawn, target_until, tenant, until, SCIM_TOKEN};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -88,8 +86,11 @@ async fn new_group(app: &TestApp, name: &str, members: &[&str]) -> String {
         .await;
     let gid = group["id"].as_str().unwrap().to_string();
     for uid in members {
-        app.call_ok("groups/add_member", &form(&[("id", gid.as_str()), ("user", *uid)]))
-            .await;
+        app.call_ok(
+            "groups/add_member",
+            &form(&[("id", gid.as_str()), ("user", *uid)]),
+        )
+        .await;
     }
     gid
 }
@@ -122,7 +123,11 @@ async fn an_assigned_group_is_a_scim_group_that_follows_its_members_and_name_and
     .await;
     let mut both = vec![ada_there.clone(), alan_there.clone()];
     both.sort();
-    assert_eq!(member_ids(&made), both, "its members are the accounts there");
+    assert_eq!(
+        member_ids(&made),
+        both,
+        "its members are the accounts there"
+    );
     let made = made.unwrap();
     assert_eq!(made["displayName"], "Analysts");
     assert_eq!(made["externalId"], gid.as_str());
@@ -179,9 +184,12 @@ async fn an_assigned_group_is_a_scim_group_that_follows_its_members_and_name_and
         g.is_none()
     })
     .await;
-    until(&base, &ada_guid, "the account deactivated, not deleted", |u| {
-        active(u) == Some(false)
-    })
+    until(
+        &base,
+        &ada_guid,
+        "the account deactivated, not deleted",
+        |u| active(u) == Some(false),
+    )
     .await;
     target_until(&app, &app_id, "no Group counted", |t| {
         t["groups"] == 0 && t["pending"] == 0

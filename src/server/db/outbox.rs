@@ -114,11 +114,12 @@ pub async fn groups_of_user_changed(
     user_id: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let groups: Vec<String> =
-        sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id")
-            .bind(user_id)
-            .fetch_all(&mut **tx)
-            .await?;
+    let groups: Vec<String> = sqlx::query_scalar(
+        "SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut **tx)
+    .await?;
     for group_id in groups {
         group_changed(tx, &group_id, now).await?;
     }

@@ -144,9 +144,9 @@ impl Client<'_> {
 
 /// An id the target gave a Group, refused when it would change the URL it is put in.
 fn remote_group_id(id: &str) -> Result<String, String> {
-    usable_id(id)
-        .map(str::to_string)
-        .map_err(|_| format!("the application gave the group an id Gatehouse cannot put in a URL ({id:?})"))
+    usable_id(id).map(str::to_string).map_err(|_| {
+        format!("the application gave the group an id Gatehouse cannot put in a URL ({id:?})")
+    })
 }
 
 #[cfg(test)]
@@ -160,6 +160,10 @@ mod tests {
         assert_eq!(g["externalId"], "grp_1");
         assert_eq!(g["members"][1]["value"], "u2");
         let empty = group_resource("grp_2", "Empty", &[]);
-        assert_eq!(empty["members"], serde_json::json!([]), "an empty group says so");
+        assert_eq!(
+            empty["members"],
+            serde_json::json!([]),
+            "an empty group says so"
+        );
     }
 }
