@@ -46,7 +46,7 @@ pub struct TargetInput {
 pub struct DeliveryFailure {
     /// The message's stable id (also its order within the target).
     pub seq: i64,
-    /// The person (GUID) the message is about.
+    /// What the message is about: a person (GUID), or a group (`group:<group id>`).
     pub guid: String,
     /// `pending` (will be retried) or `dead`.
     pub state: String,
@@ -79,6 +79,8 @@ pub struct TargetView {
     /// Accounts Gatehouse made there, and how many of them are active.
     pub accounts: i64,
     pub active_accounts: i64,
+    /// SCIM Groups Gatehouse made there (the application's groups).
+    pub groups: i64,
     /// Newest first, at most 20.
     pub failures: Vec<DeliveryFailure>,
     /// Hours between scheduled reconciliations; 0: none.

@@ -14,7 +14,7 @@ use crate::server::service::{app_groups, apps, outbox::Worker, provisioning, use
 use crate::server::startup::StartupError;
 use crate::server::AppState;
 use axum::extract::State;
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -62,11 +62,28 @@ async fn replace(State(r): State<Receiver>, Json(body): Json<Value>) -> Json<Val
     Json(body)
 }
 
+/// The assigned group goes out as a SCIM Group too (groups out); it is answered but not
+/// counted, so the figures stay per account.
+async fn no_groups() -> Json<Value> {
+    Json(json!({ "totalResults": 0, "Resources": [] }))
+}
+
+async fn create_group() -> (http::StatusCode, Json<Value>) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    (http::StatusCode::CREATED, Json(json!({ "id": id })))
+}
+
+async fn replace_group(Json(body): Json<Value>) -> Json<Value> {
+    Json(body)
+}
+
 async fn receiver() -> Result<(String, Receiver), StartupError> {
     let r = Receiver::default();
     let router = Router::new()
         .route("/scim/Users", post(create))
         .route("/scim/Users/{id}", put(replace))
+        .route("/scim/Groups", get(no_groups).post(create_group))
+        .route("/scim/Groups/{id}", put(replace_group))
         .with_state(r.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/scim", listener.local_addr()?);

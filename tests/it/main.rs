@@ -24,6 +24,7 @@ mod hardening_sessions;
 mod import;
 mod log_secrets;
 mod people;
+mod provisioning_groups;
 mod provisioning_out;
 mod reconcile;
 mod scim_groups;

@@ -65,6 +65,14 @@ pub fn AppProvisioning(app_id: Signal<String>, me: Me) -> impl IntoView {
     }
 }
 
+/// A failed message's subject links to its person, or to its group (`group:<id>`, groups out).
+fn failure_subject_href(subject: &str) -> String {
+    match subject.strip_prefix("group:") {
+        Some(group_id) => format!("/groups/{group_id}"),
+        None => format!("/guids/{subject}"),
+    }
+}
+
 #[component]
 fn TargetState(
     target: TargetView,
@@ -113,6 +121,7 @@ fn TargetState(
             {detail_row("Attributes sent", attributes)}
             {detail_row("Last successful delivery", view! { <span id="provisioning-last-success">{last}</span> })}
             {detail_row("Accounts there", view! { <span id="provisioning-accounts">{format!("{} ({} active)", target.accounts, target.active_accounts)}</span> })}
+            {detail_row("Groups there", view! { <span id="provisioning-groups">{target.groups}</span> })}
             {detail_row("Waiting to be sent", view! { <span id="provisioning-pending">{target.pending}</span> })}
             {detail_row("Dead-lettered", view! { <span id="provisioning-dead" class=dead_class>{dead}</span> })}
             {detail_row("Scheduled reconciliation", view! { <span id="provisioning-reconcile-schedule">{schedule}</span> })}
@@ -129,7 +138,7 @@ fn TargetState(
                             view! {
                                 <tr data-seq=f.seq>
                                     <td class="font-mono">{f.seq}</td>
-                                    <td><A href=format!("/guids/{}", f.guid) attr:class="link font-mono">{f.guid.clone()}</A></td>
+                                    <td><A href=failure_subject_href(&f.guid) attr:class="link font-mono">{f.guid.clone()}</A></td>
                                     <td>{if f.state == "dead" { "Dead-lettered" } else { "Retrying" }}</td>
                                     <td>{f.attempts}</td>
                                     <td class="break-all">{f.error.clone()}</td>

@@ -75,12 +75,20 @@ pub async fn update(tx: &mut Tx, g: &GroupRow<'_>, version: i64) -> Result<bool,
     .bind(version)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let updated = done.rows_affected() == 1;
+    if updated {
+        // Its name is the Group's displayName in the targets that send it.
+        super::outbox::group_changed(tx, g.id, g.now).await?;
+    }
+    Ok(updated)
 }
 
 /// Removes the group and its memberships.
 pub async fn delete(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
-    super::outbox::group_dissolving(tx, id, super::now_ms()).await?;
+    let now = super::now_ms();
+    super::outbox::group_dissolving(tx, id, now).await?;
+    // While its assignments still say which targets send it: the Group is deleted there.
+    super::outbox::group_changed(tx, id, now).await?;
     for sql in [
         "DELETE FROM group_members WHERE group_id = $1",
         "DELETE FROM app_group_assignments WHERE group_id = $1",
@@ -197,6 +205,7 @@ pub async fn add_member(
     if added {
         count_change(tx, group_id, 1, now).await?;
         super::outbox::user_changed(tx, user_id, now).await?;
+        super::outbox::group_changed(tx, group_id, now).await?;
     }
     Ok(added)
 }
@@ -217,6 +226,7 @@ pub async fn remove_member(
     if removed {
         count_change(tx, group_id, -1, now).await?;
         super::outbox::user_changed(tx, user_id, now).await?;
+        super::outbox::group_changed(tx, group_id, now).await?;
     }
     Ok(removed)
 }
@@ -348,6 +358,7 @@ pub async fn assign_to_app(
         return Ok(false);
     }
     super::outbox::group_changed_for_app(tx, app_id, group_id, now).await?;
+    super::outbox::group_for_app(tx, app_id, group_id, now).await?;
     Ok(true)
 }
 
@@ -366,7 +377,9 @@ pub async fn unassign_from_app(
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    super::outbox::group_changed_for_app(tx, app_id, group_id, super::now_ms()).await?;
+    let now = super::now_ms();
+    super::outbox::group_changed_for_app(tx, app_id, group_id, now).await?;
+    super::outbox::group_for_app(tx, app_id, group_id, now).await?;
     Ok(true)
 }
 

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod jobs;
 pub mod outbox;
 pub mod people;
+pub mod provisioned_groups;
 pub mod provisioning;
 pub mod reconcile;
 pub mod scim_users;

@@ -2,9 +2,9 @@
 //! queue operations of the delivery worker (a lease per target, the head of its queue, the
 //! outcome of an attempt).
 //!
-//! A SCIM target's message says only "this person changed" (its subject is the GUID); the
-//! worker reads the person as they are when it delivers, so messages can be merged and never
-//! carry stale data.
+//! A SCIM target's message says only "this person changed" (its subject is the GUID) or "this
+//! group changed" (`group:<group id>`); the worker reads the person or group as they are when it
+//! delivers, so messages can be merged and never carry stale data.
 use super::Tx;
 use crate::model::provisioning::DeliveryFailure;
 use sqlx::{AnyPool, Row};
@@ -79,6 +79,112 @@ pub async fn group_dissolving(tx: &mut Tx, group_id: &str, now: i64) -> Result<(
     Ok(())
 }
 
+/// The subject of a SCIM target's message about a group (person subjects are GUIDs, `g_…`).
+pub const GROUP_SUBJECT_PREFIX: &str = "group:";
+
+/// The group a message is about, when its subject is a group's.
+pub fn group_of_subject(subject: &str) -> Option<&str> {
+    subject.strip_prefix(GROUP_SUBJECT_PREFIX)
+}
+
+/// Announces a change to a group (name, members, deletion) to the targets that send it: those
+/// whose application is assigned the group, and those holding a Group Gatehouse made for it
+/// (so an unassigned or deleted group is removed there). Call after the members' own messages,
+/// so a new member's account is made before the group that lists them.
+pub async fn group_changed(tx: &mut Tx, group_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (target_id, subject, created_at, state, next_attempt_at) \
+         SELECT t.id, $2, $3, 'pending', $3 FROM provisioning_targets t \
+         WHERE EXISTS (SELECT 1 FROM app_group_assignments ag \
+                       WHERE ag.application_id = t.application_id AND ag.group_id = $1) \
+            OR EXISTS (SELECT 1 FROM provisioned_groups pg WHERE pg.target_id = t.id AND pg.group_id = $1)",
+    )
+    .bind(group_id)
+    .bind(format!("{GROUP_SUBJECT_PREFIX}{group_id}"))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Announces a change to every group an account belongs to (it is leaving them all: purge).
+/// Call before the memberships are removed.
+pub async fn groups_of_user_changed(
+    tx: &mut Tx,
+    user_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let groups: Vec<String> = sqlx::query_scalar(
+        "SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for group_id in groups {
+        group_changed(tx, &group_id, now).await?;
+    }
+    Ok(())
+}
+
+/// Announces an application's group to its target (the group was assigned or unassigned).
+/// Call after `group_changed_for_app`, so the members' accounts go first.
+pub async fn group_for_app(
+    tx: &mut Tx,
+    app_id: &str,
+    group_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (target_id, subject, created_at, state, next_attempt_at) \
+         SELECT t.id, $2, $3, 'pending', $3 FROM provisioning_targets t WHERE t.application_id = $1",
+    )
+    .bind(app_id)
+    .bind(format!("{GROUP_SUBJECT_PREFIX}{group_id}"))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Queues one group for one target (the worker's own requeue, see `scim_out::regroup`).
+pub async fn group_for_target(
+    tx: &mut Tx,
+    target_id: &str,
+    group_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (target_id, subject, created_at, state, next_attempt_at) \
+         VALUES ($1, $2, $3, 'pending', $3)",
+    )
+    .bind(target_id)
+    .bind(format!("{GROUP_SUBJECT_PREFIX}{group_id}"))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// After the worker deleted a person's account in a target: every Group Gatehouse made there is
+/// sent again, since the person's memberships are already gone and cannot say which listed them.
+pub async fn groups_made_in_target(
+    tx: &mut Tx,
+    target_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (target_id, subject, created_at, state, next_attempt_at) \
+         SELECT target_id, $2 || group_id, $3, 'pending', $3 FROM provisioned_groups \
+         WHERE target_id = $1 ORDER BY group_id",
+    )
+    .bind(target_id)
+    .bind(GROUP_SUBJECT_PREFIX)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// A new target hears of everyone assigned to its application, directly or through a group.
 pub async fn everyone_assigned(
     tx: &mut Tx,
@@ -96,6 +202,18 @@ pub async fn everyone_assigned(
     )
     .bind(target_id)
     .bind(app_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    // Then its groups, after the people: their accounts exist when the groups are made.
+    sqlx::query(
+        "INSERT INTO outbox (target_id, subject, created_at, state, next_attempt_at) \
+         SELECT $1, $3 || group_id, $4, 'pending', $4 FROM app_group_assignments \
+         WHERE application_id = $2 ORDER BY group_id",
+    )
+    .bind(target_id)
+    .bind(app_id)
+    .bind(GROUP_SUBJECT_PREFIX)
     .bind(now)
     .execute(&mut **tx)
     .await?;

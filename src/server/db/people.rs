@@ -303,6 +303,8 @@ pub async fn purge_user(tx: &mut Tx, id: &str, cutoff: i64) -> Result<Option<Pur
         )
         .await?,
     };
+    // The Groups listing the account are sent again without it.
+    super::outbox::groups_of_user_changed(tx, id, super::now_ms()).await?;
     for sql in [
         "UPDATE directory_groups SET member_count = member_count - 1 \
          WHERE id IN (SELECT group_id FROM group_members WHERE user_id = $1)",

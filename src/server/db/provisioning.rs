@@ -58,6 +58,7 @@ fn view(r: &AnyRow) -> Result<TargetView, sqlx::Error> {
         dead: 0,
         accounts: 0,
         active_accounts: 0,
+        groups: 0,
         failures: Vec::new(),
         reconcile_every_hours: r.try_get("reconcile_every_hours")?,
         reconcile_next_at: r.try_get("reconcile_next_at")?,

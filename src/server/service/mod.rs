@@ -23,6 +23,7 @@ pub mod reconcile;
 pub mod retention;
 pub mod scim_groups;
 pub mod scim_out;
+pub mod scim_out_groups;
 pub mod scim_users;
 pub mod sealed;
 pub mod secrets;

@@ -11,6 +11,7 @@ use crate::server::config::OutboxPolicy;
 use crate::server::db::{self, Db};
 use crate::server::db::{provisioning::Target, webhooks::Endpoint};
 use crate::server::service::scim_out::{self, Client};
+use crate::server::service::scim_out_groups;
 use crate::server::service::webhook_out;
 use rand::Rng;
 use std::sync::Arc;
@@ -153,7 +154,14 @@ impl Worker {
                         base: target.base_url.clone(),
                         token: token.clone(),
                     };
-                    scim_out::sync_person(&self.db, &client, target, &head.subject).await
+                    match db::outbox::group_of_subject(&head.subject) {
+                        Some(group_id) => {
+                            scim_out_groups::sync_group(&self.db, &client, target, group_id).await
+                        }
+                        None => {
+                            scim_out::sync_person(&self.db, &client, target, &head.subject).await
+                        }
+                    }
                 }
                 (Ok(secret), Destination::Webhook(endpoint)) => {
                     webhook_out::deliver(

@@ -264,6 +264,9 @@ pub async fn view(db: &Db, app_id: &str) -> Result<Option<TargetView>, AppError>
     (t.accounts, t.active_accounts) = db::provisioning::account_counts(&db.pool, &t.id)
         .await
         .map_err(internal)?;
+    t.groups = db::provisioned_groups::count(&db.pool, &t.id)
+        .await
+        .map_err(internal)?;
     t.failures = db::outbox::failures(&db.pool, &t.id, 20)
         .await
         .map_err(internal)?;

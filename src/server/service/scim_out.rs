@@ -94,9 +94,9 @@ pub fn resource(user: &UserDetail, guid: &str, active: bool, attributes: &[Strin
 }
 
 /// One SCIM request's answer: status and body (JSON, or the text when it is not).
-struct Answer {
-    status: StatusCode,
-    body: Value,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Value,
 }
 
 pub struct Client<'a> {
@@ -106,7 +106,7 @@ pub struct Client<'a> {
 }
 
 impl Client<'_> {
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -140,7 +140,7 @@ impl Client<'_> {
     }
 
     /// The failure text shown on the application page: what was asked and what came back.
-    fn refused(method: &str, path: &str, answer: &Answer) -> String {
+    pub(crate) fn refused(method: &str, path: &str, answer: &Answer) -> String {
         let detail = match &answer.body {
             Value::Object(o) => o
                 .get("detail")
@@ -249,6 +249,7 @@ pub async fn sync_person(
         (Desired::Gone, None) => Ok(()),
         (Desired::Gone, Some(acc)) => {
             client.delete(&acc.remote_id).await?;
+            regroup(db, &target.id, None).await?;
             db::provisioning::forget_account(&db.pool, &target.id, guid)
                 .await
                 .map_err(|e| e.to_string())
@@ -263,6 +264,7 @@ pub async fn sync_person(
             // Deleted there behind Gatehouse's back.
             if active {
                 let id = client.create(&body, guid).await?;
+                regroup(db, &target.id, Some(guid)).await?;
                 save(id, user.id.clone(), true).await
             } else {
                 db::provisioning::forget_account(&db.pool, &target.id, guid)
@@ -273,9 +275,41 @@ pub async fn sync_person(
         (Desired::Account { user, active: true }, None) => {
             let body = resource(&user, guid, true, &target.attributes);
             let id = client.create(&body, guid).await?;
+            regroup(db, &target.id, Some(guid)).await?;
             save(id, user.id.clone(), true).await
         }
     }
+}
+
+/// A person's account was made (`Some(guid)`) or deleted (`None`) there: Groups already made
+/// there that should list it, or may still list it, are queued again behind this message
+/// (groups out, `scim_out_groups`). A Group not made yet needs nothing: its own message comes
+/// later and lists the account. Queued before the account is recorded, so a failure here
+/// retries the whole delivery.
+async fn regroup(db: &Db, target_id: &str, made_for: Option<&str>) -> Result<(), String> {
+    let now = db::now_ms();
+    let text = |e: sqlx::Error| e.to_string();
+    let Some(guid) = made_for else {
+        let mut tx = db.begin_write().await.map_err(text)?;
+        db::outbox::groups_made_in_target(&mut tx, target_id, now)
+            .await
+            .map_err(text)?;
+        return tx.commit().await.map_err(text);
+    };
+    // Read first: making many accounts before any Group (a group assigned) writes nothing more.
+    let groups = db::provisioned_groups::made_groups_of_person(&db.pool, target_id, guid)
+        .await
+        .map_err(text)?;
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await.map_err(text)?;
+    for group_id in &groups {
+        db::outbox::group_for_target(&mut tx, target_id, group_id, now)
+            .await
+            .map_err(text)?;
+    }
+    tx.commit().await.map_err(text)
 }
 
 /// One page of a target's Users (RFC 7644 §3.4.2.4).

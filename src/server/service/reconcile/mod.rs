@@ -103,7 +103,7 @@ pub async fn last_report(db: &Db, app_id: &str) -> Result<Option<ReconciliationR
 }
 
 /// An id the target gave that is safe to put in a URL path.
-fn usable_id(id: &str) -> Result<&str, String> {
+pub(crate) fn usable_id(id: &str) -> Result<&str, String> {
     if id.is_empty()
         || id
             .chars()
