@@ -26,6 +26,7 @@ mod log_secrets;
 mod people;
 mod provisioning_groups;
 mod provisioning_out;
+mod provisioning_purge;
 mod reconcile;
 mod scim_groups;
 mod scim_matching;
