@@ -11,4 +11,5 @@ pub mod sources;
 pub mod support;
 pub mod tokens;
 pub mod users;
+pub mod signals;
 pub mod webhooks;

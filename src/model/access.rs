@@ -59,6 +59,7 @@ impl Role {
                 ManageSources,
                 ManageSessions,
                 ManageWebhooks,
+                ManageSignals,
             ],
             Role::Support => &[
                 ViewConsole,
@@ -135,6 +136,8 @@ pub enum Permission {
     ManageSessions,
     /// Configure webhook endpoints (they receive audit events), retry and replay deliveries.
     ManageWebhooks,
+    /// Register Shared Signals receivers (they hear security events), hand out their tokens.
+    ManageSignals,
 }
 
 impl Permission {
@@ -162,6 +165,7 @@ impl Permission {
             Permission::ManageSources => "sources.manage",
             Permission::ManageSessions => "sessions.manage",
             Permission::ManageWebhooks => "webhooks.manage",
+            Permission::ManageSignals => "signals.manage",
         }
     }
 }
@@ -192,6 +196,7 @@ impl Permission {
             Permission::ManageSources => "manage provisioning sources",
             Permission::ManageSessions => "manage console sessions",
             Permission::ManageWebhooks => "manage webhooks",
+            Permission::ManageSignals => "manage Shared Signals receivers",
         }
     }
 }
@@ -244,6 +249,7 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/devices", "Devices", Permission::ReadDevices),
     ("/audit", "Audit log", Permission::ReadAudit),
     ("/webhooks", "Webhooks", Permission::ManageWebhooks),
+    ("/signals", "Shared Signals", Permission::ManageSignals),
     ("/sessions", "Console sessions", Permission::ManageSessions),
     (
         "/service-accounts",

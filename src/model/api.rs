@@ -40,10 +40,12 @@ pub enum Scope {
     AuditVerify,
     #[serde(rename = "webhooks:manage")]
     WebhooksManage,
+    #[serde(rename = "signals:manage")]
+    SignalsManage,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 17] = [
+    pub const ALL: [Scope; 18] = [
         Scope::UsersRead,
         Scope::UsersWrite,
         Scope::UsersExport,
@@ -61,6 +63,7 @@ impl Scope {
         Scope::AuditExport,
         Scope::AuditVerify,
         Scope::WebhooksManage,
+        Scope::SignalsManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +85,7 @@ impl Scope {
             Scope::AuditExport => "audit:export",
             Scope::AuditVerify => "audit:verify",
             Scope::WebhooksManage => "webhooks:manage",
+            Scope::SignalsManage => "signals:manage",
         }
     }
 
@@ -109,6 +113,7 @@ impl Scope {
             Scope::AuditExport => Permission::ExportAudit,
             Scope::AuditVerify => Permission::VerifyAudit,
             Scope::WebhooksManage => Permission::ManageWebhooks,
+            Scope::SignalsManage => Permission::ManageSignals,
         }
     }
 
@@ -141,6 +146,7 @@ impl Scope {
             Scope::AuditExport => "Export the audit log",
             Scope::AuditVerify => "Verify the audit chain",
             Scope::WebhooksManage => "Create, change, replay and delete webhook endpoints",
+            Scope::SignalsManage => "Register Shared Signals receivers, rotate their tokens, retry and replay",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod provisioning;
 pub mod reconcile;
 pub mod sessions;
 pub mod sources;
+pub mod ssf;
 pub mod support;
 pub mod time;
 pub mod users;

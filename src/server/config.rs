@@ -253,7 +253,8 @@ impl Config {
             positive(&var, "GATEHOUSE_HEAVY_JOBS_TOTAL", 6)?.min(u32::MAX as u64) as u32;
 
         let api = ApiPolicy::from_lookup(&var)?;
-        let outbox = OutboxPolicy::from_lookup(&var)?;
+        let mut outbox = OutboxPolicy::from_lookup(&var)?;
+        outbox.issuer = public_url.clone();
 
         Ok(Config {
             api,

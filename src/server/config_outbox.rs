@@ -2,6 +2,7 @@
 //! worker's rhythm.
 use crate::server::config::{err, positive, ConfigError};
 use crate::server::service::sealed::SecretsKey;
+use crate::server::service::ssf_keys::{pem_text, SsfKeys};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -17,6 +18,11 @@ pub struct OutboxPolicy {
     pub timeout: Duration,
     /// Runs the delivery worker in this process (`GATEHOUSE_OUTBOX_WORKER=off` stops it).
     pub worker: bool,
+    /// `GATEHOUSE_SSF_SIGNING_KEY` (and `GATEHOUSE_SSF_RETIRED_KEYS`): without it Gatehouse is
+    /// no Shared Signals transmitter.
+    pub ssf_keys: Option<SsfKeys>,
+    /// The SSF issuer: `GATEHOUSE_PUBLIC_URL` (set by `Config`).
+    pub issuer: String,
 }
 
 impl OutboxPolicy {
@@ -37,8 +43,24 @@ impl OutboxPolicy {
                 ))
             }
         };
+        let ssf_keys = match var("GATEHOUSE_SSF_SIGNING_KEY") {
+            Some(k) => {
+                let signing = pem_text(&k).map_err(|e| err("GATEHOUSE_SSF_SIGNING_KEY", e))?;
+                let retired = match var("GATEHOUSE_SSF_RETIRED_KEYS") {
+                    Some(r) => Some(pem_text(&r).map_err(|e| err("GATEHOUSE_SSF_RETIRED_KEYS", e))?),
+                    None => None,
+                };
+                Some(
+                    SsfKeys::parse(&signing, retired.as_deref())
+                        .map_err(|e| err("GATEHOUSE_SSF_SIGNING_KEY", e))?,
+                )
+            }
+            None => None,
+        };
         Ok(OutboxPolicy {
             secrets_key,
+            ssf_keys,
+            issuer: String::new(),
             poll: Duration::from_millis(positive(var, "GATEHOUSE_OUTBOX_POLL_MS", 200)?),
             lease: Duration::from_secs(positive(var, "GATEHOUSE_OUTBOX_LEASE_SECS", 30)?),
             timeout: Duration::from_secs(positive(var, "GATEHOUSE_OUTBOX_TIMEOUT_SECS", 10)?),

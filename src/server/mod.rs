@@ -16,6 +16,7 @@ pub mod scim;
 pub mod seed;
 pub mod service;
 pub mod service_account_cli;
+pub mod ssf_events;
 pub mod startup;
 pub mod state;
 

@@ -119,6 +119,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     let router = Router::new()
         .merge(management_api)
         .merge(crate::server::http::scim::router(&state))
+        .merge(crate::server::http::ssf::router(&state))
         .route("/login", get(auth_routes::login))
         .route("/auth/callback", get(auth_routes::callback))
         .route("/logout", post(auth_routes::logout))

@@ -29,6 +29,8 @@ mod user_detail;
 mod user_form;
 mod user_new;
 mod users;
+mod signal_detail;
+mod signals;
 mod webhook_detail;
 mod webhooks;
 
@@ -57,5 +59,7 @@ pub use support::SupportDesk;
 pub use user_detail::UserDetailPage;
 pub use user_new::NewUser;
 pub use users::Users;
+pub use signal_detail::ReceiverPage;
+pub use signals::Signals;
 pub use webhook_detail::WebhookPage;
 pub use webhooks::Webhooks;

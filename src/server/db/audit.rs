@@ -56,7 +56,11 @@ pub async fn insert(tx: &mut Tx, r: &AuditRow<'_>) -> Result<(), sqlx::Error> {
         .bind(r.hash)
         .execute(&mut **tx)
         .await?;
-    super::webhooks::announce(tx, r.seq, r.action, r.occurred_at).await
+    super::webhooks::announce(tx, r.seq, r.action, r.occurred_at).await?;
+    if r.outcome == "success" {
+        super::ssf::announce(tx, r.seq, r.action, r.target_id, r.details, r.occurred_at).await?;
+    }
+    Ok(())
 }
 
 const COLUMNS: &str =

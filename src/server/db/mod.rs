@@ -15,6 +15,7 @@ pub mod scim_users;
 pub mod seed;
 mod sessions;
 pub mod sources;
+pub mod ssf;
 pub mod staff;
 pub mod support;
 pub mod user_list;

@@ -220,11 +220,14 @@ pub async fn everyone_assigned(
     Ok(())
 }
 
-/// The table holding a target: the outbox serves provisioning targets (`pt_…`) and webhook
-/// endpoints (`wh_…`), which carry the same status, lease and success columns.
+/// The table holding a target: the outbox serves provisioning targets (`pt_…`), webhook
+/// endpoints (`wh_…`) and Shared Signals streams (`ssf_…`), which carry the same status,
+/// lease and success columns.
 fn targets_table(target_id: &str) -> &'static str {
     if target_id.starts_with(super::webhooks::ID_PREFIX) {
         "webhook_endpoints"
+    } else if target_id.starts_with(super::ssf::ID_PREFIX) {
+        "ssf_streams"
     } else {
         "provisioning_targets"
     }
@@ -234,7 +237,9 @@ fn targets_table(target_id: &str) -> &'static str {
 pub async fn due_targets(pool: &AnyPool, now: i64) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT t.id FROM (SELECT id, status, lease_until FROM provisioning_targets \
-                            UNION ALL SELECT id, status, lease_until FROM webhook_endpoints) t \
+                            UNION ALL SELECT id, status, lease_until FROM webhook_endpoints \
+                            UNION ALL SELECT id, status, lease_until FROM ssf_streams \
+                            WHERE configured = 1) t \
          WHERE t.status = 'active' AND t.lease_until < $1 \
          AND (SELECT o.next_attempt_at FROM outbox o WHERE o.target_id = t.id AND o.state = 'pending' \
               ORDER BY o.seq LIMIT 1) <= $1 ORDER BY t.id",

@@ -14,3 +14,4 @@ pub mod meta;
 pub mod pages;
 pub mod request_id;
 pub mod scim;
+pub mod ssf;

@@ -9,9 +9,10 @@
 use crate::server::clock::Clock;
 use crate::server::config::OutboxPolicy;
 use crate::server::db::{self, Db};
-use crate::server::db::{provisioning::Target, webhooks::Endpoint};
+use crate::server::db::{provisioning::Target, ssf::Stream, webhooks::Endpoint};
 use crate::server::service::scim_out::{self, Client};
 use crate::server::service::scim_out_groups;
+use crate::server::service::ssf_out::{self, Push};
 use crate::server::service::webhook_out;
 use rand::Rng;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub fn backoff_ms(attempts: i64) -> i64 {
 enum Destination {
     Scim(Target),
     Webhook(Endpoint),
+    Signals(Stream),
 }
 
 #[derive(Clone)]
@@ -109,6 +111,10 @@ impl Worker {
             db::webhooks::endpoint(&self.db.pool, target_id)
                 .await?
                 .map(Destination::Webhook)
+        } else if target_id.starts_with(db::ssf::ID_PREFIX) {
+            db::ssf::stream(&self.db.pool, target_id)
+                .await?
+                .map(Destination::Signals)
         } else {
             db::provisioning::target(&self.db.pool, target_id)
                 .await?
@@ -124,8 +130,11 @@ impl Worker {
         let (sealed, max_attempts) = match &destination {
             Destination::Scim(t) => (&t.credential_sealed, t.max_attempts),
             Destination::Webhook(e) => (&e.secret_sealed, e.max_attempts),
+            Destination::Signals(s) => (&s.authorization_sealed, s.max_attempts),
         };
+        // A stream may have no Authorization header to send: nothing to open.
         let secret = match &self.policy.secrets_key {
+            _ if sealed.is_empty() => Ok(String::new()),
             Some(key) => key.open(sealed, target_id),
             None => {
                 Err("GATEHOUSE_SECRETS_KEY is not set, so the credential cannot be read".into())
@@ -161,6 +170,23 @@ impl Worker {
                         None => {
                             scim_out::sync_person(&self.db, &client, target, &head.subject).await
                         }
+                    }
+                }
+                (Ok(authorization), Destination::Signals(stream)) => {
+                    match &self.policy.ssf_keys {
+                        Some(keys) => {
+                            let push = Push {
+                                http: &self.http,
+                                keys,
+                                issuer: &self.policy.issuer,
+                                authorization: Some(authorization.as_str())
+                                    .filter(|a| !a.is_empty()),
+                            };
+                            ssf_out::deliver(&self.db, &push, stream, &head.subject).await
+                        }
+                        None => Err("GATEHOUSE_SSF_SIGNING_KEY is not set, so events cannot be \
+                                     signed"
+                            .to_string()),
                     }
                 }
                 (Ok(secret), Destination::Webhook(endpoint)) => {

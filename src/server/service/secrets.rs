@@ -13,6 +13,8 @@ pub const SECRET_PREFIX: &str = "ghs_";
 pub const TOKEN_PREFIX: &str = "ght_";
 /// Provisioning sources' SCIM bearer tokens.
 pub const SOURCE_TOKEN_PREFIX: &str = "ghp_";
+/// Shared Signals receivers' bearer tokens for the stream management API.
+pub const RECEIVER_TOKEN_PREFIX: &str = "ghr_";
 /// Key id: 12 base62 characters (71 bits), public, part of the visible prefix.
 pub const KEY_ID_LEN: usize = 12;
 /// 43 base62 characters carry 256 bits.
@@ -68,6 +70,11 @@ pub fn new_client_secret() -> String {
 /// A provisioning source's bearer token (`ghp_`, shaped as a client secret).
 pub fn new_source_token() -> String {
     with_checksum(SOURCE_TOKEN_PREFIX)
+}
+
+/// A Shared Signals receiver's bearer token (`ghr_`, shaped as a client secret).
+pub fn new_receiver_token() -> String {
+    with_checksum(RECEIVER_TOKEN_PREFIX)
 }
 
 fn with_checksum(prefix: &str) -> String {

@@ -16,6 +16,7 @@ pub mod problem;
 pub mod provisioning;
 pub mod reply;
 pub mod users;
+pub mod signals;
 pub mod webhooks;
 
 use crate::server::AppState;
@@ -82,6 +83,12 @@ pub fn router(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(webhooks::retry))
         .routes(routes!(webhooks::replay))
+        .routes(routes!(signals::list, signals::create))
+        .routes(routes!(signals::get, signals::update, signals::delete))
+        .routes(routes!(signals::rotate_token))
+        .routes(routes!(signals::status))
+        .routes(routes!(signals::retry))
+        .routes(routes!(signals::replay))
         .split_for_parts();
     let protected = protected.layer(middleware::from_fn_with_state(
         state.clone(),
