@@ -64,4 +64,11 @@ if [ "$("$ROOT/.venv/bin/python" -c 'import importlib.metadata as m; print(m.ver
   say "installing scim2-server $SCIM_SERVER_VERSION into .venv (about 10 seconds)"
   "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check "scim2-server==$SCIM_SERVER_VERSION"
 fi
+# joserfc (PyPI), the JOSE library of the SSF test peer (tests/ssf/peer.py): the receiver and
+# transmitter of the Shared Signals tests, in the same .venv.
+JOSERFC_VERSION=1.8.0
+if [ "$("$ROOT/.venv/bin/python" -c 'import importlib.metadata as m; print(m.version("joserfc"))' 2>/dev/null)" != "$JOSERFC_VERSION" ]; then
+  say "installing joserfc $JOSERFC_VERSION into .venv (a few seconds)"
+  "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check "joserfc==$JOSERFC_VERSION"
+fi
 say "ready"

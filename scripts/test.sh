@@ -15,7 +15,7 @@ source "$ROOT/scripts/procs.sh"
 source "$ROOT/scripts/tally.sh"
 cd "$ROOT"
 
-IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101 SCIM_PG_PORT=3102 SCIM_TARGET_PORT=4180
+IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101 SCIM_PG_PORT=3102 SCIM_TARGET_PORT=4180 SSF_PEER_PORT=4190
 # Per suite, generous: a suite past its limit is stopped and counts as failed. The API fuzz suite
 # runs while both browser suites do, so its limit costs no time unless it hangs.
 UNIT_TIMEOUT=600 INTEGRATION_TIMEOUT=1500 BROWSER_TIMEOUT=1200 FUZZ_TIMEOUT=1200 SCIM_TIMEOUT=600
@@ -45,6 +45,7 @@ require_free_port "$BROWSER_PORT" "the browser tests' server"
 require_free_port "$FUZZ_PORT" "the API fuzz tests' server"
 require_free_port "$SCIM_PG_PORT" "the SCIM conformance server (PostgreSQL)"
 require_free_port "$SCIM_TARGET_PORT" "the SCIM target of the provisioning tests"
+require_free_port "$SSF_PEER_PORT" "the SSF test peer"
 require_free_port "$PG_PORT" "the test PostgreSQL" "a cluster left by an earlier run: scripts/pg.sh stop $PG_PORT"
 scripts/test-tally.sh
 scripts/test-procs.sh
@@ -80,7 +81,7 @@ stop_service() { # pid
   pids=(${kept[@]+"${kept[@]}"})
 }
 
-echo "== services: dev identity provider, SCIM target (scim2-server), PostgreSQL"
+echo "== services: dev identity provider, SCIM target (scim2-server), SSF test peer, PostgreSQL"
 export IDP_PORT IDP_TEST_HOOKS=1 IDP_JWKS_FILE="$ROOT/target/test-idp-jwks.json"
 export TEST_IDP_ISSUER="http://127.0.0.1:$IDP_PORT"
 start_service "the dev identity provider" "$IDP_PORT" "$logs/idp.log" node end2end/idp/server.mjs
@@ -91,6 +92,12 @@ export TEST_SCIM_SERVER="http://127.0.0.1:$SCIM_TARGET_PORT"
 start_service "the SCIM target of the provisioning tests" "$SCIM_TARGET_PORT" "$logs/scim-target.log" \
   .venv/bin/scim2-server --port "$SCIM_TARGET_PORT" --dynamic-tenants --bearer-token gatehouse-test-scim
 wait_ready "$TEST_SCIM_SERVER/health/ServiceProviderConfig" "${pids[-1]}" "the SCIM target" "$logs/scim-target.log"
+# One SSF receiver and transmitter (tests/ssf/peer.py, on joserfc) for the Shared Signals tests,
+# each test in its own named tenant, both engines' suites at once.
+export TEST_SSF_PEER="http://127.0.0.1:$SSF_PEER_PORT"
+start_service "the SSF test peer" "$SSF_PEER_PORT" "$logs/ssf-peer.log" \
+  .venv/bin/python tests/ssf/peer.py --port "$SSF_PEER_PORT"
+wait_ready "$TEST_SSF_PEER/health" "${pids[-1]}" "the SSF test peer" "$logs/ssf-peer.log"
 require_free_port "$PG_PORT" "the test PostgreSQL"
 pg_started=1
 TEST_POSTGRES_URL="$(scripts/pg.sh start "$PG_PORT")"
