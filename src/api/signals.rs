@@ -26,10 +26,7 @@ pub async fn list_receivers() -> Result<SignalsOverview, AppError> {
     Ok(SignalsOverview {
         receivers: ssf::list(&state.db).await.map_err(fail)?,
         transmitting: state.config.outbox.ssf_keys.is_some(),
-        discovery_url: format!(
-            "{}/.well-known/ssf-configuration",
-            state.config.public_url
-        ),
+        discovery_url: format!("{}/.well-known/ssf-configuration", state.config.public_url),
     })
 }
 

@@ -146,7 +146,9 @@ impl Scope {
             Scope::AuditExport => "Export the audit log",
             Scope::AuditVerify => "Verify the audit chain",
             Scope::WebhooksManage => "Create, change, replay and delete webhook endpoints",
-            Scope::SignalsManage => "Register Shared Signals receivers, rotate their tokens, retry and replay",
+            Scope::SignalsManage => {
+                "Register Shared Signals receivers, rotate their tokens, retry and replay"
+            }
         }
     }
 }

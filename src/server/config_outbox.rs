@@ -47,7 +47,9 @@ impl OutboxPolicy {
             Some(k) => {
                 let signing = pem_text(&k).map_err(|e| err("GATEHOUSE_SSF_SIGNING_KEY", e))?;
                 let retired = match var("GATEHOUSE_SSF_RETIRED_KEYS") {
-                    Some(r) => Some(pem_text(&r).map_err(|e| err("GATEHOUSE_SSF_RETIRED_KEYS", e))?),
+                    Some(r) => {
+                        Some(pem_text(&r).map_err(|e| err("GATEHOUSE_SSF_RETIRED_KEYS", e))?)
+                    }
                     None => None,
                 };
                 Some(

@@ -249,9 +249,15 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].event_type, ACCOUNT_DISABLED);
         assert_eq!(p[0].about, About::User("u1".into()));
-        assert_eq!(p[0].body["reason_admin"]["en"], "Account suspended in Gatehouse");
+        assert_eq!(
+            p[0].body["reason_admin"]["en"],
+            "Account suspended in Gatehouse"
+        );
         let d = json!({"changes": {"status": {"before": "suspended", "after": "active"}}});
-        assert_eq!(plan("user.status", "u1", &d, 5)[0].event_type, ACCOUNT_ENABLED);
+        assert_eq!(
+            plan("user.status", "u1", &d, 5)[0].event_type,
+            ACCOUNT_ENABLED
+        );
         let d = json!({"changes": {"status": {"before": "suspended", "after": "deprovisioned"}}});
         assert!(plan("user.status", "u1", &d, 5).is_empty());
     }
@@ -263,7 +269,13 @@ mod tests {
         assert_eq!(p[0].event_type, IDENTIFIER_CHANGED);
         assert_eq!(p[0].about, About::OldEmail("a@x.test".into()));
         assert_eq!(p[0].body["new-value"], "b@x.test");
-        assert!(plan("user.update", "u1", &json!({"changes": {"display_name": {}}}), 5).is_empty());
+        assert!(plan(
+            "user.update",
+            "u1",
+            &json!({"changes": {"display_name": {}}}),
+            5
+        )
+        .is_empty());
     }
 
     #[test]
@@ -277,13 +289,19 @@ mod tests {
         assert_eq!(p[0].body["friendly_name"], "phone");
         assert_eq!(p[1].body["credential_type"], "fido2-roaming");
         assert!(p[1].body.get("friendly_name").is_none());
-        assert!(p[0].body["reason_admin"]["en"].as_str().unwrap().contains("T-1"));
+        assert!(p[0].body["reason_admin"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("T-1"));
     }
 
     #[test]
     fn subjects_follow_the_stream_format() {
         let s = subject("iss_sub", "https://gh", "u1", "a@x", "g1");
-        assert_eq!(s, json!({"format": "iss_sub", "iss": "https://gh", "sub": "u1"}));
+        assert_eq!(
+            s,
+            json!({"format": "iss_sub", "iss": "https://gh", "sub": "u1"})
+        );
         assert_eq!(subject("opaque", "i", "u1", "a@x", "g1")["id"], "g1");
         assert_eq!(subject("email", "i", "u1", "a@x", "g1")["email"], "a@x");
     }

@@ -72,6 +72,7 @@ pub const ALL_SCOPES: &[&str] = &[
     "audit:export",
     "audit:verify",
     "webhooks:manage",
+    "signals:manage",
 ];
 
 pub async fn api(

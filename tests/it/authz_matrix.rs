@@ -887,6 +887,75 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Deny,
     ),
+    // Shared Signals receivers (issue 16): administrators only.
+    (Page("/signals"), SignIn, Allow, Deny, Deny),
+    (Page("/signals/ssf_missing"), SignIn, Shown, Deny, Deny),
+    (
+        ServerFn("signals/list", ""),
+        Unauthenticated,
+        Allow,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/get", "id=ssf_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/create", "input[name]="),
+        Unauthenticated,
+        Bad,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn(
+            "signals/save",
+            "id=ssf_missing&version=1&input[name]=R&input[audience]=https://r.example",
+        ),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/rotate", "id=ssf_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/status", "id=ssf_missing&status=paused&reason="),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/delete", "id=ssf_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/retry", "id=ssf_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/replay", "id=ssf_missing&seq=1"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
     (Page("/service-accounts"), SignIn, Allow, Deny, Deny),
     (
         Page("/service-accounts/sa_missing"),
@@ -1040,6 +1109,92 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Is(404),
         Is(404),
         Is(404),
+    ),
+    // Shared Signals: discovery is public; the stream API takes a receiver's token, never a
+    // console session (tests/it/signals.rs covers the token itself).
+    (
+        Http("GET", "/.well-known/ssf-configuration"),
+        Is(200),
+        Is(200),
+        Is(200),
+        Is(200),
+    ),
+    (
+        Http("GET", "/.well-known/jwks.json"),
+        Is(200),
+        Is(200),
+        Is(200),
+        Is(200),
+    ),
+    (
+        Http("GET", "/ssf/streams"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
+    ),
+    (
+        Http("POST", "/ssf/streams"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
+    ),
+    (
+        Http("PATCH", "/ssf/streams"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
+    ),
+    (
+        Http("PUT", "/ssf/streams"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
+    ),
+    (
+        Http("DELETE", "/ssf/streams"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
+    ),
+    (
+        Http("GET", "/ssf/status"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
+    ),
+    (
+        Http("POST", "/ssf/status"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
+    ),
+    (
+        Http("POST", "/ssf/subjects:add"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
+    ),
+    (
+        Http("POST", "/ssf/subjects:remove"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
+    ),
+    (
+        Http("POST", "/ssf/verify"),
+        Is(401),
+        Is(401),
+        Is(401),
+        Is(401),
     ),
     (Http("GET", "/healthz"), Is(200), Is(200), Is(200), Is(200)),
     (Http("GET", "/readyz"), Is(200), Is(200), Is(200), Is(200)),
@@ -1232,7 +1387,10 @@ fn every_server_function_page_and_route_has_a_row() {
         }
     }
     // The router's own routes, read from where they are declared.
-    let startup = include_str!("../../src/server/startup.rs");
+    let startup = concat!(
+        include_str!("../../src/server/startup.rs"),
+        include_str!("../../src/server/http/ssf.rs")
+    );
     let routes: Vec<String> = startup
         .split(".route(")
         .skip(1)

@@ -74,6 +74,15 @@ pub fn base_env(database_url: &str, port: u16) -> HashMap<&'static str, String> 
             "GATEHOUSE_ROLE_MAP",
             "console-admins=admin,helpdesk=support,auditors=auditor".to_string(),
         ),
+        // A Shared Signals transmitter everywhere (a test-only key, tests/fixtures).
+        (
+            "GATEHOUSE_SSF_SIGNING_KEY",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/ssf-test-signing-key.pem"
+            )
+            .to_string(),
+        ),
     ])
 }
 

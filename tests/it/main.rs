@@ -33,6 +33,7 @@ mod scim_matching;
 mod scim_users;
 mod sign_in;
 mod sign_in_provider;
+mod signals;
 mod support;
 mod support_guards;
 mod tokens_console;

@@ -2,8 +2,8 @@
 //! (last accepted push, waiting and dead-lettered tokens, failures with the receiver's answer),
 //! pause or resume, "retry now", "replay from here", a new token, its registration, removal.
 use crate::api::signals::{
-    get_receiver, DeleteReceiver, ReplayReceiver, RetryReceiver, RotateReceiverToken,
-    SaveReceiver, SetReceiverStatus,
+    get_receiver, DeleteReceiver, ReplayReceiver, RetryReceiver, RotateReceiverToken, SaveReceiver,
+    SetReceiverStatus,
 };
 use crate::app::components::{ConfirmSubmit, ErrorBox, Loading, OneTimeSecret};
 use crate::app::pages::app_form::general_error;
@@ -122,6 +122,12 @@ fn StreamState(
         ("enabled", "Resume sending")
     };
     let r = receiver.clone();
+    let (status_id, retry_id, replay_id) = (
+        receiver.id.clone(),
+        receiver.id.clone(),
+        receiver.id.clone(),
+    );
+    let configured = receiver.configured;
     view! {
         <dl class="mt-4 card px-4 divide-y divide-slate-200 dark:divide-slate-800" id="receiver-state">
             {detail_row("Stream", view! { <span class=badge id="receiver-status" data-status=r.status.clone()>{state}</span> })}
@@ -167,20 +173,20 @@ fn StreamState(
             }.into_any()
         }}
         <div class="mt-3 flex flex-wrap items-end gap-3">
-            {receiver.configured.then(|| view! {
+            {configured.then(|| view! {
                 <ActionForm action=status attr:id="receiver-status-form">
-                    <input type="hidden" name="id" value=receiver.id.clone() />
+                    <input type="hidden" name="id" value=status_id />
                     <input type="hidden" name="status" value=next_status />
                     <input type="hidden" name="reason" value="Changed in the console" />
                     <button type="submit" class="btn-ghost border border-slate-300 dark:border-slate-700" id="receiver-toggle">{next_label}</button>
                 </ActionForm>
             })}
             <ActionForm action=retry attr:id="receiver-retry-form">
-                <input type="hidden" name="id" value=receiver.id.clone() />
+                <input type="hidden" name="id" value=retry_id />
                 <button type="submit" class="btn-ghost border border-slate-300 dark:border-slate-700" id="receiver-retry">"Retry now"</button>
             </ActionForm>
             <ActionForm action=replay attr:class="flex items-end gap-2" attr:id="receiver-replay-form">
-                <input type="hidden" name="id" value=receiver.id.clone() />
+                <input type="hidden" name="id" value=replay_id />
                 <div>
                     <label for="receiver-replay-seq" class="block text-sm font-medium">"Replay from message"</label>
                     <input id="receiver-replay-seq" name="seq" type="number" min="1" class="input mt-1 w-32" required />

@@ -138,9 +138,7 @@ pub fn ReceiverFields(
         move |field: &'static str| move || error.get().and_then(|e| field_error(&e, field));
     let r = receiver.as_ref();
     let name = r.map(|r| r.name.clone()).unwrap_or_default();
-    let application = r
-        .and_then(|r| r.application_id.clone())
-        .unwrap_or_default();
+    let application = r.and_then(|r| r.application_id.clone()).unwrap_or_default();
     let audience = r.map(|r| r.audience.clone()).unwrap_or_default();
     let format = r
         .map(|r| r.subject_format.clone())

@@ -109,7 +109,10 @@ pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<ReceiverView>, sqlx:
 }
 
 /// The receiver a management API token belongs to.
-pub async fn by_token(pool: &AnyPool, token_hash: &str) -> Result<Option<ReceiverView>, sqlx::Error> {
+pub async fn by_token(
+    pool: &AnyPool,
+    token_hash: &str,
+) -> Result<Option<ReceiverView>, sqlx::Error> {
     sqlx::query(&format!(
         "SELECT {VIEW} FROM ssf_streams WHERE token_hash = $1"
     ))
@@ -377,7 +380,9 @@ async fn listening(tx: &mut Tx) -> Result<Vec<Listening>, sqlx::Error> {
                 id: r.try_get("id")?,
                 audience: r.try_get("audience")?,
                 subject_format: r.try_get("subject_format")?,
-                delivered: delivered(&serde_json::from_str(&requested).unwrap_or_default()),
+                delivered: delivered(
+                    &serde_json::from_str::<Vec<String>>(&requested).unwrap_or_default(),
+                ),
             })
         })
         .collect()

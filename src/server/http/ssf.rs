@@ -120,7 +120,10 @@ async fn configuration(State(state): State<AppState>) -> Response {
     if state.config.outbox.ssf_keys.is_none() {
         return no_key();
     }
-    answer(StatusCode::OK, ssf_streams::metadata(&state.config.public_url))
+    answer(
+        StatusCode::OK,
+        ssf_streams::metadata(&state.config.public_url),
+    )
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {
@@ -169,14 +172,9 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
     next.run(request).await
 }
 
-fn body_json(body: &Bytes) -> Result<Value, Response> {
-    serde_json::from_slice(body).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            &format!("the body is not JSON ({e})"),
-        )
-    })
+fn body_json(body: &Bytes) -> Result<Value, AppError> {
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::Request(format!("the body is not JSON ({e})")))
 }
 
 #[derive(Deserialize)]
@@ -202,7 +200,7 @@ async fn read(State(state): State<AppState>, c: SsfCaller, q: Query<StreamQuery>
 async fn create(State(state): State<AppState>, c: SsfCaller, body: Bytes) -> Response {
     let body = match body_json(&body) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(e) => return failed(e),
     };
     let key = state.config.outbox.secrets_key.as_ref();
     match ssf_streams::create(&state.db, key, &c.receiver, &c.auth, &body).await {
@@ -217,7 +215,7 @@ async fn create(State(state): State<AppState>, c: SsfCaller, body: Bytes) -> Res
 async fn change(state: &AppState, c: &SsfCaller, body: &Bytes, replace: bool) -> Response {
     let body = match body_json(body) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(e) => return failed(e),
     };
     let key = state.config.outbox.secrets_key.as_ref();
     let issuer = &state.config.public_url;
@@ -252,7 +250,7 @@ async fn status(c: SsfCaller, q: Query<StreamQuery>) -> Response {
 async fn set_status(State(state): State<AppState>, c: SsfCaller, body: Bytes) -> Response {
     let body = match body_json(&body) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(e) => return failed(e),
     };
     match ssf_streams::set_status(&state.db, &c.receiver, &c.auth, &body).await {
         Ok(r) => answer(StatusCode::OK, ssf_streams::status(&r)),
@@ -263,23 +261,21 @@ async fn set_status(State(state): State<AppState>, c: SsfCaller, body: Bytes) ->
 async fn add_subject(c: SsfCaller, body: Bytes) -> Response {
     match body_json(&body).map(|b| ssf_streams::check_subject(&c.receiver, &b)) {
         Ok(Ok(())) => StatusCode::OK.into_response(),
-        Ok(Err(e)) => failed(e),
-        Err(res) => res,
+        Ok(Err(e)) | Err(e) => failed(e),
     }
 }
 
 async fn remove_subject(c: SsfCaller, body: Bytes) -> Response {
     match body_json(&body).map(|b| ssf_streams::check_subject(&c.receiver, &b)) {
         Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Err(e)) => failed(e),
-        Err(res) => res,
+        Ok(Err(e)) | Err(e) => failed(e),
     }
 }
 
 async fn verify(State(state): State<AppState>, c: SsfCaller, body: Bytes) -> Response {
     let body = match body_json(&body) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(e) => return failed(e),
     };
     match ssf_streams::verify(&state.db, &c.receiver, &body).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

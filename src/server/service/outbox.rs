@@ -172,23 +172,20 @@ impl Worker {
                         }
                     }
                 }
-                (Ok(authorization), Destination::Signals(stream)) => {
-                    match &self.policy.ssf_keys {
-                        Some(keys) => {
-                            let push = Push {
-                                http: &self.http,
-                                keys,
-                                issuer: &self.policy.issuer,
-                                authorization: Some(authorization.as_str())
-                                    .filter(|a| !a.is_empty()),
-                            };
-                            ssf_out::deliver(&self.db, &push, stream, &head.subject).await
-                        }
-                        None => Err("GATEHOUSE_SSF_SIGNING_KEY is not set, so events cannot be \
-                                     signed"
-                            .to_string()),
+                (Ok(authorization), Destination::Signals(stream)) => match &self.policy.ssf_keys {
+                    Some(keys) => {
+                        let push = Push {
+                            http: &self.http,
+                            keys,
+                            issuer: &self.policy.issuer,
+                            authorization: Some(authorization.as_str()).filter(|a| !a.is_empty()),
+                        };
+                        ssf_out::deliver(&self.db, &push, stream, &head.subject).await
                     }
-                }
+                    None => Err("GATEHOUSE_SSF_SIGNING_KEY is not set, so events cannot be \
+                                     signed"
+                        .to_string()),
+                },
                 (Ok(secret), Destination::Webhook(endpoint)) => {
                     webhook_out::deliver(
                         &self.db,

@@ -102,12 +102,19 @@ fn row<'a>(id: &'a str, v: &'a Valid) -> ReceiverRow<'a> {
     }
 }
 
-async fn record(tx: &mut db::Tx, auth: &Authorized, action: &str, id: &str, d: serde_json::Value) -> Result<(), AppError> {
+async fn record(
+    tx: &mut db::Tx,
+    auth: &Authorized,
+    action: &str,
+    id: &str,
+    d: serde_json::Value,
+) -> Result<(), AppError> {
     let entry = Entry::new(action, Outcome::Success)
         .target("ssf_receiver", id)
         .details(d);
     audit::record(tx, &auth.actor(), &auth.meta, entry)
         .await
+        .map(|_| ())
         .map_err(internal)
 }
 
@@ -129,7 +136,14 @@ pub async fn create(
     )
     .await
     .map_err(internal)?;
-    record(&mut tx, auth, "ssf.receiver.create", &id, details(&id, &valid)).await?;
+    record(
+        &mut tx,
+        auth,
+        "ssf.receiver.create",
+        &id,
+        details(&id, &valid),
+    )
+    .await?;
     tx.commit().await.map_err(internal)?;
     Ok(ReceiverWithToken {
         receiver: view(db, &id).await?,
@@ -154,7 +168,14 @@ pub async fn update(
     {
         return Err(AppError::Conflict(CONFLICT.into()));
     }
-    record(&mut tx, auth, "ssf.receiver.update", id, details(id, &valid)).await?;
+    record(
+        &mut tx,
+        auth,
+        "ssf.receiver.update",
+        id,
+        details(id, &valid),
+    )
+    .await?;
     tx.commit().await.map_err(internal)?;
     view(db, id).await
 }
@@ -177,7 +198,14 @@ pub async fn rotate_token(
     )
     .await
     .map_err(internal)?;
-    record(&mut tx, auth, "ssf.receiver.rotate_token", id, json!({ "receiver": id })).await?;
+    record(
+        &mut tx,
+        auth,
+        "ssf.receiver.rotate_token",
+        id,
+        json!({ "receiver": id }),
+    )
+    .await?;
     tx.commit().await.map_err(internal)?;
     Ok(ReceiverWithToken {
         receiver: view(db, id).await?,
@@ -196,7 +224,10 @@ pub async fn set_status(
     let stored = stored_status(status)?;
     let reason = reason.trim();
     if reason.chars().count() > 200 || !one_line(reason) {
-        return Err(AppError::invalid("reason", "Reason: at most 200 characters on one line"));
+        return Err(AppError::invalid(
+            "reason",
+            "Reason: at most 200 characters on one line",
+        ));
     }
     let mut tx = db.begin_write().await.map_err(internal)?;
     locked(&mut tx, id).await?;
@@ -293,7 +324,14 @@ pub async fn retry_now(db: &Db, auth: &Authorized, id: &str) -> Result<ReceiverV
     let count = db::outbox::retry_now(&mut tx, id, db::now_ms())
         .await
         .map_err(internal)?;
-    record(&mut tx, auth, "ssf.receiver.retry", id, json!({ "receiver": id, "messages": count })).await?;
+    record(
+        &mut tx,
+        auth,
+        "ssf.receiver.retry",
+        id,
+        json!({ "receiver": id, "messages": count }),
+    )
+    .await?;
     tx.commit().await.map_err(internal)?;
     view(db, id).await
 }
@@ -306,7 +344,10 @@ pub async fn replay_from(
     seq: i64,
 ) -> Result<ReceiverView, AppError> {
     if seq < 1 {
-        return Err(AppError::invalid("seq", "Give the message number to replay from"));
+        return Err(AppError::invalid(
+            "seq",
+            "Give the message number to replay from",
+        ));
     }
     let mut tx = db.begin_write().await.map_err(internal)?;
     locked(&mut tx, id).await?;

@@ -48,14 +48,19 @@ fn published(mut jwk: Jwk) -> Result<Jwk, String> {
     if let jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
         let bits = rsa.n.trim_end_matches('=').len() * 6;
         if bits < MIN_BITS - 6 {
-            return Err(format!("the RSA key has about {bits} bits; at least {MIN_BITS} are needed"));
+            return Err(format!(
+                "the RSA key has about {bits} bits; at least {MIN_BITS} are needed"
+            ));
         }
     } else {
         return Err("must be an RSA key (SETs are signed RS256)".into());
     }
     jwk.common.key_algorithm = Some(KeyAlgorithm::RS256);
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-    jwk.common.key_id = Some(jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| e.to_string())?);
+    jwk.common.key_id = Some(
+        jwk.thumbprint(ThumbprintHash::SHA256)
+            .map_err(|e| e.to_string())?,
+    );
     Ok(jwk)
 }
 
@@ -65,9 +70,8 @@ impl SsfKeys {
     pub fn parse(signing: &str, retired: Option<&str>) -> Result<SsfKeys, String> {
         let key = EncodingKey::from_rsa_pem(signing.as_bytes())
             .map_err(|e| format!("is not an RSA private key in PEM ({e})"))?;
-        let current = published(
-            Jwk::from_encoding_key(&key, Algorithm::RS256).map_err(|e| e.to_string())?,
-        )?;
+        let current =
+            published(Jwk::from_encoding_key(&key, Algorithm::RS256).map_err(|e| e.to_string())?)?;
         let kid = current.common.key_id.clone().unwrap_or_default();
         let mut keys = vec![current];
         for block in retired.map(pem_blocks).unwrap_or_default() {

@@ -77,7 +77,9 @@ fn strings(v: &Value, name: &str) -> Result<Vec<String>, AppError> {
         .as_array()
         .ok_or_else(|| bad(format!("{name} must be an array of strings")))?;
     if list.len() > MAX_EVENTS_REQUESTED {
-        return Err(bad(format!("{name}: at most {MAX_EVENTS_REQUESTED} event types")));
+        return Err(bad(format!(
+            "{name}: at most {MAX_EVENTS_REQUESTED} event types"
+        )));
     }
     let mut out: Vec<String> = Vec::new();
     for e in list {
@@ -85,7 +87,9 @@ fn strings(v: &Value, name: &str) -> Result<Vec<String>, AppError> {
             .as_str()
             .ok_or_else(|| bad(format!("{name} must be an array of strings")))?;
         if e.len() > 300 {
-            return Err(bad(format!("{name}: an event type is at most 300 characters")));
+            return Err(bad(format!(
+                "{name}: an event type is at most 300 characters"
+            )));
         }
         if !out.iter().any(|o| o == e) {
             out.push(e.to_string());
@@ -115,15 +119,15 @@ fn given(body: &Value) -> Result<Given, AppError> {
     if let Some(delivery) = body.get("delivery") {
         let method = delivery["method"].as_str().unwrap_or_default();
         if method == POLL {
-            return Err(bad("delivery: Gatehouse delivers by push only (urn:ietf:rfc:8935)"));
+            return Err(bad(
+                "delivery: Gatehouse delivers by push only (urn:ietf:rfc:8935)",
+            ));
         }
         if method != PUSH {
             return Err(bad("delivery.method must be urn:ietf:rfc:8935"));
         }
         let url = delivery["endpoint_url"].as_str().unwrap_or_default();
-        g.endpoint_url = Some(
-            check_outbound_url(url, "delivery.endpoint_url").map_err(bad)?,
-        );
+        g.endpoint_url = Some(check_outbound_url(url, "delivery.endpoint_url").map_err(bad)?);
         g.authorization = Some(match delivery.get("authorization_header") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.len() <= 2000 && !s.chars().any(char::is_control) => {
@@ -157,7 +161,9 @@ fn unchanged(body: &Value, current: &Value) -> Result<(), AppError> {
     for name in ["iss", "aud", "events_supported", "events_delivered"] {
         if let Some(v) = body.get(name) {
             if v != &current[name] {
-                return Err(bad(format!("{name} is set by the transmitter and cannot be changed")));
+                return Err(bad(format!(
+                    "{name} is set by the transmitter and cannot be changed"
+                )));
             }
         }
     }
@@ -177,7 +183,9 @@ async fn save(
         .clone()
         .unwrap_or_else(|| receiver.endpoint_url.clone());
     if endpoint_url.is_empty() {
-        return Err(bad("delivery is required: {\"method\": \"urn:ietf:rfc:8935\", \"endpoint_url\": ...}"));
+        return Err(bad(
+            "delivery is required: {\"method\": \"urn:ietf:rfc:8935\", \"endpoint_url\": ...}",
+        ));
     }
     let mut tx = db.begin_write().await.map_err(internal)?;
     let current_sealed = current_authorization(&mut tx, &receiver.id).await?;
@@ -253,7 +261,9 @@ pub async fn create(
     }
     let g = given(body)?;
     if g.endpoint_url.is_none() {
-        return Err(bad("delivery is required: Gatehouse delivers by push (urn:ietf:rfc:8935)"));
+        return Err(bad(
+            "delivery is required: Gatehouse delivers by push (urn:ietf:rfc:8935)",
+        ));
     }
     save(db, key, receiver, auth, &g, "ssf.stream.create").await?;
     fresh(db, &receiver.id).await
@@ -274,12 +284,18 @@ pub async fn update(
     let mut g = given(body)?;
     if replace {
         if g.endpoint_url.is_none() {
-            return Err(bad("PUT replaces the whole configuration: delivery is required"));
+            return Err(bad(
+                "PUT replaces the whole configuration: delivery is required",
+            ));
         }
         g.events_requested.get_or_insert_with(Vec::new);
         g.description.get_or_insert_with(String::new);
     }
-    let action = if replace { "ssf.stream.replace" } else { "ssf.stream.update" };
+    let action = if replace {
+        "ssf.stream.replace"
+    } else {
+        "ssf.stream.update"
+    };
     save(db, key, receiver, auth, &g, action).await?;
     fresh(db, &receiver.id).await
 }
@@ -352,17 +368,15 @@ pub fn check_subject(receiver: &ReceiverView, body: &Value) -> Result<(), AppErr
     own(receiver, body["stream_id"].as_str())?;
     match body.get("subject") {
         Some(s) if s["format"].is_string() => Ok(()),
-        _ => Err(bad("subject is required: a subject identifier with its format (RFC 9493)")),
+        _ => Err(bad(
+            "subject is required: a subject identifier with its format (RFC 9493)",
+        )),
     }
 }
 
 /// POST verification: queues a verification event echoing `state`; 429 when asked again
 /// within the interval.
-pub async fn verify(
-    db: &Db,
-    receiver: &ReceiverView,
-    body: &Value,
-) -> Result<(), AppError> {
+pub async fn verify(db: &Db, receiver: &ReceiverView, body: &Value) -> Result<(), AppError> {
     own(receiver, body["stream_id"].as_str())?;
     let state = match body.get("state") {
         None | Some(Value::Null) => None,
@@ -420,11 +434,15 @@ mod tests {
 
     #[test]
     fn only_push_delivery_to_a_checked_url_is_taken() {
-        let ok = given(&json!({"delivery": {"method": PUSH, "endpoint_url": "https://r.example/ev"}}))
-            .unwrap();
+        let ok =
+            given(&json!({"delivery": {"method": PUSH, "endpoint_url": "https://r.example/ev"}}))
+                .unwrap();
         assert_eq!(ok.endpoint_url.as_deref(), Some("https://r.example/ev"));
         assert!(given(&json!({"delivery": {"method": POLL}})).is_err());
-        assert!(given(&json!({"delivery": {"method": PUSH, "endpoint_url": "http://r.example"}})).is_err());
+        assert!(
+            given(&json!({"delivery": {"method": PUSH, "endpoint_url": "http://r.example"}}))
+                .is_err()
+        );
         assert!(given(&json!({"events_requested": "x"})).is_err());
         assert!(given(&json!([1])).is_err());
     }

@@ -15,8 +15,8 @@ pub mod people;
 pub mod problem;
 pub mod provisioning;
 pub mod reply;
-pub mod users;
 pub mod signals;
+pub mod users;
 pub mod webhooks;
 
 use crate::server::AppState;

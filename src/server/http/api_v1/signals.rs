@@ -20,11 +20,13 @@ pub const TAG: &str = "signals";
     security(("bearer" = ["signals:manage"])))]
 pub async fn list(State(state): State<AppState>, caller: ApiCaller) -> ApiResult {
     caller
-        .authorize(&state, Permission::ManageSignals, "GET /api/v1/signals/receivers")
+        .authorize(
+            &state,
+            Permission::ManageSignals,
+            "GET /api/v1/signals/receivers",
+        )
         .await?;
-    let all = ssf::list(&state.db)
-        .await
-        .map_err(|e| fail(&state, e))?;
+    let all = ssf::list(&state.db).await.map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &all))
 }
 
@@ -42,13 +44,18 @@ pub async fn create(
     ApiJson(input): ApiJson<ReceiverInput>,
 ) -> ApiResult {
     let auth = caller
-        .authorize(&state, Permission::ManageSignals, "POST /api/v1/signals/receivers")
+        .authorize(
+            &state,
+            Permission::ManageSignals,
+            "POST /api/v1/signals/receivers",
+        )
         .await?;
     let made = ssf::create(&state.db, &auth, &input)
         .await
         .map_err(|e| fail(&state, e))?;
     let mut res = json(StatusCode::CREATED, &made);
-    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/signals/receivers/{}", made.receiver.id)) {
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/signals/receivers/{}", made.receiver.id))
+    {
         res.headers_mut().insert(header::LOCATION, v);
     }
     Ok(res)
