@@ -28,6 +28,7 @@ e2eTest('admin signs in with the provider form, sees the dashboard and finds its
     { text: 'Devices', href: '/devices' },
     { text: 'Audit log', href: '/audit' },
     { text: 'Webhooks', href: '/webhooks' },
+    { text: 'Shared Signals', href: '/signals' },
     { text: 'Console sessions', href: '/sessions' },
     { text: 'Service accounts', href: '/service-accounts' },
     { text: 'My tokens', href: '/my-tokens' },

@@ -110,3 +110,64 @@ impl SsfKeys {
             .map_err(|e| format!("cannot sign the event: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIGNING: &str = include_str!("../../../tests/fixtures/ssf-test-signing-key.pem");
+    const RETIRED: &str = include_str!("../../../tests/fixtures/ssf-test-retired-key.pub.pem");
+
+    #[test]
+    fn the_jwks_holds_the_current_key_first_and_the_retired_ones() {
+        let keys = SsfKeys::parse(SIGNING, Some(RETIRED)).unwrap();
+        let jwks = keys.jwks();
+        let list = jwks["keys"].as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["kid"], keys.kid());
+        assert_ne!(list[0]["kid"], list[1]["kid"]);
+        for k in list {
+            assert_eq!(k["alg"], "RS256");
+            assert_eq!(k["use"], "sig");
+            assert!(k.get("d").is_none(), "public parts only");
+        }
+    }
+
+    #[test]
+    fn a_token_is_typed_and_verifies_with_the_published_key() {
+        let keys = SsfKeys::parse(SIGNING, None).unwrap();
+        let token = keys
+            .sign(&serde_json::json!({"iss": "https://gh", "jti": "j1", "aud": "r"}))
+            .unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("secevent+jwt"));
+        assert_eq!(header.kid.as_deref(), Some(keys.kid()));
+        let jwk: Jwk = serde_json::from_value(keys.jwks()["keys"][0].clone()).unwrap();
+        let mut check = jsonwebtoken::Validation::new(Algorithm::RS256);
+        check.set_audience(&["r"]);
+        check.required_spec_claims.clear();
+        let data =
+            jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_jwk(&jwk).unwrap(), &check)
+                .unwrap();
+        assert_eq!(data.claims["jti"], "j1");
+    }
+
+    #[test]
+    fn anything_but_an_rsa_private_key_is_refused() {
+        assert!(SsfKeys::parse(
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            None
+        )
+        .is_err());
+        assert!(
+            SsfKeys::parse(RETIRED, None).is_err(),
+            "a public key cannot sign"
+        );
+        assert!(SsfKeys::parse(
+            SIGNING,
+            Some("-----BEGIN PUBLIC KEY-----\nAA\n-----END PUBLIC KEY-----\n")
+        )
+        .is_err());
+        assert!(pem_text("/nonexistent/key.pem").is_err());
+    }
+}
