@@ -14,6 +14,13 @@ export GATEHOUSE_OIDC_CLIENT_SECRET="${GATEHOUSE_OIDC_CLIENT_SECRET:-$IDP_CLIENT
 export GATEHOUSE_ROLE_MAP="${GATEHOUSE_ROLE_MAP:-console-admins=admin,helpdesk=support,auditors=auditor}"
 export GATEHOUSE_DATABASE_URL="${GATEHOUSE_DATABASE_URL:-sqlite://data/gatehouse.db}"
 bind="${GATEHOUSE_BIND:-127.0.0.1:3000}"
+# A Shared Signals signing key of this machine's own, made once (data/ is not in git).
+if [ -z "${GATEHOUSE_SSF_SIGNING_KEY:-}" ]; then
+  mkdir -p data
+  [ -s data/ssf-signing-key.pem ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+    -out data/ssf-signing-key.pem 2>/dev/null
+  export GATEHOUSE_SSF_SIGNING_KEY="$ROOT/data/ssf-signing-key.pem"
+fi
 
 require_node
 require_free_port "$IDP_PORT" "the dev identity provider"

@@ -162,10 +162,11 @@ browser_suite() { # name, database url
     GATEHOUSE_OIDC_ISSUER="$TEST_IDP_ISSUER" GATEHOUSE_OIDC_CLIENT_ID=gatehouse GATEHOUSE_OIDC_CLIENT_SECRET=gatehouse-dev-secret \
     GATEHOUSE_ROLE_MAP="console-admins=admin,helpdesk=support,auditors=auditor" \
     GATEHOUSE_SECRETS_KEY="$E2E_SECRETS_KEY" GATEHOUSE_OUTBOX_POLL_MS=50 \
+    GATEHOUSE_SSF_SIGNING_KEY="$ROOT/tests/fixtures/ssf-test-signing-key.pem" \
     "$bin" serve
   local server=${pids[-1]}
   if wait_ready "$url/healthz" "$server" "the server for $name" "$log"; then
-    E2E_BASE_URL="$url" E2E_IDP_URL="$TEST_IDP_ISSUER" E2E_SCIM_URL="$TEST_SCIM_SERVER" run_suite "$name" node "$BROWSER_TIMEOUT" \
+    E2E_BASE_URL="$url" E2E_IDP_URL="$TEST_IDP_ISSUER" E2E_SCIM_URL="$TEST_SCIM_SERVER" E2E_SSF_PEER="$TEST_SSF_PEER" run_suite "$name" node "$BROWSER_TIMEOUT" \
       node --test --test-concurrency=1 --test-reporter=tap end2end/tests/*.test.mjs
   else
     record "$name" 0 1 "the server did not start, see $log"
