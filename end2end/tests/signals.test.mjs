@@ -8,7 +8,7 @@ import {
 } from './helpers.mjs';
 
 const RUN = [...Date.now().toString(36)].reverse().join('');
-const PEER = process.env.E2E_SSF_PEER || 'http://127.0.0.1:4190';
+const PEER = process.env.E2E_SSF_PEER || 'http://127.0.0.1:4195';
 const RISC = 'https://schemas.openid.net/secevent/risc/event-type/';
 
 async function json(res) {

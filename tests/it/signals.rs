@@ -14,7 +14,7 @@ const RISC: &str = "https://schemas.openid.net/secevent/risc/event-type/";
 const VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
 
 fn peer() -> String {
-    std::env::var("TEST_SSF_PEER").unwrap_or_else(|_| "http://127.0.0.1:4190".into())
+    std::env::var("TEST_SSF_PEER").unwrap_or_else(|_| "http://127.0.0.1:4195".into())
 }
 
 /// A tenant of the peer of this test only.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """SSF test peer: an OpenID Shared Signals Framework 1.0 receiver and transmitter for Gatehouse's tests.
 
-Run: .venv/bin/python tests/ssf/peer.py --port 4190
+Run: .venv/bin/python tests/ssf/peer.py --port 4195
 
 Every JOSE operation is done by the third-party library joserfc, so what Gatehouse signs is checked by an
 independent implementation, and what Gatehouse must verify was signed by one. Each test works in its own
@@ -448,7 +448,7 @@ def main():
     global base_url
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=4190)
+    parser.add_argument("--port", type=int, default=4195)
     args = parser.parse_args()
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
