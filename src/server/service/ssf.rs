@@ -40,7 +40,13 @@ async fn parse(db: &Db, input: &ReceiverInput) -> Result<Valid, AppError> {
     }
     let application_id = Some(input.application_id.trim().to_string()).filter(|a| !a.is_empty());
     if let Some(app) = &application_id {
-        let found = db::apps::get_app(&db.pool, app).await.map_err(internal)?;
+        // Checked before the look-up: PostgreSQL refuses a NUL in a text parameter.
+        let plausible = app.len() <= 100 && one_line(app);
+        let found = if plausible {
+            db::apps::get_app(&db.pool, app).await.map_err(internal)?
+        } else {
+            None
+        };
         if found.is_none() {
             errors.push((
                 "application_id".into(),
