@@ -195,7 +195,15 @@ pub async fn run(opts: Options) -> Result<(), StartupError> {
     let t = Instant::now();
     app_groups::assign(db, &admin, &app.id, &group).await?;
     let commit = t.elapsed();
-    let people = opts.people as u64;
+    // One account per person (GUID): seeded people may hold two accounts or none in the group.
+    let people: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT u.guid_id) FROM group_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.group_id = $1",
+    )
+    .bind(&group)
+    .fetch_one(&db.pool)
+    .await?;
+    let people = people as u64;
     let workers = Workers::start(&state, 1);
     let took = until_written(&receiver, 0, people).await + commit;
     let row = |what: &str, n: u64, w: usize, d: Duration| {
