@@ -195,10 +195,11 @@ pub async fn run(opts: Options) -> Result<(), StartupError> {
     let t = Instant::now();
     app_groups::assign(db, &admin, &app.id, &group).await?;
     let commit = t.elapsed();
-    // One account per person (GUID): seeded people may hold two accounts or none in the group.
+    // One account per person (GUID), and only for people who may use the application: seeded
+    // members may share a person, and staged, suspended or deprovisioned ones get no account.
     let people: i64 = sqlx::query_scalar(
         "SELECT COUNT(DISTINCT u.guid_id) FROM group_members m JOIN users u ON u.id = m.user_id \
-         WHERE m.group_id = $1",
+         WHERE m.group_id = $1 AND u.status IN ('active', 'locked')",
     )
     .bind(&group)
     .fetch_one(&db.pool)
@@ -227,7 +228,8 @@ pub async fn run(opts: Options) -> Result<(), StartupError> {
     // Commit to delivery, at a steady rate of profile changes.
     let total = (opts.rate * opts.seconds).min(people) as usize;
     let members: Vec<String> = sqlx::query_scalar(
-        "SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id LIMIT $2",
+        "SELECT m.user_id FROM group_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.group_id = $1 AND u.status IN ('active', 'locked') ORDER BY m.user_id LIMIT $2",
     )
     .bind(&group)
     .bind(total as i64)
