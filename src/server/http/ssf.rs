@@ -6,6 +6,7 @@ use crate::model::ssf::ReceiverView;
 use crate::model::AppError;
 use crate::server::auth::Authorized;
 use crate::server::db;
+use crate::server::http::api_v1::caller::bearer;
 use crate::server::service::audit::RequestMeta;
 use crate::server::service::{secrets, ssf_streams};
 use crate::server::AppState;
@@ -16,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use http::request::Parts;
-use http::{header, HeaderMap, HeaderValue, StatusCode};
+use http::{header, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -131,12 +132,6 @@ async fn jwks(State(state): State<AppState>) -> Response {
         Some(keys) => answer(StatusCode::OK, keys.jwks()),
         None => no_key(),
     }
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// Authenticates every management request by the receiver's token.

@@ -83,8 +83,9 @@ pub fn problem(state: &AppState, kind: Kind, detail: impl Into<String>) -> Probl
         .with_instance(crate::server::http::request_id::current())
 }
 
-/// The token in `Authorization: Bearer <token>`, if that is what the header holds.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The token in `Authorization: Bearer <token>`, if that is what the header holds (the
+/// management API, SCIM sources and Shared Signals receivers all authenticate this way).
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())

@@ -11,6 +11,7 @@ use crate::model::sources::SourceDetail;
 use crate::model::{Permission, Principal, Role};
 use crate::server::auth::Authorized;
 use crate::server::db;
+use crate::server::http::api_v1::caller::bearer;
 use crate::server::service::audit::RequestMeta;
 use crate::server::service::secrets;
 use crate::server::AppState;
@@ -21,7 +22,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use error::{ScimError, CONTENT_TYPE};
 use http::request::Parts;
-use http::{header, HeaderMap, HeaderValue};
+use http::{header, HeaderValue};
 
 /// The source calling, as the middleware leaves it for the handlers.
 #[derive(Clone, Debug)]
@@ -99,12 +100,6 @@ pub fn scim_json(value: serde_json::Value) -> Response {
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     res
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// What a source may do: read and write users and groups, as itself.
