@@ -7,6 +7,7 @@ pub mod console_sessions;
 pub mod groups;
 pub mod jobs;
 pub mod outbox;
+pub mod outbox_lists;
 pub mod people;
 pub mod provisioned_groups;
 pub mod provisioning;

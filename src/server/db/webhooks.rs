@@ -69,6 +69,17 @@ pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<WebhookView>, sqlx::
     .transpose()
 }
 
+/// Every endpoint's events, for the list (one query, not one per endpoint).
+pub async fn all_events(pool: &AnyPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT endpoint_id, event FROM webhook_events ORDER BY endpoint_id, event")
+            .fetch_all(pool)
+            .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("endpoint_id")?, r.try_get("event")?)))
+        .collect()
+}
+
 pub async fn events(pool: &AnyPool, id: &str) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT event FROM webhook_events WHERE endpoint_id = $1 ORDER BY event")
         .bind(id)

@@ -285,10 +285,11 @@ pub async fn delete(db: &Db, auth: &Authorized, id: &str) -> Result<(), AppError
 /// Every receiver with its counts (failures only on its own page).
 pub async fn list(db: &Db) -> Result<Vec<ReceiverView>, AppError> {
     let mut all = db::ssf::list(&db.pool).await.map_err(internal)?;
+    let counts = db::outbox_lists::counts_of_all(&db.pool, db::outbox_lists::Targets::SsfStreams)
+        .await
+        .map_err(internal)?;
     for r in &mut all {
-        (r.pending, r.dead) = db::outbox::counts(&db.pool, &r.id)
-            .await
-            .map_err(internal)?;
+        (r.pending, r.dead) = counts.get(&r.id).copied().unwrap_or_default();
     }
     Ok(all)
 }

@@ -240,13 +240,17 @@ pub async fn delete(db: &Db, auth: &Authorized, id: &str) -> Result<(), AppError
 /// Every endpoint with its counts (failures only on the endpoint's own page).
 pub async fn list(db: &Db) -> Result<Vec<WebhookView>, AppError> {
     let mut all = db::webhooks::list(&db.pool).await.map_err(internal)?;
+    let counts = db::outbox_lists::counts_of_all(&db.pool, db::outbox_lists::Targets::Webhooks)
+        .await
+        .map_err(internal)?;
+    let events = db::webhooks::all_events(&db.pool).await.map_err(internal)?;
     for e in &mut all {
-        e.events = db::webhooks::events(&db.pool, &e.id)
-            .await
-            .map_err(internal)?;
-        (e.pending, e.dead) = db::outbox::counts(&db.pool, &e.id)
-            .await
-            .map_err(internal)?;
+        e.events = events
+            .iter()
+            .filter(|(id, _)| *id == e.id)
+            .map(|(_, event)| event.clone())
+            .collect();
+        (e.pending, e.dead) = counts.get(&e.id).copied().unwrap_or_default();
     }
     Ok(all)
 }
