@@ -34,6 +34,21 @@ enum Command {
         #[command(subcommand)]
         what: AuditCommand,
     },
+    /// Copy the SQLite database (GATEHOUSE_DATABASE_URL) to PATH while Gatehouse runs, then verify
+    /// the copy's audit chain (exit status 1 when broken). On PostgreSQL use pg_dump (README).
+    Backup {
+        /// The backup file to write; it must not exist.
+        path: String,
+    },
+    /// Replace the SQLite database (GATEHOUSE_DATABASE_URL) with a backup whose audit chain
+    /// verifies (exit status 1 when it does not). Stop Gatehouse first.
+    Restore {
+        /// The backup file (made by gatehouse backup).
+        from: String,
+        /// Replace a database that already holds data.
+        #[arg(long)]
+        force: bool,
+    },
     /// Measure page latencies over HTTP on the database in GATEHOUSE_DATABASE_URL.
     Bench {
         #[command(subcommand)]
@@ -191,19 +206,19 @@ enum BenchTarget {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    let logs = tracing_subscriber::fmt().with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
-            .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
-    );
+    let log_format = match gatehouse::server::config::LogFormat::from_env() {
+        Ok(format) => format,
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            std::process::exit(2);
+        }
+    };
     // Its standard output is the token alone, for scripts to capture.
-    if matches!(
+    let logs_to_stderr = matches!(
         cli.command,
         Some(Command::ServiceAccount { .. } | Command::Source { .. })
-    ) {
-        logs.with_writer(std::io::stderr).init();
-    } else {
-        logs.init();
-    }
+    );
+    gatehouse::server::logging::init(log_format, logs_to_stderr);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
         Command::Seed {
@@ -256,6 +271,18 @@ async fn main() {
             Ok(false) => std::process::exit(1),
             Err(e) => Err(e),
         },
+        Command::Backup { path } => match gatehouse::server::backup::backup_cli(&path).await {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
+        Command::Restore { from, force } => {
+            match gatehouse::server::backup::restore_cli(&from, force).await {
+                Ok(true) => Ok(()),
+                Ok(false) => std::process::exit(1),
+                Err(e) => Err(e),
+            }
+        }
         Command::Bench {
             what:
                 BenchTarget::Audit {

@@ -66,6 +66,35 @@ pub struct Config {
     pub api: ApiPolicy,
     /// Provisioning out: the secrets key and the delivery worker.
     pub outbox: OutboxPolicy,
+    /// `GATEHOUSE_LOG_FORMAT`: read again by `main` before the configuration, so the logs of
+    /// every command follow it; here so `serve` refuses a bad value with the others.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people at a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    pub fn from_env() -> Result<LogFormat, ConfigError> {
+        LogFormat::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// `text` (the default) or `json`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<LogFormat, ConfigError> {
+        const VAR: &str = "GATEHOUSE_LOG_FORMAT";
+        match get(VAR).as_deref().map(str::trim) {
+            None | Some("") | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(err(VAR, format!("must be text or json (got {other:?})"))),
+        }
+    }
 }
 
 /// The support desk's rules, chosen by the administrators.
@@ -252,11 +281,13 @@ impl Config {
         let heavy_total =
             positive(&var, "GATEHOUSE_HEAVY_JOBS_TOTAL", 6)?.min(u32::MAX as u64) as u32;
 
+        let log_format = LogFormat::from_lookup(&get)?;
         let api = ApiPolicy::from_lookup(&var)?;
         let mut outbox = OutboxPolicy::from_lookup(&var)?;
         outbox.issuer = public_url.clone();
 
         Ok(Config {
+            log_format,
             api,
             outbox,
             trusted_proxies,
@@ -520,6 +551,30 @@ mod tests {
     }
 
     #[test]
+    fn log_format_is_text_unless_json_is_asked_for() {
+        let format = |v: Option<&str>| {
+            LogFormat::from_lookup(|k| {
+                assert_eq!(k, "GATEHOUSE_LOG_FORMAT");
+                v.map(str::to_string)
+            })
+        };
+        assert_eq!(format(None), Ok(LogFormat::Text));
+        assert_eq!(format(Some("")), Ok(LogFormat::Text));
+        assert_eq!(format(Some("text")), Ok(LogFormat::Text));
+        assert_eq!(format(Some(" json ")), Ok(LogFormat::Json));
+        for bad in ["JSON", "logfmt", "yes"] {
+            let e = format(Some(bad)).unwrap_err();
+            assert_eq!(e.var, "GATEHOUSE_LOG_FORMAT");
+            assert!(e.problem.contains("text or json"), "{e}");
+            assert!(e.problem.contains(bad), "{e}");
+        }
+        assert_eq!(load(&base()).unwrap().log_format, LogFormat::Text);
+        let mut m = base();
+        m.insert("GATEHOUSE_LOG_FORMAT", "json");
+        assert_eq!(load(&m).unwrap().log_format, LogFormat::Json);
+    }
+
+    #[test]
     fn each_bad_value_names_its_variable() {
         let cases: &[(&'static str, Option<&'static str>)] = &[
             ("GATEHOUSE_OIDC_ISSUER", None),
@@ -542,6 +597,7 @@ mod tests {
             ("GATEHOUSE_TRUSTED_PROXIES", Some("10.0.0.0/33")),
             ("GATEHOUSE_ROLE_RECHECK_SECS", Some("0")),
             ("GATEHOUSE_HEAVY_JOBS_TOTAL", Some("many")),
+            ("GATEHOUSE_LOG_FORMAT", Some("logfmt")),
         ];
         for (var, value) in cases {
             let mut m = base();

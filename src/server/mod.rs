@@ -1,6 +1,7 @@
 //! Server-only code: configuration, authentication, domain services, storage and HTTP edges.
 pub mod audit_cli;
 pub mod auth;
+pub mod backup;
 pub mod bench;
 pub mod bench_audit;
 pub mod bench_keys;
@@ -12,6 +13,7 @@ pub mod config_api;
 pub mod config_outbox;
 pub mod db;
 pub mod http;
+pub mod logging;
 pub mod scim;
 pub mod seed;
 pub mod service;

@@ -158,13 +158,11 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             state.clone(),
             headers::security_headers,
         ))
-        // Spans name the path only: query strings can carry codes and tokens (/auth/callback).
+        // No URI here: query strings carry codes and tokens (/auth/callback), and paths carry
+        // enrollment tokens; the request span around it names the route (request_id).
         .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(
-                |request: &http::Request<axum::body::Body>| {
-                    tracing::debug_span!("http", method = %request.method(), path = %request.uri().path())
-                },
-            ),
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|_: &http::Request<axum::body::Body>| tracing::debug_span!("http")),
         )
         .layer(middleware::from_fn(request_id::attach))
         .with_state(state.clone());

@@ -10,6 +10,41 @@ async fn health_and_readiness() {
     assert_eq!(res.text().await.unwrap(), "ok");
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 200);
+    // Each dependency, by name, with whether it is fine and what was found.
+    let body: serde_json::Value = res.json().await.unwrap();
+    for name in ["database", "ssf_signing_key", "secrets_key"] {
+        assert_eq!(body["checks"][name]["ok"], true, "{name}: {body}");
+    }
+    for name in [
+        "database",
+        "identity_provider",
+        "ssf_signing_key",
+        "secrets_key",
+    ] {
+        assert!(body["checks"][name]["detail"].is_string(), "{name}: {body}");
+    }
+    assert_eq!(body["checks"]["database"]["required"], true, "{body}");
+    // The provider is reported, not required: while it is down the instance still serves.
+    assert_eq!(
+        body["checks"]["identity_provider"]["required"], false,
+        "{body}"
+    );
+    let expected = if body["checks"]["identity_provider"]["ok"] == true {
+        "ready"
+    } else {
+        "degraded"
+    };
+    assert_eq!(body["status"], expected, "{body}");
+    let ssf = body["checks"]["ssf_signing_key"]["detail"]
+        .as_str()
+        .unwrap();
+    assert!(ssf.starts_with("configured (key id "), "{body}");
+    // The request id is on the 404 page, as on the response.
+    let res = app.get("/no-such-page").await;
+    assert_eq!(res.status(), 404);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Request id") && page.contains(&id), "{page}");
 }
 
 #[tokio::test]

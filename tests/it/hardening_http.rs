@@ -440,10 +440,11 @@ async fn with_the_database_down_readiness_and_verification_say_503() {
     let (status, body) = verify(&app, &gw, &unknown).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"], "unavailable");
-    assert_eq!(
-        app.get("/readyz").await.status(),
-        StatusCode::SERVICE_UNAVAILABLE
-    );
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "unavailable", "{ready}");
+    assert_eq!(ready["checks"]["database"]["ok"], false, "{ready}");
     assert_eq!(
         app.get("/healthz").await.status(),
         StatusCode::OK,

@@ -15,6 +15,7 @@ mod audit_retention;
 mod audit_search;
 mod authz_matrix;
 mod background;
+mod backup;
 mod concurrency;
 mod coverage;
 mod edges;

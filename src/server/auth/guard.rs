@@ -89,6 +89,7 @@ async fn authorize_with(
     }
     let principal =
         recheck::confirm_role(state, session, signed_in, key.as_deref(), &meta, freshness).await?;
+    crate::server::http::request_id::note_principal(&principal.subject);
     if principal.can(permission) {
         return Ok(Authorized {
             principal,

@@ -33,6 +33,16 @@ pub struct Oidc {
     redirect_url: RedirectUrl,
     http: reqwest::Client,
     provider: RwLock<Option<Arc<Provider>>>,
+    discovery: RwLock<Discovery>,
+}
+
+/// The last discovery attempts, for the readiness probe (Unix milliseconds).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// When the provider's metadata was last fetched.
+    pub succeeded_at: Option<i64>,
+    /// When discovery last failed, and why (cleared by a success).
+    pub failed: Option<(i64, String)>,
 }
 
 /// What we remember between sending the person to the provider and their return.
@@ -98,6 +108,7 @@ impl Oidc {
             redirect_url,
             http,
             provider: RwLock::new(None),
+            discovery: RwLock::default(),
         })
     }
 
@@ -105,14 +116,39 @@ impl Oidc {
         self.provider.read().map(|p| p.is_some()).unwrap_or(false)
     }
 
+    /// How discovery went lately.
+    pub fn discovery(&self) -> Discovery {
+        match self.discovery.read() {
+            Ok(d) => d.clone(),
+            Err(_) => Discovery::default(),
+        }
+    }
+
+    fn note_discovery(&self, failure: Option<String>) {
+        if let Ok(mut d) = self.discovery.write() {
+            let now = chrono::Utc::now().timestamp_millis();
+            match failure {
+                None => {
+                    d.succeeded_at = Some(now);
+                    d.failed = None;
+                }
+                Some(why) => d.failed = Some((now, why)),
+            }
+        }
+    }
+
     /// Fetches the provider's discovery document and keys.
     pub async fn discover(&self) -> Result<(), OidcError> {
-        let issuer =
-            IssuerUrl::new(self.config.issuer.clone()).map_err(|_| OidcError::Unreachable)?;
+        let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|_| {
+            self.note_discovery(Some("the issuer is not a valid URL".into()));
+            OidcError::Unreachable
+        })?;
         let metadata = ProviderMetadataWithLogout::discover_async(issuer, &self.http)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, issuer = %self.config.issuer, "OIDC discovery failed");
+                // The provider's metadata is public; its error is shown on /readyz, shortened.
+                self.note_discovery(Some(e.to_string().chars().take(200).collect()));
                 OidcError::Unreachable
             })?;
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
@@ -132,6 +168,7 @@ impl Oidc {
                 userinfo,
             }));
         }
+        self.note_discovery(None);
         tracing::info!(issuer = %self.config.issuer, "OIDC provider discovered");
         Ok(())
     }

@@ -3,8 +3,10 @@
 pub mod api_tokens;
 pub mod apps;
 pub mod audit;
+pub mod backup;
 pub mod console_sessions;
 pub mod groups;
+pub mod health;
 pub mod jobs;
 pub mod outbox;
 pub mod outbox_lists;
@@ -137,6 +139,48 @@ impl Db {
                 key_changes: Arc::default(),
             })
         }
+    }
+
+    /// Opens an existing SQLite file as it is: no migration, no session table, no change of its
+    /// journal mode unless `self_contained` (then rollback journal, so the file is complete on its
+    /// own once closed: a backup, or a restore being prepared). One connection; close the pool
+    /// when done.
+    pub async fn open_sqlite_file(
+        path: &std::path::Path,
+        self_contained: bool,
+    ) -> Result<Db, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let name = path.to_str().ok_or_else(|| {
+            sqlx::Error::Configuration(format!("{} is not a UTF-8 path", path.display()).into())
+        })?;
+        // The URL's path is percent-decoded, so these three must be encoded.
+        let encoded = name
+            .replace('%', "%25")
+            .replace('?', "%3F")
+            .replace('#', "%23");
+        let url = format!("sqlite://{encoded}?mode=rw");
+        let native = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(SqliteConnectOptions::from_str(&url)?);
+        let pragmas = if self_contained {
+            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = DELETE;"
+        } else {
+            "PRAGMA busy_timeout = 10000;"
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .after_connect(move |conn, _| {
+                Box::pin(async move { conn.execute(pragmas).await.map(|_| ()) })
+            })
+            .connect_with(AnyConnectOptions::from_str(&url)?)
+            .await?;
+        Ok(Db {
+            pool,
+            engine: Engine::Sqlite,
+            sessions: SessionStore::Sqlite(tower_sessions_sqlx_store::SqliteStore::new(native)),
+            restore_window_ms: DEFAULT_RESTORE_WINDOW_MS,
+            key_changes: Arc::default(),
+        })
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock up front

@@ -96,6 +96,7 @@ async fn authenticate_caller(
     };
     match verifier.verify(bearer).await {
         Ok(Verdict::Valid(k)) if k.row.scopes.iter().any(|s| s == VERIFY_SCOPE) => {
+            crate::server::http::request_id::note_principal(&format!("key:{}", k.row.id));
             Ok(k.row.id.clone())
         }
         Ok(Verdict::Valid(_)) => Err(error(

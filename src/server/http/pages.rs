@@ -77,7 +77,7 @@ pub fn plain_page(
     let reference = crate::server::http::request_id::current()
         .map(|id| {
             format!(
-                r#"<p class="mt-6 text-sm text-slate-500">Reference: <code id="request-id">{}</code></p>"#,
+                r#"<p class="mt-6 text-sm text-slate-500">Request id: <code id="request-id">{}</code></p>"#,
                 escape(&id)
             )
         })

@@ -160,6 +160,7 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
         Err(never) => match never {},
     };
     let auth = ssf_streams::caller(&receiver, meta);
+    crate::server::http::request_id::note_principal(&auth.principal.subject);
     let mut request = Request::from_parts(parts, body);
     request
         .extensions_mut()

@@ -179,6 +179,7 @@ pub async fn authenticate(
     }
     request = Request::from_parts(parts, body);
     let principal = principal_of(&caller);
+    crate::server::http::request_id::note_principal(&principal.subject);
     request.extensions_mut().insert(ApiCaller {
         caller,
         principal,

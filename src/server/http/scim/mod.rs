@@ -148,6 +148,7 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
         permission: Permission::WriteUsers,
         meta,
     };
+    crate::server::http::request_id::note_principal(&auth.principal.subject);
     let source_id = source.id.clone();
     request.extensions_mut().insert(ScimCaller { source, auth });
     let now = db::now_ms();
