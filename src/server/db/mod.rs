@@ -16,6 +16,7 @@ pub mod seed;
 mod sessions;
 pub mod sources;
 pub mod ssf;
+pub mod ssf_in;
 pub mod staff;
 pub mod support;
 pub mod user_list;
