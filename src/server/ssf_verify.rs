@@ -282,7 +282,9 @@ pub fn check_claims(
         _ => return Err(Refusal::request("events must hold exactly one event")),
     };
     if event_type.chars().count() > 300 {
-        return Err(Refusal::request("the event type is longer than 300 characters"));
+        return Err(Refusal::request(
+            "the event type is longer than 300 characters",
+        ));
     }
     Ok(Checked {
         jti,
@@ -296,7 +298,10 @@ pub fn check_claims(
 #[derive(Clone, Debug, PartialEq)]
 pub enum Subject {
     Email(String),
-    IssSub { iss: String, sub: String },
+    IssSub {
+        iss: String,
+        sub: String,
+    },
     /// A user id or a person's GUID; for a device event, the device.
     Opaque(String),
     Complex {

@@ -21,10 +21,15 @@ fn only_a_secevent_body_is_read() {
     assert!(check_content_type(Some("application/secevent+jwt")).is_ok());
     assert!(check_content_type(Some("Application/SecEvent+JWT; charset=utf-8")).is_ok());
     assert_eq!(
-        check_content_type(Some("application/json")).unwrap_err().err,
+        check_content_type(Some("application/json"))
+            .unwrap_err()
+            .err,
         "invalid_request"
     );
-    assert!(check_content_type(None).unwrap_err().description.contains("absent"));
+    assert!(check_content_type(None)
+        .unwrap_err()
+        .description
+        .contains("absent"));
 }
 
 #[test]
@@ -34,8 +39,18 @@ fn a_compact_jws_is_three_parts_with_json_objects() {
     let c = parse(token.as_bytes()).unwrap();
     assert_eq!(c.header["alg"], "RS256");
     assert_eq!(c.claims["jti"], "j-1");
-    for bad in ["", "a.b", "a.b.c.d", "!!.b.c", &format!("{}.{}.x", b64(&header), b64(&json!([1])))] {
-        assert_eq!(parse(bad.as_bytes()).unwrap_err().err, "invalid_request", "{bad}");
+    for bad in [
+        "",
+        "a.b",
+        "a.b.c.d",
+        "!!.b.c",
+        &format!("{}.{}.x", b64(&header), b64(&json!([1]))),
+    ] {
+        assert_eq!(
+            parse(bad.as_bytes()).unwrap_err().err,
+            "invalid_request",
+            "{bad}"
+        );
     }
 }
 
@@ -51,7 +66,11 @@ fn the_header_must_be_typed_and_asymmetric() {
         json!({"typ": "secevent+jwt", "alg": "HS256"}),
         json!({"typ": "secevent+jwt"}),
     ] {
-        assert_eq!(check_header(&bad).unwrap_err().err, "invalid_request", "{bad}");
+        assert_eq!(
+            check_header(&bad).unwrap_err().err,
+            "invalid_request",
+            "{bad}"
+        );
     }
 }
 
@@ -66,7 +85,10 @@ fn claims_are_checked_in_order_with_their_codes() {
     c["aud"] = json!(["x", aud]);
     assert!(check_claims(&c, aud, 86_400, now).is_ok());
     c["aud"] = json!("https://other.example");
-    assert_eq!(check_claims(&c, aud, 86_400, now).unwrap_err().err, "invalid_audience");
+    assert_eq!(
+        check_claims(&c, aud, 86_400, now).unwrap_err().err,
+        "invalid_audience"
+    );
     let refused = |c: Value| check_claims(&c, aud, 86_400, now).unwrap_err().description;
     assert!(refused(claims(now - 86_401)).starts_with("expired"));
     assert!(refused(claims(now + 301)).contains("future"));
@@ -101,11 +123,15 @@ fn a_signature_verifies_only_with_the_published_key() {
     other["jti"] = json!("j-2");
     let forged = format!("{}.{}.{}", parts[0], b64(&other), parts[2]);
     assert_eq!(
-        verify_signature(&forged, key, Algorithm::RS256).unwrap_err().err,
+        verify_signature(&forged, key, Algorithm::RS256)
+            .unwrap_err()
+            .err,
         "invalid_key"
     );
     assert_eq!(
-        verify_signature(&token, key, Algorithm::RS512).unwrap_err().err,
+        verify_signature(&token, key, Algorithm::RS512)
+            .unwrap_err()
+            .err,
         "invalid_key",
         "the key is bound to RS256"
     );
@@ -122,19 +148,28 @@ fn subjects_come_from_sub_id_or_the_event() {
         Some(Subject::Email("ada@example.com".into()))
     );
     let event = json!({"subject": {"format": "opaque", "id": "g_1"}});
-    assert_eq!(subject(&json!({}), &event), Some(Subject::Opaque("g_1".into())));
+    assert_eq!(
+        subject(&json!({}), &event),
+        Some(Subject::Opaque("g_1".into()))
+    );
     let complex = json!({"sub_id": {"format": "complex",
         "user": {"format": "iss_sub", "iss": "https://i", "sub": "42"},
         "device": {"format": "opaque", "id": "dev-9"}}});
     assert_eq!(
         subject(&complex, &json!({})),
         Some(Subject::Complex {
-            user: Some(Box::new(Subject::IssSub { iss: "https://i".into(), sub: "42".into() })),
+            user: Some(Box::new(Subject::IssSub {
+                iss: "https://i".into(),
+                sub: "42".into()
+            })),
             device: Some("dev-9".into()),
         })
     );
     assert_eq!(
-        subject(&json!({"sub_id": {"format": "phone_number", "phone_number": "+1"}}), &json!({})),
+        subject(
+            &json!({"sub_id": {"format": "phone_number", "phone_number": "+1"}}),
+            &json!({})
+        ),
         Some(Subject::Other("phone_number".into()))
     );
     assert_eq!(subject(&json!({}), &json!({})), None);

@@ -35,7 +35,8 @@ pub struct Transmitter {
     pub jwks_fetched_at: i64,
 }
 
-const VIEW: &str = "id, name, issuer, jwks_uri, audience, source_id, status, max_age_seconds, jwks, \
+const VIEW: &str =
+    "id, name, issuer, jwks_uri, audience, source_id, status, max_age_seconds, jwks, \
                     jwks_fetched_at, created_at, updated_at, version, last_received_at, \
                     received_count, rejected_count, last_error";
 
@@ -91,13 +92,15 @@ pub async fn list(pool: &AnyPool) -> Result<Vec<TransmitterView>, sqlx::Error> {
 }
 
 pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<TransmitterView>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {VIEW} FROM ssf_transmitters WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .as_ref()
-        .map(view)
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {VIEW} FROM ssf_transmitters WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(view)
+    .transpose()
 }
 
 /// The id of the transmitter with this issuer.
@@ -110,23 +113,27 @@ pub async fn id_by_issuer(pool: &AnyPool, issuer: &str) -> Result<Option<String>
 
 /// The transmitter whose tokens carry this `iss`, with its cached keys.
 pub async fn by_issuer(pool: &AnyPool, issuer: &str) -> Result<Option<Transmitter>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {TRANSMITTER} FROM ssf_transmitters WHERE issuer = $1"))
-        .bind(issuer)
-        .fetch_optional(pool)
-        .await?
-        .as_ref()
-        .map(transmitter)
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {TRANSMITTER} FROM ssf_transmitters WHERE issuer = $1"
+    ))
+    .bind(issuer)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(transmitter)
+    .transpose()
 }
 
 pub async fn by_id(pool: &AnyPool, id: &str) -> Result<Option<Transmitter>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {TRANSMITTER} FROM ssf_transmitters WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .as_ref()
-        .map(transmitter)
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {TRANSMITTER} FROM ssf_transmitters WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(transmitter)
+    .transpose()
 }
 
 /// The transmitter's version, read in a change's transaction; `None` when it does not exist.
@@ -143,10 +150,11 @@ pub async fn issuer_taken(
     issuer: &str,
     except: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let found: Option<String> = sqlx::query_scalar("SELECT id FROM ssf_transmitters WHERE issuer = $1")
-        .bind(issuer)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM ssf_transmitters WHERE issuer = $1")
+            .bind(issuer)
+            .fetch_optional(&mut **tx)
+            .await?;
     Ok(found.is_some_and(|id| Some(id.as_str()) != except))
 }
 
@@ -158,7 +166,11 @@ pub struct Keys<'a> {
     pub error: &'a str,
 }
 
-pub async fn insert(tx: &mut Tx, r: &TransmitterRow<'_>, keys: &Keys<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    tx: &mut Tx,
+    r: &TransmitterRow<'_>,
+    keys: &Keys<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO ssf_transmitters (id, name, issuer, jwks_uri, audience, source_id, status, \
          max_age_seconds, jwks, jwks_fetched_at, last_error, created_at, updated_at, version) \
@@ -287,7 +299,12 @@ pub async fn store_keys(
 }
 
 /// Keeps why fetching the keys failed (the cached keys stay).
-pub async fn keys_failed(exec: &mut Tx, id: &str, error: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn keys_failed(
+    exec: &mut Tx,
+    id: &str,
+    error: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE ssf_transmitters SET jwks_fetched_at = $1, last_error = $2 WHERE id = $3")
         .bind(now)
         .bind(error)
@@ -403,13 +420,12 @@ pub async fn prune_received(pool: &AnyPool, now: i64) -> Result<u64, sqlx::Error
     for r in ages {
         let id: String = r.try_get("id")?;
         let max_age: i64 = r.try_get("max_age_seconds")?;
-        let done = sqlx::query(
-            "DELETE FROM ssf_received WHERE transmitter_id = $1 AND received_at < $2",
-        )
-        .bind(&id)
-        .bind(now - 2 * max_age * 1000)
-        .execute(pool)
-        .await?;
+        let done =
+            sqlx::query("DELETE FROM ssf_received WHERE transmitter_id = $1 AND received_at < $2")
+                .bind(&id)
+                .bind(now - 2 * max_age * 1000)
+                .execute(pool)
+                .await?;
         pruned += done.rows_affected();
     }
     Ok(pruned)
@@ -446,10 +462,7 @@ async fn ids_and_sources(
     sql: &str,
     value: &str,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let rows = sqlx::query(sql)
-        .bind(value)
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows = sqlx::query(sql).bind(value).fetch_all(&mut **tx).await?;
     rows.iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("source")?)))
         .collect()
@@ -504,13 +517,12 @@ pub async fn users_of_guid(
 /// Moves a user's last sign-in forward to `at` (never back). Not a change of the account's
 /// data: its version stays, so an administrator's open edit is not invalidated.
 pub async fn note_sign_in(tx: &mut Tx, user_id: &str, at: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE users SET last_sign_in_at = $1 WHERE id = $2 AND last_sign_in_at < $1",
-    )
-    .bind(at)
-    .bind(user_id)
-    .execute(&mut **tx)
-    .await?;
+    let done =
+        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2 AND last_sign_in_at < $1")
+            .bind(at)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -441,10 +441,7 @@ async fn status(
         ));
     }
     match users::apply_status(db, tx, auth, user, to).await {
-        Ok(()) => Ok(step(
-            true,
-            format!("{} is now {}", user.email, to.as_str()),
-        )),
+        Ok(()) => Ok(step(true, format!("{} is now {}", user.email, to.as_str()))),
         Err(AppError::Invalid { message, .. }) => Ok(step(false, message)),
         Err(e) => Err(e),
     }
@@ -547,16 +544,30 @@ mod tests {
 
     #[test]
     fn an_event_time_is_never_in_the_future() {
-        assert_eq!(event_time(&json!({"event_timestamp": 10}), 20, 99_000), 10_000);
+        assert_eq!(
+            event_time(&json!({"event_timestamp": 10}), 20, 99_000),
+            10_000
+        );
         assert_eq!(event_time(&json!({}), 20, 99_000), 20_000);
-        assert_eq!(event_time(&json!({"event_timestamp": 500}), 20, 99_000), 99_000);
+        assert_eq!(
+            event_time(&json!({"event_timestamp": 500}), 20, 99_000),
+            99_000
+        );
     }
 
     #[test]
     fn several_accounts_make_one_line() {
         let a = combine(vec![
-            Step { user_id: "u1".into(), changed: false, line: "a".into() },
-            Step { user_id: "u2".into(), changed: true, line: "b".into() },
+            Step {
+                user_id: "u1".into(),
+                changed: false,
+                line: "a".into(),
+            },
+            Step {
+                user_id: "u2".into(),
+                changed: true,
+                line: "b".into(),
+            },
         ]);
         assert_eq!(a.result, "applied");
         assert_eq!(a.user_id.as_deref(), Some("u2"));

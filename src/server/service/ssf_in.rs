@@ -53,7 +53,10 @@ async fn parse(db: &Db, public_url: &str, input: &TransmitterInput) -> Result<Va
     let mut bad = |field: &str, message: String| errors.push((field.into(), message));
     let name = input.name.trim().to_string();
     if name.is_empty() || name.chars().count() > MAX_NAME || !one_line(&name) {
-        bad("name", format!("Name: 1 to {MAX_NAME} characters on one line"));
+        bad(
+            "name",
+            format!("Name: 1 to {MAX_NAME} characters on one line"),
+        );
     }
     let issuer = url_field(&input.issuer, "Issuer").unwrap_or_else(|m| {
         bad("issuer", m);
@@ -81,9 +84,7 @@ async fn parse(db: &Db, public_url: &str, input: &TransmitterInput) -> Result<Va
     if let Some(source) = &source_id {
         // Checked before the look-up: PostgreSQL refuses a NUL in a text parameter.
         let found = if source.len() <= 100 && one_line(source) {
-            db::sources::get(&db.pool, source)
-                .await
-                .map_err(internal)?
+            db::sources::get(&db.pool, source).await.map_err(internal)?
         } else {
             None
         };
@@ -147,8 +148,14 @@ async fn get_json(url: &str) -> Result<Value, String> {
     if !res.status().is_success() {
         return Err(format!("{url} answered {}", res.status()));
     }
-    if res.content_length().is_some_and(|n| n > MAX_DOCUMENT as u64) {
-        return Err(format!("{url} answered more than {} KiB", MAX_DOCUMENT / 1024));
+    if res
+        .content_length()
+        .is_some_and(|n| n > MAX_DOCUMENT as u64)
+    {
+        return Err(format!(
+            "{url} answered more than {} KiB",
+            MAX_DOCUMENT / 1024
+        ));
     }
     let mut body = Vec::new();
     while let Some(chunk) = res
@@ -158,7 +165,10 @@ async fn get_json(url: &str) -> Result<Value, String> {
     {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_DOCUMENT {
-            return Err(format!("{url} answered more than {} KiB", MAX_DOCUMENT / 1024));
+            return Err(format!(
+                "{url} answered more than {} KiB",
+                MAX_DOCUMENT / 1024
+            ));
         }
     }
     serde_json::from_slice(&body).map_err(|_| format!("{url} did not answer JSON"))
@@ -325,7 +335,15 @@ pub async fn create(
     .await
     .map_err(unique_failed)?;
     let d = with_keys(details(&id, &valid), &fetched);
-    record(&mut tx, auth, "ssf.transmitter.create", Outcome::Success, &id, d).await?;
+    record(
+        &mut tx,
+        auth,
+        "ssf.transmitter.create",
+        Outcome::Success,
+        &id,
+        d,
+    )
+    .await?;
     tx.commit().await.map_err(internal)?;
     view(db, &id).await
 }
@@ -378,14 +396,26 @@ pub async fn update(
     if let Some(f) = &fetched {
         d = with_keys(d, f);
     }
-    record(&mut tx, auth, "ssf.transmitter.update", Outcome::Success, id, d).await?;
+    record(
+        &mut tx,
+        auth,
+        "ssf.transmitter.update",
+        Outcome::Success,
+        id,
+        d,
+    )
+    .await?;
     tx.commit().await.map_err(internal)?;
     view(db, id).await
 }
 
 /// Fetches the keys again now (discovering their address when there is none). A failure is
 /// kept as the transmitter's last error and audited; the cached keys stay.
-pub async fn refresh_keys(db: &Db, auth: &Authorized, id: &str) -> Result<TransmitterView, AppError> {
+pub async fn refresh_keys(
+    db: &Db,
+    auth: &Authorized,
+    id: &str,
+) -> Result<TransmitterView, AppError> {
     let t = db::ssf_in::by_id(&db.pool, id)
         .await
         .map_err(internal)?

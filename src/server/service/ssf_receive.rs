@@ -97,11 +97,9 @@ async fn verify_and_apply(
     seen: &mut Seen,
 ) -> Result<(), Stop> {
     if body.len() > MAX_BODY {
-        return Err(Refusal::request(format!(
-            "the token is larger than {} KiB",
-            MAX_BODY / 1024
-        ))
-        .into());
+        return Err(
+            Refusal::request(format!("the token is larger than {} KiB", MAX_BODY / 1024)).into(),
+        );
     }
     ssf_verify::check_content_type(content_type)?;
     let compact = ssf_verify::parse(body)?;
@@ -144,8 +142,12 @@ async fn verify_and_apply(
         })
     })?;
     ssf_verify::verify_signature(&compact.token, key, alg)?;
-    let checked =
-        ssf_verify::check_claims(&compact.claims, &t.audience, t.max_age_seconds, now_ms / 1000)?;
+    let checked = ssf_verify::check_claims(
+        &compact.claims,
+        &t.audience,
+        t.max_age_seconds,
+        now_ms / 1000,
+    )?;
     seen.jti = Some(checked.jti.clone());
 
     let auth = caller(&t, meta.clone());
