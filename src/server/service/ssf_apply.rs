@@ -2,14 +2,14 @@
 //! transaction that records its `jti`: the subject matched to accounts, then each event applied
 //! through the same "one place" functions the console uses (status, factors, device trust), with
 //! the transmitter as the audit records' actor. A legal no-op is `ignored` with its reason.
-use crate::model::support::{Factor, FactorKind, FactorStatus, TrustState};
+use crate::model::support::TrustState;
 use crate::model::users::{UserDetail, UserStatus, ValidEmail};
 use crate::model::AppError;
 use crate::server::auth::Authorized;
 use crate::server::db::{self, ssf_in::Transmitter, Db, Tx};
 use crate::server::internal;
 use crate::server::service::audit::{self, Entry, Outcome};
-use crate::server::service::{support, users};
+use crate::server::service::{ssf_credentials, support, users};
 use crate::server::ssf_events::{
     ACCOUNT_DISABLED, ACCOUNT_ENABLED, CREDENTIAL_CHANGE, VERIFICATION,
 };
@@ -64,10 +64,10 @@ fn unmatched(summary: impl Into<String>) -> Applied {
 }
 
 /// One account's part of an event: did it change anything, and the line that says so.
-struct Step {
-    user_id: String,
-    changed: bool,
-    line: String,
+pub(crate) struct Step {
+    pub user_id: String,
+    pub changed: bool,
+    pub line: String,
 }
 
 fn combine(steps: Vec<Step>) -> Applied {
@@ -151,7 +151,7 @@ pub async fn apply(
             SESSION_ESTABLISHED | SIGN_IN_FAILED => {
                 sign_in(tx, t, auth, &user, event, at, kind == SESSION_ESTABLISHED).await?
             }
-            CREDENTIAL_CHANGE => credential(tx, auth, &user, event, at).await?,
+            CREDENTIAL_CHANGE => ssf_credentials::credential(tx, auth, &user, event, at).await?,
             _ => status(db, tx, auth, &user, kind == ACCOUNT_DISABLED).await?,
         };
         steps.push(step);
@@ -177,7 +177,7 @@ async fn users_for(
     let source = t.source_id.as_deref();
     let ids = match subject {
         Subject::Email(raw) => match ValidEmail::parse(raw) {
-            Ok(email) => db::ssf_in::users_by_email(tx, email.as_str(), source)
+            Ok(email) => db::ssf_subjects::users_by_email(tx, email.as_str(), source)
                 .await
                 .map_err(internal)?,
             Err(_) => Vec::new(),
@@ -194,12 +194,12 @@ async fn users_for(
                 .into_iter()
                 .collect()
         }
-        Subject::Opaque(id) => match db::ssf_in::user_by_id(tx, id, source)
+        Subject::Opaque(id) => match db::ssf_subjects::user_by_id(tx, id, source)
             .await
             .map_err(internal)?
         {
             Some(user) => vec![user],
-            None => db::ssf_in::users_of_guid(tx, id, source)
+            None => db::ssf_subjects::users_of_guid(tx, id, source)
                 .await
                 .map_err(internal)?,
         },
@@ -259,7 +259,7 @@ async fn sign_in(
         details["acr"] = json!(clip(acr, 100));
     }
     let outcome = if succeeded {
-        db::ssf_in::note_sign_in(tx, &user.id, at)
+        db::ssf_subjects::note_sign_in(tx, &user.id, at)
             .await
             .map_err(internal)?;
         Outcome::Success
@@ -285,128 +285,6 @@ async fn sign_in(
             user.email
         ),
     })
-}
-
-/// CAEP's credential types for Gatehouse's factor kinds (the inverse of
-/// `ssf_events::credential_type`); passwords, PINs, certificates are not factors kept here.
-pub fn factor_kind(credential_type: &str) -> Option<FactorKind> {
-    Some(match credential_type {
-        "app" => FactorKind::Totp,
-        "fido2-platform" | "fido2-roaming" | "fido-u2f" => FactorKind::Webauthn,
-        "phone-sms" => FactorKind::Sms,
-        "phone-voice" => FactorKind::Voice,
-        "email-otp" => FactorKind::EmailOtp,
-        "recovery-code" => FactorKind::RecoveryCodes,
-        _ => return None,
-    })
-}
-
-/// CAEP credential-change: `create` adds the factor, `revoke`/`delete` remove the matching
-/// ones (same kind; same label when `friendly_name` is given), `update` is recorded only.
-async fn credential(
-    tx: &mut Tx,
-    auth: &Authorized,
-    user: &UserDetail,
-    event: &Value,
-    at: i64,
-) -> Result<Step, Failure> {
-    let credential_type = event["credential_type"].as_str().unwrap_or_default();
-    let change = event["change_type"].as_str().unwrap_or_default();
-    if credential_type.is_empty() || change.is_empty() {
-        return Err(Failure::Refused(Refusal::request(
-            "credential-change needs credential_type and change_type",
-        )));
-    }
-    let step = |changed: bool, line: String| Step {
-        user_id: user.id.clone(),
-        changed,
-        line,
-    };
-    let Some(kind) = factor_kind(credential_type) else {
-        return Ok(step(
-            false,
-            format!(
-                "Credential type {} is not an MFA factor Gatehouse keeps",
-                clip(credential_type, 60)
-            ),
-        ));
-    };
-    let name = event["friendly_name"]
-        .as_str()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(|n| clip(n, crate::model::support::MAX_LABEL));
-    let existing = db::support::factors_of_tx(tx, &user.id)
-        .await
-        .map_err(internal)?;
-    let same = |f: &&Factor| f.kind == kind && name.as_ref().is_none_or(|n| &f.label == n);
-    match change {
-        "create" => {
-            let label = name.clone().unwrap_or_else(|| kind.label().to_string());
-            if existing.iter().any(|f| f.kind == kind && f.label == label) {
-                return Ok(step(
-                    false,
-                    format!("{} already has {label} ({})", user.email, kind.as_str()),
-                ));
-            }
-            let f = Factor {
-                id: support::new_factor_id(),
-                user_id: user.id.clone(),
-                kind,
-                label: label.clone(),
-                status: FactorStatus::Active,
-                enrolled_at: at,
-                last_used_at: None,
-                credential_id: None,
-                authenticator_name: None,
-                aaguid: event["fido2_aaguid"].as_str().map(|a| clip(a, 100)),
-                phone: None,
-                email: None,
-                codes_left: None,
-            };
-            match support::insert_factor_in_tx(tx, auth, user, &f).await {
-                Ok(()) => Ok(step(
-                    true,
-                    format!("Added {label} ({}) to {}", kind.as_str(), user.email),
-                )),
-                Err(AppError::Invalid { message, .. }) => Ok(step(false, message)),
-                Err(e) => Err(e.into()),
-            }
-        }
-        "revoke" | "delete" => {
-            let matching: Vec<&Factor> = existing.iter().filter(same).collect();
-            if matching.is_empty() {
-                return Ok(step(
-                    false,
-                    format!("{} has no such {} factor", user.email, kind.as_str()),
-                ));
-            }
-            for f in &matching {
-                support::delete_factor_in_tx(tx, auth, &user.id, f).await?;
-            }
-            Ok(step(
-                true,
-                format!(
-                    "Removed {} {} factor(s) of {}",
-                    matching.len(),
-                    kind.as_str(),
-                    user.email
-                ),
-            ))
-        }
-        "update" => Ok(step(
-            false,
-            format!(
-                "A {} factor of {} was updated at the transmitter; nothing to change",
-                kind.as_str(),
-                user.email
-            ),
-        )),
-        other => Err(Failure::Refused(Refusal::request(format!(
-            "change_type must be create, revoke, update or delete, not {}",
-            clip(other, 40)
-        )))),
-    }
 }
 
 /// RISC account-disabled suspends an active account; account-enabled reactivates a suspended
@@ -489,7 +367,7 @@ async fn device_compliance(
             )))
         }
     };
-    let found = db::ssf_in::devices_matching(tx, &device, owners.as_deref())
+    let found = db::ssf_subjects::devices_matching(tx, &device, owners.as_deref())
         .await
         .map_err(internal)?;
     if found.is_empty() {
@@ -531,16 +409,6 @@ async fn device_compliance(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn caep_credential_types_map_to_factor_kinds_and_back() {
-        for kind in FactorKind::ALL {
-            let caep = crate::server::ssf_events::credential_type(kind.as_str());
-            assert_eq!(factor_kind(caep), Some(kind), "{caep}");
-        }
-        assert_eq!(factor_kind("fido2-platform"), Some(FactorKind::Webauthn));
-        assert_eq!(factor_kind("password"), None);
-    }
 
     #[test]
     fn an_event_time_is_never_in_the_future() {

@@ -8,19 +8,15 @@ use crate::server::auth::Authorized;
 use crate::server::db::{self, ssf_in::Keys, ssf_in::TransmitterRow, Db};
 use crate::server::internal;
 use crate::server::service::audit::{self, Entry, Outcome};
-use crate::server::service::provisioning::check_outbound_url;
+use crate::server::service::ssf_jwks::{fetch_keys, url_field, Fetched};
 use crate::server::ssf_verify::{self, DEFAULT_MAX_AGE_SECS};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const CONFLICT: &str = "This transmitter was changed by someone else since you opened it. Reload to see their changes, then make yours again.";
 const NOT_FOUND: &str = "The Shared Signals transmitter";
 const MAX_NAME: usize = 100;
 const MAX_URL: usize = 300;
 const MAX_MAX_AGE: i64 = 30 * 86_400;
-/// A JWKS or metadata document larger than this is refused.
-const MAX_DOCUMENT: usize = 256 * 1024;
-const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Tokens shown on a transmitter's page.
 const RECENT: i64 = 50;
 
@@ -35,17 +31,6 @@ struct Valid {
 
 fn one_line(s: &str) -> bool {
     !s.chars().any(char::is_control)
-}
-
-/// An https URL (http only for localhost) of at most 300 characters, kept as given (an issuer
-/// is compared with `iss` character for character).
-fn url_field(raw: &str, label: &str) -> Result<String, String> {
-    let raw = raw.trim();
-    if raw.chars().count() > MAX_URL || !one_line(raw) {
-        return Err(format!("{label}: at most {MAX_URL} characters on one line"));
-    }
-    check_outbound_url(raw, label)?;
-    Ok(raw.to_string())
 }
 
 async fn parse(db: &Db, public_url: &str, input: &TransmitterInput) -> Result<Valid, AppError> {
@@ -124,109 +109,6 @@ fn taken() -> AppError {
         "issuer".into(),
         "Issuer: a transmitter with this issuer is already registered".into(),
     )])
-}
-
-fn http() -> &'static reqwest::Client {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default()
-    })
-}
-
-/// GETs a JSON document of at most 256 KiB.
-async fn get_json(url: &str) -> Result<Value, String> {
-    let mut res = http()
-        .get(url)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
-    if !res.status().is_success() {
-        return Err(format!("{url} answered {}", res.status()));
-    }
-    if res
-        .content_length()
-        .is_some_and(|n| n > MAX_DOCUMENT as u64)
-    {
-        return Err(format!(
-            "{url} answered more than {} KiB",
-            MAX_DOCUMENT / 1024
-        ));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = res
-        .chunk()
-        .await
-        .map_err(|e| format!("cannot read {url}: {e}"))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_DOCUMENT {
-            return Err(format!(
-                "{url} answered more than {} KiB",
-                MAX_DOCUMENT / 1024
-            ));
-        }
-    }
-    serde_json::from_slice(&body).map_err(|_| format!("{url} did not answer JSON"))
-}
-
-/// The transmitter's `jwks_uri` from its SSF metadata, whose `issuer` must be its own.
-async fn discover(issuer: &str) -> Result<String, String> {
-    let url = ssf_verify::metadata_url(issuer)?;
-    let meta = get_json(&url).await?;
-    if meta["issuer"].as_str() != Some(issuer) {
-        return Err(format!(
-            "the metadata at {url} names issuer {}, not {issuer:?}",
-            ssf_verify::clip(&meta["issuer"].to_string(), 200)
-        ));
-    }
-    let uri = meta["jwks_uri"]
-        .as_str()
-        .ok_or_else(|| format!("the metadata at {url} has no jwks_uri"))?;
-    url_field(uri, "the metadata's jwks_uri")
-}
-
-/// What fetching a transmitter's keys came to: the address used (discovered when none was
-/// given) and the JWKS, or why not.
-pub(crate) struct Fetched {
-    pub jwks_uri: String,
-    pub result: Result<String, String>,
-}
-
-/// Fetches the keys: from `jwks_uri`, or from the address the issuer's metadata names.
-pub(crate) async fn fetch_keys(issuer: &str, jwks_uri: &str) -> Fetched {
-    let uri = if jwks_uri.is_empty() {
-        match discover(issuer).await {
-            Ok(uri) => uri,
-            Err(e) => {
-                return Fetched {
-                    jwks_uri: String::new(),
-                    result: Err(format!("cannot discover the keys: {e}")),
-                }
-            }
-        }
-    } else {
-        jwks_uri.to_string()
-    };
-    let result = match get_json(&uri).await {
-        Ok(doc) => {
-            let text = doc.to_string();
-            if ssf_verify::usable_keys(&text).is_empty() {
-                Err(format!("the JWKS at {uri} holds no usable signing key"))
-            } else {
-                Ok(text)
-            }
-        }
-        Err(e) => Err(format!("cannot fetch the keys: {e}")),
-    };
-    Fetched {
-        jwks_uri: uri,
-        result,
-    }
 }
 
 fn keys_of(f: &Fetched, now: i64) -> Keys<'_> {
@@ -539,20 +421,4 @@ async fn locked(tx: &mut db::Tx, id: &str) -> Result<i64, AppError> {
 /// The cleanup job's part: forgets received `jti`s a replay could no longer use.
 pub async fn prune_received(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     db::ssf_in::prune_received(&db.pool, now).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_checked_and_kept_as_given() {
-        assert_eq!(
-            url_field(" https://idp.example.com/ ", "Issuer").unwrap(),
-            "https://idp.example.com/"
-        );
-        assert!(url_field("http://idp.example.com", "Issuer").is_err());
-        assert!(url_field("http://127.0.0.1:4195/transmitters/a", "Issuer").is_ok());
-        assert!(url_field("https://idp.example.com/?x=1", "Issuer").is_err());
-    }
 }

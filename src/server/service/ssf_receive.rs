@@ -8,7 +8,7 @@ use crate::server::auth::Authorized;
 use crate::server::db::{self, ssf_in::Transmitter, Db};
 use crate::server::service::audit::{self, Actor, Entry, Outcome as AuditOutcome, RequestMeta};
 use crate::server::service::ssf_apply::{self, Failure};
-use crate::server::service::ssf_in;
+use crate::server::service::ssf_jwks;
 use crate::server::ssf_verify::{self, clip, Refusal};
 use serde_json::json;
 
@@ -201,7 +201,7 @@ async fn keys_for(
     {
         return Ok(keys);
     }
-    let fetched = ssf_in::fetch_keys(&t.issuer, &t.jwks_uri).await;
+    let fetched = ssf_jwks::fetch_keys(&t.issuer, &t.jwks_uri).await;
     let mut tx = db.begin_write().await.map_err(unavailable)?;
     let keys = match &fetched.result {
         Ok(jwks) => {
