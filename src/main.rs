@@ -49,6 +49,31 @@ enum Command {
         #[command(subcommand)]
         what: SourceCommand,
     },
+    /// Shared Signals: transmitters Gatehouse receives events from (database in
+    /// GATEHOUSE_DATABASE_URL).
+    Signals {
+        #[command(subcommand)]
+        what: SignalsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SignalsCommand {
+    /// Register a transmitter (an identity provider, an MDM) by its issuer and fetch its keys;
+    /// one with the same issuer is left as it is. Prints only its id on standard output.
+    AddTransmitter {
+        #[arg(long)]
+        name: String,
+        /// The `iss` of its Security Event Tokens.
+        #[arg(long)]
+        issuer: String,
+        /// Where its keys are; default: discovered from the issuer's SSF metadata.
+        #[arg(long, default_value = "")]
+        jwks_uri: String,
+        /// The `aud` its tokens carry; default: GATEHOUSE_PUBLIC_URL.
+        #[arg(long, default_value = "")]
+        audience: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,7 +223,7 @@ async fn main() {
     // Its standard output is the token alone, for scripts to capture.
     if matches!(
         cli.command,
-        Some(Command::ServiceAccount { .. } | Command::Source { .. })
+        Some(Command::ServiceAccount { .. } | Command::Source { .. } | Command::Signals { .. })
     ) {
         logs.with_writer(std::io::stderr).init();
     } else {
@@ -339,6 +364,24 @@ async fn main() {
         } => gatehouse::server::service_account_cli::source(&id, &name)
             .await
             .map(|token| println!("{token}")),
+        Command::Signals {
+            what:
+                SignalsCommand::AddTransmitter {
+                    name,
+                    issuer,
+                    jwks_uri,
+                    audience,
+                },
+        } => gatehouse::server::signals_cli::add_transmitter(
+            gatehouse::server::signals_cli::AddOptions {
+                name,
+                issuer,
+                jwks_uri,
+                audience,
+            },
+        )
+        .await
+        .map(|id| println!("{id}")),
     };
     if let Err(e) = result {
         eprintln!("gatehouse: {e}");

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod provisioning;
 pub mod session;
 pub mod sessions;
+pub mod signal_transmitters;
 pub mod signals;
 pub mod sources;
 pub mod support;

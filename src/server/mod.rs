@@ -16,7 +16,9 @@ pub mod scim;
 pub mod seed;
 pub mod service;
 pub mod service_account_cli;
+pub mod signals_cli;
 pub mod ssf_events;
+pub mod ssf_verify;
 pub mod startup;
 pub mod state;
 

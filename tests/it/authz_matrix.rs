@@ -956,6 +956,62 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Deny,
     ),
+    // Shared Signals transmitters (Gatehouse as receiver): administrators only.
+    (
+        ServerFn("signals/transmitters/list", ""),
+        Unauthenticated,
+        Allow,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/transmitters/get", "id=sst_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/transmitters/create", "input[name]="),
+        Unauthenticated,
+        Bad,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn(
+            "signals/transmitters/save",
+            "id=sst_missing&version=1&input[name]=T&input[issuer]=https://idp.example",
+        ),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn(
+            "signals/transmitters/status",
+            "id=sst_missing&status=disabled",
+        ),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/transmitters/keys", "id=sst_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/transmitters/delete", "id=sst_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
     (Page("/service-accounts"), SignIn, Allow, Deny, Deny),
     (
         Page("/service-accounts/sa_missing"),
@@ -1196,6 +1252,15 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Is(401),
         Is(401),
     ),
+    // The push endpoint is public, authenticated by each token's signature: a request without a
+    // token is refused alike for everyone (tests/it/signals_in.rs covers the tokens).
+    (
+        Http("POST", "/ssf/receive"),
+        Is(400),
+        Is(400),
+        Is(400),
+        Is(400),
+    ),
     (Http("GET", "/healthz"), Is(200), Is(200), Is(200), Is(200)),
     (Http("GET", "/readyz"), Is(200), Is(200), Is(200), Is(200)),
 ];
@@ -1389,7 +1454,8 @@ fn every_server_function_page_and_route_has_a_row() {
     // The router's own routes, read from where they are declared.
     let startup = concat!(
         include_str!("../../src/server/startup.rs"),
-        include_str!("../../src/server/http/ssf.rs")
+        include_str!("../../src/server/http/ssf.rs"),
+        include_str!("../../src/server/http/ssf_receive.rs")
     );
     let routes: Vec<String> = startup
         .split(".route(")

@@ -34,6 +34,7 @@ mod scim_users;
 mod sign_in;
 mod sign_in_provider;
 mod signals;
+mod signals_in;
 mod support;
 mod support_guards;
 mod tokens_console;

@@ -17,6 +17,8 @@ pub mod seed;
 mod sessions;
 pub mod sources;
 pub mod ssf;
+pub mod ssf_in;
+pub mod ssf_subjects;
 pub mod staff;
 pub mod support;
 pub mod user_list;

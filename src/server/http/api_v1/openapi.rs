@@ -32,7 +32,7 @@ access token, created in the console). Errors are RFC 9457 problem details."
         (name = "groups", description = "Groups of user accounts and their members"),
         (name = "provisioning", description = "Provisioning out: applications' SCIM targets and their delivery state"),
         (name = "webhooks", description = "Webhook endpoints: audit events delivered as JSON, signed per Standard Webhooks"),
-        (name = "signals", description = "Shared Signals receivers: CAEP and RISC events as signed Security Event Tokens (the receivers' own stream API is at /ssf)"),
+        (name = "signals", description = "Shared Signals: receivers of Gatehouse's CAEP and RISC events as signed Security Event Tokens (their own stream API is at /ssf), and transmitters whose tokens Gatehouse receives at /ssf/receive"),
         (name = "keys", description = "API keys verified by gateways"),
         (name = "devices", description = "Devices and their trust"),
         (name = "mfa", description = "MFA factors and the support desk's MFA reset"),
