@@ -39,12 +39,14 @@ function remoteIp(req) {
 
 /**
  * The transmitter, or null when `pushUrl` is empty (the IdP then transmits nothing and serves no
- * SSF routes). `audience` defaults to the push URL's origin.
+ * SSF routes). `audience` (any string, usually Gatehouse's public URL) defaults to the push URL's
+ * origin.
  */
 export async function createTransmitter({ issuer, pushUrl, audience }) {
   if (!pushUrl) return null;
   const target = httpUrl('IDP_SSF_PUSH_URL', pushUrl).href;
-  const aud = audience ? httpUrl('IDP_SSF_AUDIENCE', audience).href.replace(/\/$/, '') : new URL(target).origin;
+  // As given: the receiver compares it with the audience it was told, character for character.
+  const aud = audience.trim() || new URL(target).origin;
 
   // A key of its own for SETs, separate from the ID token key, made at each start: receivers
   // read it from the JWKS, so a restart needs no configuration change.
