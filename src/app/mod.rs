@@ -87,6 +87,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("webhooks") view=pages::Webhooks />
                     <Route path=path!("webhooks/:id") view=pages::WebhookPage />
                     <Route path=path!("signals") view=pages::Signals />
+                    <Route path=path!("signals/transmitters/:id") view=pages::TransmitterPage />
                     <Route path=path!("signals/:id") view=pages::ReceiverPage />
                     <Route path=path!("sessions") view=pages::ConsoleSessions />
                     <Route path=path!("service-accounts") view=pages::ServiceAccounts />

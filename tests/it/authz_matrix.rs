@@ -890,6 +890,14 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
     // Shared Signals receivers (issue 16): administrators only.
     (Page("/signals"), SignIn, Allow, Deny, Deny),
     (Page("/signals/ssf_missing"), SignIn, Shown, Deny, Deny),
+    // Its transmitters (Gatehouse receives): the same page guard.
+    (
+        Page("/signals/transmitters/ssft_missing"),
+        SignIn,
+        Shown,
+        Deny,
+        Deny,
+    ),
     (
         ServerFn("signals/list", ""),
         Unauthenticated,
