@@ -74,5 +74,7 @@ pub async fn refresh_transmitter_keys(id: String) -> Result<TransmitterView, App
 #[server(prefix = "/api", endpoint = "signals/transmitters/delete")]
 pub async fn delete_transmitter(id: String) -> Result<(), AppError> {
     let (state, auth) = require(Permission::ManageSignals).await?;
-    ssf_in::delete(&state.db, &auth, &id).await.map_err(fail)
+    ssf_in::delete(&state.db, &auth, &id).await.map_err(fail)?;
+    leptos_axum::redirect("/signals");
+    Ok(())
 }

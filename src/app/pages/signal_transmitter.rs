@@ -1,7 +1,7 @@
 //! One Shared Signals transmitter (Gatehouse receives): its configuration, the push URL to give
 //! it, what it sent (counters, last error, the recent security events and what Gatehouse did
 //! with each), fetching its keys now, enabling or disabling it, its registration, removal.
-use crate::api::signals::{
+use crate::api::signal_transmitters::{
     get_transmitter, DeleteTransmitter, RefreshTransmitterKeys, SaveTransmitter,
     SetTransmitterStatus,
 };

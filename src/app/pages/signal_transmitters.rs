@@ -1,7 +1,8 @@
 //! Shared Signals transmitters (administrators), Gatehouse as receiver: identity providers and
 //! other systems that push Security Event Tokens about Gatehouse's users here (sign-ins,
 //! refused sign-ins, credential changes), and registering a new one. Part of the `/signals` page.
-use crate::api::signals::{list_transmitters, CreateTransmitter, SignalsOverview};
+use crate::api::signal_transmitters::{list_transmitters, CreateTransmitter};
+use crate::api::signals::SignalsOverview;
 use crate::api::sources::list_sources;
 use crate::app::components::{ErrorBox, Loading};
 use crate::app::pages::app_form::{field_error, general_error};
