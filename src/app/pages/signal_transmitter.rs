@@ -163,6 +163,7 @@ fn TransmitterState(
     } else {
         view! { <span id="transmitter-last-error" class="text-red-700 dark:text-red-300">{t.last_error.clone()}</span> }.into_any()
     };
+    let (refresh_id, status_id) = (t.id.clone(), t.id.clone());
     view! {
         <dl class="mt-4 card px-4 divide-y divide-slate-200 dark:divide-slate-800" id="transmitter-state">
             {detail_row("Status", view! { <span class=badge id="transmitter-status" data-status=t.status.clone()>{state}</span> })}
@@ -181,12 +182,12 @@ fn TransmitterState(
         </dl>
         <div class="mt-3 flex flex-wrap items-end gap-3">
             <ActionForm action=refresh attr:id="transmitter-refresh-form">
-                <input type="hidden" name="id" value=t.id.clone() />
+                <input type="hidden" name="id" value=refresh_id />
                 <button type="submit" class="btn-ghost border border-slate-300 dark:border-slate-700" id="transmitter-refresh"
                     disabled=move || refresh.pending().get()>"Fetch keys now"</button>
             </ActionForm>
             <ActionForm action=status attr:id="transmitter-status-form">
-                <input type="hidden" name="id" value=t.id.clone() />
+                <input type="hidden" name="id" value=status_id />
                 <input type="hidden" name="status" value=next_status />
                 <button type="submit" class="btn-ghost border border-slate-300 dark:border-slate-700" id="transmitter-toggle"
                     disabled=move || status.pending().get()>{next_label}</button>
@@ -231,8 +232,9 @@ fn RecentEvents(events: Vec<ReceivedSet>) -> impl IntoView {
                             {events.into_iter().map(|e| {
                                 let (badge, result) = result_badge(&e.result);
                                 let short = short_event_type(&e.event_type).to_string();
+                                let short_attr = short.clone();
                                 view! {
-                                    <tr class="border-t border-slate-200 dark:border-slate-800" data-jti=e.jti.clone() data-event=short.clone()>
+                                    <tr class="border-t border-slate-200 dark:border-slate-800" data-jti=e.jti.clone() data-event=short_attr>
                                         <td class="px-3 py-2 whitespace-nowrap">{format_utc(e.received_at)}</td>
                                         <td class="px-3 py-2 font-mono text-xs"><span title=e.event_type.clone()>{short}</span></td>
                                         <td class="px-3 py-2"><span class=badge data-result=e.result.clone()>{result}</span></td>
