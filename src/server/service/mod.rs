@@ -21,6 +21,8 @@ pub mod provisioning;
 pub mod rate_limit;
 pub mod reconcile;
 pub mod retention;
+pub mod revocation_progress;
+pub mod revocations;
 pub mod scim_groups;
 pub mod scim_out;
 pub mod scim_out_groups;
