@@ -22,6 +22,7 @@ pub mod rate_limit;
 pub mod reconcile;
 pub mod retention;
 pub mod revocation_progress;
+mod revocation_steps;
 pub mod revocations;
 pub mod scim_groups;
 pub mod scim_out;
