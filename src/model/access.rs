@@ -337,6 +337,11 @@ mod tests {
         assert_eq!(page_permission("/users/u_1"), Some(Permission::ReadUsers));
         assert_eq!(page_permission("/users/new"), Some(Permission::WriteUsers));
         assert_eq!(page_permission("/guids/g_1"), Some(Permission::ReadUsers));
+        assert_eq!(
+            page_permission("/guids/g_1/revocations/rev_1"),
+            Some(Permission::ReadUsers),
+            "a revocation's progress is part of the person's page"
+        );
         assert_eq!(page_permission("/support"), Some(Permission::ResetMfa));
         assert_eq!(page_permission("/devices"), Some(Permission::ReadDevices));
         assert_eq!(
