@@ -5,6 +5,7 @@ pub mod audit;
 pub mod groups;
 pub mod jobs;
 pub mod provisioning;
+pub mod revocations;
 pub mod session;
 pub mod sessions;
 pub mod signal_transmitters;

@@ -75,6 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("devices") view=pages::Devices />
                     <Route path=path!("users/:id") view=pages::UserDetailPage />
                     <Route path=path!("guids/:id") view=pages::GuidPage />
+                    <Route path=path!("guids/:guid/revocations/:id") view=pages::RevocationPage />
                     <Route path=path!("groups") view=pages::Groups />
                     <Route path=path!("groups/:id") view=pages::GroupPage />
                     <Route path=path!("sources") view=pages::ProvisioningSources />

@@ -82,6 +82,27 @@ const ROWS: &[(&str, &str, &str, &str, &str)] = &[
         "users:write",
     ),
     (
+        "post",
+        "/api/v1/people/{guid}/revoke-everywhere",
+        "/api/v1/people/g_missing/revoke-everywhere",
+        r#"{"reason":"Stolen laptop"}"#,
+        "people:revoke",
+    ),
+    (
+        "post",
+        "/api/v1/people/{guid}/sign-out-everywhere",
+        "/api/v1/people/g_missing/sign-out-everywhere",
+        r#"{"reason":"Stolen laptop"}"#,
+        "people:sign_out",
+    ),
+    (
+        "get",
+        "/api/v1/revocations/{id}",
+        "/api/v1/revocations/rev_missing",
+        "",
+        "users:read",
+    ),
+    (
         "get",
         "/api/v1/audit/events",
         "/api/v1/audit/events",

@@ -887,6 +887,48 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Deny,
     ),
+    // Revoke everywhere (administrators) and sign out everywhere (support too), issue 16.
+    (
+        Page("/guids/g_missing/revocations/rev_missing"),
+        SignIn,
+        Shown,
+        Shown,
+        Shown,
+    ),
+    (
+        ServerFn(
+            "people/revoke_everywhere",
+            "guid=g_missing&reason=Stolen+laptop&ticket=",
+        ),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn(
+            "people/sign_out_everywhere",
+            "guid=g_missing&reason=Stolen+laptop&ticket=",
+        ),
+        Unauthenticated,
+        Missing,
+        Missing,
+        Deny,
+    ),
+    (
+        ServerFn("revocations/get", "id=rev_missing"),
+        Unauthenticated,
+        Missing,
+        Missing,
+        Missing,
+    ),
+    (
+        ServerFn("people/revocations", "guid=g_missing"),
+        Unauthenticated,
+        Missing,
+        Missing,
+        Missing,
+    ),
     // Shared Signals receivers (issue 16): administrators only.
     (Page("/signals"), SignIn, Allow, Deny, Deny),
     (Page("/signals/ssf_missing"), SignIn, Shown, Deny, Deny),

@@ -28,6 +28,7 @@ mod provisioning_groups;
 mod provisioning_out;
 mod provisioning_purge;
 mod reconcile;
+mod revocations;
 mod scim_groups;
 mod scim_matching;
 mod scim_users;

@@ -12,6 +12,7 @@ pub mod people;
 pub mod provisioned_groups;
 pub mod provisioning;
 pub mod reconcile;
+pub mod revocations;
 pub mod scim_users;
 pub mod seed;
 mod sessions;

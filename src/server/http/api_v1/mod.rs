@@ -15,6 +15,7 @@ pub mod people;
 pub mod problem;
 pub mod provisioning;
 pub mod reply;
+pub mod revocations;
 pub mod signals;
 pub mod transmitters;
 pub mod users;
@@ -39,6 +40,9 @@ pub fn router(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(people::get))
         .routes(routes!(people::duplicates))
         .routes(routes!(people::merge))
+        .routes(routes!(revocations::revoke_everywhere))
+        .routes(routes!(revocations::sign_out_everywhere))
+        .routes(routes!(revocations::progress))
         .routes(routes!(audit::search))
         .routes(routes!(audit::export))
         .routes(routes!(audit::verify))

@@ -26,7 +26,7 @@ access token, created in the console). Errors are RFC 9457 problem details."
     )),
     tags(
         (name = "users", description = "User accounts"),
-        (name = "people", description = "People (GUIDs), duplicates and merges"),
+        (name = "people", description = "People (GUIDs), duplicates, merges, and revoking or signing them out everywhere"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "apps", description = "Applications (OAuth clients), secrets and assignments"),
         (name = "groups", description = "Groups of user accounts and their members"),
