@@ -211,6 +211,17 @@ enum BenchTarget {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// Shared Signals: --sets tokens pushed by --clients, then --revocations "revoke everywhere".
+    Signals {
+        #[arg(long, default_value_t = 5_000)]
+        sets: usize,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 500)]
+        users: usize,
+        #[arg(long, default_value_t = 20)]
+        revocations: usize,
+    },
 }
 
 #[tokio::main]
@@ -336,6 +347,24 @@ async fn main() {
                 users,
                 clients,
                 requests,
+            })
+            .await
+        }
+        Command::Bench {
+            what:
+                BenchTarget::Signals {
+                    sets,
+                    clients,
+                    users,
+                    revocations,
+                },
+        } => {
+            use gatehouse::server::bench_signals::{run, Options};
+            run(Options {
+                sets,
+                clients,
+                users,
+                revocations,
             })
             .await
         }

@@ -68,16 +68,21 @@ fn row(what: &str, times: &mut [Duration], took: Duration) -> f64 {
     let n = times.len();
     let (p50, p95, p99) = percentiles(times);
     let rate = n as f64 / took.as_secs_f64();
-    println!("| {what} | {n} | {:.1} | {rate:.0} | {p50} | {p95} | {p99} |", took.as_secs_f64());
+    println!(
+        "| {what} | {n} | {:.1} | {rate:.0} | {p50} | {p95} | {p99} |",
+        took.as_secs_f64()
+    );
     rate
 }
 
 pub async fn run(opts: Options) -> Result<(), StartupError> {
     let (state, base) = start().await?;
     let Some(keys) = state.config.outbox.ssf_keys.clone() else {
-        return Err("set GATEHOUSE_SSF_SIGNING_KEY (scripts/bench-signals.sh makes one): the \
+        return Err(
+            "set GATEHOUSE_SSF_SIGNING_KEY (scripts/bench-signals.sh makes one): the \
                     benchmark's transmitter signs with it and Gatehouse serves its JWKS"
-            .into());
+                .into(),
+        );
     };
     let db = &state.db;
     let run = format!("{:08x}", rand::random::<u32>());
