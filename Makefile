@@ -1,6 +1,6 @@
 # The two commands of README.md: `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
-.PHONY: run test setup build bench bench-audit bench-keys bench-scim bench-outbox fuzz-api
+.PHONY: run test setup build bench bench-audit bench-keys bench-scim bench-outbox bench-signals fuzz-api
 
 run: build
 	scripts/run.sh
@@ -28,6 +28,9 @@ bench-scim: build
 
 bench-outbox: build
 	scripts/bench-outbox.sh
+
+bench-signals: build
+	scripts/bench-signals.sh
 
 fuzz-api: build
 	scripts/fuzz-api-standalone.sh

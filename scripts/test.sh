@@ -84,6 +84,10 @@ stop_service() { # pid
 echo "== services: dev identity provider, SCIM target (scim2-server), SSF test peer, PostgreSQL"
 export IDP_PORT IDP_TEST_HOOKS=1 IDP_JWKS_FILE="$ROOT/target/test-idp-jwks.json"
 export TEST_IDP_ISSUER="http://127.0.0.1:$IDP_PORT"
+# The IdP is a Shared Signals transmitter of its sign-ins to the browser suites' server (each
+# suite registers it, below). While that server is down (the integration suites), its pushes
+# fail at once and are only logged.
+export IDP_SSF_PUSH_URL="http://127.0.0.1:$BROWSER_PORT/ssf/receive" IDP_SSF_AUDIENCE="http://127.0.0.1:$BROWSER_PORT"
 start_service "the dev identity provider" "$IDP_PORT" "$logs/idp.log" node end2end/idp/server.mjs
 wait_ready "$TEST_IDP_ISSUER/__test/health" "${pids[-1]}" "the dev identity provider" "$logs/idp.log"
 # One in-memory SCIM service provider for the provisioning-out tests, each test in its own
@@ -157,13 +161,22 @@ GATEHOUSE_TEST_DB=postgres run_suite postgres cargo "$INTEGRATION_TIMEOUT" cargo
 E2E_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)"
 browser_suite() { # name, database url
   local name=$1 db=$2 url="http://127.0.0.1:$BROWSER_PORT" log="$logs/server-$1.log"
-  start_service "the browser tests' server" "$BROWSER_PORT" "$log" env \
-    GATEHOUSE_DATABASE_URL="$db" GATEHOUSE_BIND="127.0.0.1:$BROWSER_PORT" GATEHOUSE_PUBLIC_URL="$url" \
-    GATEHOUSE_OIDC_ISSUER="$TEST_IDP_ISSUER" GATEHOUSE_OIDC_CLIENT_ID=gatehouse GATEHOUSE_OIDC_CLIENT_SECRET=gatehouse-dev-secret \
-    GATEHOUSE_ROLE_MAP="console-admins=admin,helpdesk=support,auditors=auditor" \
-    GATEHOUSE_SECRETS_KEY="$E2E_SECRETS_KEY" GATEHOUSE_OUTBOX_POLL_MS=50 \
-    GATEHOUSE_SSF_SIGNING_KEY="$ROOT/tests/fixtures/ssf-test-signing-key.pem" \
-    "$bin" serve
+  local config=(
+    GATEHOUSE_DATABASE_URL="$db" GATEHOUSE_BIND="127.0.0.1:$BROWSER_PORT" GATEHOUSE_PUBLIC_URL="$url"
+    GATEHOUSE_OIDC_ISSUER="$TEST_IDP_ISSUER" GATEHOUSE_OIDC_CLIENT_ID=gatehouse GATEHOUSE_OIDC_CLIENT_SECRET=gatehouse-dev-secret
+    GATEHOUSE_ROLE_MAP="console-admins=admin,helpdesk=support,auditors=auditor"
+    GATEHOUSE_SECRETS_KEY="$E2E_SECRETS_KEY" GATEHOUSE_OUTBOX_POLL_MS=50
+    GATEHOUSE_SSF_SIGNING_KEY="$ROOT/tests/fixtures/ssf-test-signing-key.pem"
+  )
+  # The dev IdP as a transmitter, as `make run` registers it: its staff sign-ins reach this
+  # server (signals.test.mjs). Its keys are read from the running IdP.
+  if ! env "${config[@]}" "$bin" signals add-transmitter --name "Dev IdP" --issuer "$TEST_IDP_ISSUER" \
+      --audience "$url" >"$logs/$name-transmitter.log" 2>&1; then
+    cat "$logs/$name-transmitter.log" >&2
+    record "$name" 0 1 "gatehouse signals add-transmitter failed, see ${logs#$ROOT/}/$name-transmitter.log"
+    return
+  fi
+  start_service "the browser tests' server" "$BROWSER_PORT" "$log" env "${config[@]}" "$bin" serve
   local server=${pids[-1]}
   if wait_ready "$url/healthz" "$server" "the server for $name" "$log"; then
     E2E_BASE_URL="$url" E2E_IDP_URL="$TEST_IDP_ISSUER" E2E_SCIM_URL="$TEST_SCIM_SERVER" E2E_SSF_PEER="$TEST_SSF_PEER" run_suite "$name" node "$BROWSER_TIMEOUT" \

@@ -64,6 +64,31 @@ enum Command {
         #[command(subcommand)]
         what: SourceCommand,
     },
+    /// Shared Signals: transmitters Gatehouse receives events from (database in
+    /// GATEHOUSE_DATABASE_URL).
+    Signals {
+        #[command(subcommand)]
+        what: SignalsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SignalsCommand {
+    /// Register a transmitter (an identity provider, an MDM) by its issuer and fetch its keys;
+    /// one with the same issuer is left as it is. Prints only its id on standard output.
+    AddTransmitter {
+        #[arg(long)]
+        name: String,
+        /// The `iss` of its Security Event Tokens.
+        #[arg(long)]
+        issuer: String,
+        /// Where its keys are; default: discovered from the issuer's SSF metadata.
+        #[arg(long, default_value = "")]
+        jwks_uri: String,
+        /// The `aud` its tokens carry; default: GATEHOUSE_PUBLIC_URL.
+        #[arg(long, default_value = "")]
+        audience: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -201,6 +226,17 @@ enum BenchTarget {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// Shared Signals: --sets tokens pushed by --clients, then --revocations "revoke everywhere".
+    Signals {
+        #[arg(long, default_value_t = 5_000)]
+        sets: usize,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 500)]
+        users: usize,
+        #[arg(long, default_value_t = 20)]
+        revocations: usize,
+    },
 }
 
 #[tokio::main]
@@ -216,7 +252,7 @@ async fn main() {
     // Its standard output is the token alone, for scripts to capture.
     let logs_to_stderr = matches!(
         cli.command,
-        Some(Command::ServiceAccount { .. } | Command::Source { .. })
+        Some(Command::ServiceAccount { .. } | Command::Source { .. } | Command::Signals { .. })
     );
     gatehouse::server::logging::init(log_format, logs_to_stderr);
     let result = match cli.command.unwrap_or(Command::Serve) {
@@ -341,6 +377,24 @@ async fn main() {
             })
             .await
         }
+        Command::Bench {
+            what:
+                BenchTarget::Signals {
+                    sets,
+                    clients,
+                    users,
+                    revocations,
+                },
+        } => {
+            use gatehouse::server::bench_signals::{run, Options};
+            run(Options {
+                sets,
+                clients,
+                users,
+                revocations,
+            })
+            .await
+        }
         Command::ServiceAccount {
             what:
                 ServiceAccountCommand::Create {
@@ -366,6 +420,24 @@ async fn main() {
         } => gatehouse::server::service_account_cli::source(&id, &name)
             .await
             .map(|token| println!("{token}")),
+        Command::Signals {
+            what:
+                SignalsCommand::AddTransmitter {
+                    name,
+                    issuer,
+                    jwks_uri,
+                    audience,
+                },
+        } => gatehouse::server::signals_cli::add_transmitter(
+            gatehouse::server::signals_cli::AddOptions {
+                name,
+                issuer,
+                jwks_uri,
+                audience,
+            },
+        )
+        .await
+        .map(|id| println!("{id}")),
     };
     if let Err(e) = result {
         eprintln!("gatehouse: {e}");

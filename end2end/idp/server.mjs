@@ -29,6 +29,12 @@
 //   POST /__test/rotate-signing-key
 //       -> 200 {"kid": "..."}. A new RS256 key signs every later token; the JWKS lists only it;
 //          persisted to IDP_JWKS_FILE like the first one.
+//   POST /__test/ssf/credential-change  {"email", "credential_type", "change_type", "friendly_name"?}
+//       -> 200 {"jti", "event", "delivery"} once pushed (factors.mjs); 409 when not transmitting.
+//   POST /__test/ssf/deliveries -> 200 [...]: the SETs pushed so far and their results, newest first.
+//
+// Shared Signals transmitter, only with IDP_SSF_PUSH_URL (ssf.mjs): every sign-in, refused
+// sign-in and factor change (GET /account/factors, factors.mjs) is pushed there as a SET.
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -45,7 +51,11 @@ import {
   HookError, PROFILE_CLAIMS, accountByEmail, accountBySub, accountClaims, changeAccount,
   resetAccounts,
 } from './accounts.mjs';
+import { credentialChangeHook, handleFactors, resetFactors } from './factors.mjs';
 import { esc, loginPage, page, send } from './pages.mjs';
+import {
+  SESSION_ESTABLISHED, SIGN_IN_FAILED, createTransmitter, serveTransmitter, signInEvent,
+} from './ssf.mjs';
 
 // ---------------------------------------------------------------- config --
 
@@ -57,6 +67,9 @@ const CLIENT_SECRET = process.env.IDP_CLIENT_SECRET || 'gatehouse-dev-secret';
 const DEMO_PASSWORD = process.env.IDP_DEMO_PASSWORD || 'gatehouse-demo';
 const TEST_HOOKS = process.env.IDP_TEST_HOOKS === '1';
 const CLIENT_ID = 'gatehouse';
+// Gatehouse's SSF push endpoint (RFC 8935) and the `aud` of the tokens pushed there.
+const SSF_PUSH_URL = process.env.IDP_SSF_PUSH_URL || '';
+const SSF_AUDIENCE = process.env.IDP_SSF_AUDIENCE || '';
 
 // Sessions, grants and tokens, in memory. One store for every provider instance (a key rotation
 // builds a new one), and larger than oidc-provider's default LRU of 1000 entries, which a long
@@ -99,6 +112,7 @@ function saveSigningKey(key) {
 
 let signingJwk = loadOrCreateSigningKey();
 let signingKey = crypto.createPrivateKey({ key: signingJwk, format: 'jwk' });
+const transmitter = await createTransmitter({ issuer: ISSUER, pushUrl: SSF_PUSH_URL, audience: SSF_AUDIENCE });
 
 // --------------------------------------------------------------- provider --
 
@@ -304,6 +318,15 @@ function readBody(req) {
   });
 }
 
+function passwordMatches(password) {
+  const a = crypto.createHash('sha256').update(password).digest();
+  const b = crypto.createHash('sha256').update(DEMO_PASSWORD).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+// A sign-in, or a refused one, as a SET to Gatehouse (never fails the sign-in).
+const signInSignal = (req, eventType, email, refusal) => signInEvent(transmitter, req, eventType, email, refusal);
+
 async function handleInteraction(req, res, uid, action) {
   let details;
   try {
@@ -341,16 +364,17 @@ async function handleInteraction(req, res, uid, action) {
     const email = (form.get('email') || '').trim().toLowerCase();
     const password = form.get('password') || '';
     const account = accountByEmail(email);
-    const a = crypto.createHash('sha256').update(password).digest();
-    const b = crypto.createHash('sha256').update(DEMO_PASSWORD).digest();
-    if (!account || !crypto.timingSafeEqual(a, b)) {
+    if (!account || !passwordMatches(password)) {
+      await signInSignal(req, SIGN_IN_FAILED, email, 'Wrong email or password');
       send(res, 200, loginPage(uid, { email: form.get('email') || '', error: 'Wrong email or password' }));
       return;
     }
     if (account.disabled) {
+      await signInSignal(req, SIGN_IN_FAILED, email, 'This account is disabled');
       send(res, 200, loginPage(uid, { email: form.get('email') || '', error: 'This account is disabled' }));
       return;
     }
+    await signInSignal(req, SESSION_ESTABLISHED, account.email);
     await provider.interactionFinished(req, res, { login: { accountId: account.sub } }, { mergeWithLastSubmission: false });
     return;
   }
@@ -408,11 +432,18 @@ const HOOKS = new Map([
   }],
   ['/__test/reset', async (req, res) => {
     resetAccounts();
+    resetFactors();
     console.log('test hook: demo accounts reset');
     noContent(res);
   }],
   ['/__test/rotate-signing-key', async (req, res) => {
     sendJson(res, 200, { kid: rotateSigningKey() });
+  }],
+  ['/__test/ssf/credential-change', async (req, res) => {
+    sendJson(res, 200, await credentialChangeHook(transmitter, await readJson(req)));
+  }],
+  ['/__test/ssf/deliveries', async (req, res) => {
+    sendJson(res, 200, transmitter ? transmitter.deliveries() : []);
   }],
 ]);
 
@@ -440,6 +471,12 @@ const server = http.createServer(async (req, res) => {
     }
     const m = INTERACTION.exec(pathname);
     if (m) { await handleInteraction(req, res, m[1], m[2]); return; }
+    // Our own routes go before oidc-provider's, none of which they share a path with.
+    if (serveTransmitter(transmitter, req, res, pathname, sendJson)) return;
+    if (pathname === '/account/factors') {
+      await handleFactors(req, res, { transmitter, checkPassword: passwordMatches, readBody });
+      return;
+    }
     providerCallback(req, res);
   } catch (err) {
     console.error('request failed', req.method, req.url, err);

@@ -75,6 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("devices") view=pages::Devices />
                     <Route path=path!("users/:id") view=pages::UserDetailPage />
                     <Route path=path!("guids/:id") view=pages::GuidPage />
+                    <Route path=path!("guids/:guid/revocations/:id") view=pages::RevocationPage />
                     <Route path=path!("groups") view=pages::Groups />
                     <Route path=path!("groups/:id") view=pages::GroupPage />
                     <Route path=path!("sources") view=pages::ProvisioningSources />
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("webhooks") view=pages::Webhooks />
                     <Route path=path!("webhooks/:id") view=pages::WebhookPage />
                     <Route path=path!("signals") view=pages::Signals />
+                    <Route path=path!("signals/transmitters/:id") view=pages::TransmitterPage />
                     <Route path=path!("signals/:id") view=pages::ReceiverPage />
                     <Route path=path!("sessions") view=pages::ConsoleSessions />
                     <Route path=path!("service-accounts") view=pages::ServiceAccounts />

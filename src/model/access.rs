@@ -60,6 +60,8 @@ impl Role {
                 ManageSessions,
                 ManageWebhooks,
                 ManageSignals,
+                RevokeEverywhere,
+                SignOutEverywhere,
             ],
             Role::Support => &[
                 ViewConsole,
@@ -71,6 +73,7 @@ impl Role {
                 UntrustDevices,
                 ReadApps,
                 ReadGroups,
+                SignOutEverywhere,
             ],
             Role::Auditor => &[
                 ViewConsole,
@@ -138,6 +141,13 @@ pub enum Permission {
     ManageWebhooks,
     /// Register Shared Signals receivers (they hear security events), hand out their tokens.
     ManageSignals,
+    /// Revoke everywhere: suspend every account of a person, revoke their keys and personal
+    /// tokens, end their console sessions, deactivate them in every application, tell every
+    /// receiver.
+    RevokeEverywhere,
+    /// Sign out everywhere: end a person's console sessions and tell every receiver their
+    /// sessions are revoked.
+    SignOutEverywhere,
 }
 
 impl Permission {
@@ -166,6 +176,8 @@ impl Permission {
             Permission::ManageSessions => "sessions.manage",
             Permission::ManageWebhooks => "webhooks.manage",
             Permission::ManageSignals => "signals.manage",
+            Permission::RevokeEverywhere => "people.revoke",
+            Permission::SignOutEverywhere => "people.sign_out",
         }
     }
 }
@@ -197,6 +209,8 @@ impl Permission {
             Permission::ManageSessions => "manage console sessions",
             Permission::ManageWebhooks => "manage webhooks",
             Permission::ManageSignals => "manage Shared Signals receivers",
+            Permission::RevokeEverywhere => "revoke a person's access everywhere",
+            Permission::SignOutEverywhere => "sign a person out everywhere",
         }
     }
 }
@@ -303,6 +317,14 @@ mod tests {
         assert!(
             Role::Auditor.has(Permission::ReadDevices) && Role::Auditor.has(Permission::ReadMfa)
         );
+        assert!(Role::Admin.has(Permission::RevokeEverywhere));
+        assert!(
+            !Role::Support.has(Permission::RevokeEverywhere),
+            "support signs out, never revokes"
+        );
+        assert!(Role::Support.has(Permission::SignOutEverywhere));
+        assert!(Role::Admin.has(Permission::SignOutEverywhere));
+        assert!(!Role::Auditor.has(Permission::SignOutEverywhere));
     }
 
     #[test]
@@ -315,6 +337,11 @@ mod tests {
         assert_eq!(page_permission("/users/u_1"), Some(Permission::ReadUsers));
         assert_eq!(page_permission("/users/new"), Some(Permission::WriteUsers));
         assert_eq!(page_permission("/guids/g_1"), Some(Permission::ReadUsers));
+        assert_eq!(
+            page_permission("/guids/g_1/revocations/rev_1"),
+            Some(Permission::ReadUsers),
+            "a revocation's progress is part of the person's page"
+        );
         assert_eq!(page_permission("/support"), Some(Permission::ResetMfa));
         assert_eq!(page_permission("/devices"), Some(Permission::ReadDevices));
         assert_eq!(

@@ -42,10 +42,14 @@ pub enum Scope {
     WebhooksManage,
     #[serde(rename = "signals:manage")]
     SignalsManage,
+    #[serde(rename = "people:revoke")]
+    PeopleRevoke,
+    #[serde(rename = "people:sign_out")]
+    PeopleSignOut,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 18] = [
+    pub const ALL: [Scope; 20] = [
         Scope::UsersRead,
         Scope::UsersWrite,
         Scope::UsersExport,
@@ -64,6 +68,8 @@ impl Scope {
         Scope::AuditVerify,
         Scope::WebhooksManage,
         Scope::SignalsManage,
+        Scope::PeopleRevoke,
+        Scope::PeopleSignOut,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +92,8 @@ impl Scope {
             Scope::AuditVerify => "audit:verify",
             Scope::WebhooksManage => "webhooks:manage",
             Scope::SignalsManage => "signals:manage",
+            Scope::PeopleRevoke => "people:revoke",
+            Scope::PeopleSignOut => "people:sign_out",
         }
     }
 
@@ -114,6 +122,8 @@ impl Scope {
             Scope::AuditVerify => Permission::VerifyAudit,
             Scope::WebhooksManage => Permission::ManageWebhooks,
             Scope::SignalsManage => Permission::ManageSignals,
+            Scope::PeopleRevoke => Permission::RevokeEverywhere,
+            Scope::PeopleSignOut => Permission::SignOutEverywhere,
         }
     }
 
@@ -149,6 +159,10 @@ impl Scope {
             Scope::SignalsManage => {
                 "Register Shared Signals receivers, rotate their tokens, retry and replay"
             }
+            Scope::PeopleRevoke => {
+                "Revoke a person everywhere: suspend, revoke keys, deactivate, tell receivers"
+            }
+            Scope::PeopleSignOut => "Sign a person out everywhere (session-revoked to receivers)",
         }
     }
 }

@@ -124,6 +124,8 @@ pub const ACTION_GROUPS: &[(&str, &str, &[&str])] = &[
             "user.link",
             "user.unlink",
             "user.purge",
+            "user.revoke_everywhere",
+            "user.sign_out_everywhere",
         ],
     ),
     (
@@ -132,6 +134,16 @@ pub const ACTION_GROUPS: &[(&str, &str, &[&str])] = &[
         &["users.bulk", "users.import", "users.export"],
     ),
     ("People (GUIDs)", "guid.*", &["guid.merge"]),
+    (
+        "Revoke and sign out everywhere",
+        "person.*",
+        &[
+            "person.revoke_everywhere",
+            "person.revoke_everywhere.settled",
+            "person.sign_out_everywhere",
+            "person.sign_out_everywhere.settled",
+        ],
+    ),
     (
         "MFA and the support desk",
         "mfa.*",

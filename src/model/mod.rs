@@ -8,6 +8,7 @@ pub mod groups;
 pub mod jobs;
 pub mod provisioning;
 pub mod reconcile;
+pub mod revocations;
 pub mod sessions;
 pub mod sources;
 pub mod ssf;

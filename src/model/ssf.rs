@@ -86,3 +86,79 @@ pub struct ReceiverWithToken {
     /// `ghr_…`: the receiver calls Gatehouse's SSF management API with it. Never shown again.
     pub token: String,
 }
+
+// ------------------------------------------------------------ Gatehouse as receiver --
+
+/// What an administrator sets when registering a transmitter (an identity provider, an MDM)
+/// that pushes Security Event Tokens to Gatehouse.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Corporate IdP", "issuer": "https://idp.example.com", "jwks_uri": "", "audience": "", "source_id": "", "max_age_seconds": 0})))]
+#[serde(default)]
+pub struct TransmitterInput {
+    pub name: String,
+    /// The `iss` of its tokens (https; http only for localhost).
+    pub issuer: String,
+    /// Where its keys are; empty: discovered from `/.well-known/ssf-configuration` of the issuer.
+    pub jwks_uri: String,
+    /// The `aud` its tokens must carry; empty: Gatehouse's public URL.
+    pub audience: String,
+    /// The provisioning source whose users its subjects name; empty: every user.
+    pub source_id: String,
+    /// Tokens older than this (by `iat`) are refused; 0: 86400 (a day).
+    pub max_age_seconds: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TransmitterView {
+    /// `sst_…`; the audit log names the transmitter `sst:<id>`.
+    pub id: String,
+    pub name: String,
+    pub issuer: String,
+    pub jwks_uri: String,
+    pub audience: String,
+    pub source_id: Option<String>,
+    /// `active` or `disabled` (its tokens are refused).
+    pub status: String,
+    pub max_age_seconds: i64,
+    /// Usable keys in the cached JWKS.
+    pub key_count: usize,
+    /// Unix ms of the last fetch of its keys; 0: never.
+    pub keys_fetched_at: i64,
+    /// Unix ms of the last accepted token; 0: none yet.
+    pub last_received_at: i64,
+    /// Tokens accepted.
+    pub received: i64,
+    /// Tokens refused.
+    pub rejected: i64,
+    /// Why the last token was refused or the last key fetch failed; empty: nothing.
+    pub last_error: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// One accepted token and what it did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReceivedSet {
+    pub jti: String,
+    pub event_type: String,
+    pub received_at: i64,
+    /// `applied`, `unmatched` (no user has that subject) or `ignored` (nothing to do).
+    pub result: String,
+    pub user_id: Option<String>,
+    /// One line: what changed, or why nothing did.
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TransmitterDetail {
+    pub transmitter: TransmitterView,
+    /// The newest 50 accepted tokens, newest first.
+    pub recent: Vec<ReceivedSet>,
+    /// Where the transmitter pushes its tokens: `<public URL>/ssf/receive`.
+    pub push_url: String,
+}

@@ -72,6 +72,7 @@ impl UserStatus {
                 | (Suspended, Active)
                 | (Suspended, Deprovisioned)
                 | (Locked, Active)
+                | (Locked, Suspended)
                 | (Locked, Deprovisioned)
                 | (Deprovisioned, Active)
         );
@@ -88,7 +89,6 @@ impl UserStatus {
             (Suspended, Locked) => {
                 "a suspended user cannot be locked; activate it first".to_string()
             }
-            (Locked, Suspended) => "a locked user cannot be suspended; unlock it first".to_string(),
             (a, b) => format!("cannot go from {} to {}", a.as_str(), b.as_str()),
         })
     }

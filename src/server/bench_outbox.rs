@@ -31,7 +31,7 @@ pub struct Options {
 /// When each person's account (externalId) was last written at the receiver, and how many
 /// writes it took.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     arrivals: Arc<Mutex<HashMap<String, Instant>>>,
     writes: Arc<Mutex<u64>>,
 }
@@ -77,7 +77,7 @@ async fn replace_group(Json(body): Json<Value>) -> Json<Value> {
     Json(body)
 }
 
-async fn receiver() -> Result<(String, Receiver), StartupError> {
+pub(crate) async fn receiver() -> Result<(String, Receiver), StartupError> {
     let r = Receiver::default();
     let router = Router::new()
         .route("/scim/Users", post(create))
@@ -92,10 +92,10 @@ async fn receiver() -> Result<(String, Receiver), StartupError> {
 }
 
 /// Delivery workers of this process, stopped when dropped.
-struct Workers(Arc<AtomicBool>);
+pub(crate) struct Workers(Arc<AtomicBool>);
 
 impl Workers {
-    fn start(state: &AppState, n: usize) -> Workers {
+    pub(crate) fn start(state: &AppState, n: usize) -> Workers {
         let stop = Arc::new(AtomicBool::new(false));
         for _ in 0..n {
             let worker = Worker::new(

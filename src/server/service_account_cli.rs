@@ -20,7 +20,7 @@ pub struct CreateOptions {
     pub token_name: String,
 }
 
-async fn open() -> Result<Db, StartupError> {
+pub(crate) async fn open() -> Result<Db, StartupError> {
     let url = std::env::var("GATEHOUSE_DATABASE_URL")
         .unwrap_or_else(|_| "sqlite://data/gatehouse.db".into());
     Ok(Db::connect(&url)
@@ -29,7 +29,7 @@ async fn open() -> Result<Db, StartupError> {
 }
 
 /// The command line acts as an administrator; the audit log names it `gatehouse-cli`.
-fn cli_authority() -> Authorized {
+pub(crate) fn cli_authority() -> Authorized {
     Authorized {
         principal: Principal {
             subject: "gatehouse-cli".into(),

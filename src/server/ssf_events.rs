@@ -172,10 +172,22 @@ pub fn plan(action: &str, target_id: &str, details: &Value, at: i64) -> Vec<Plan
                 guid: text(details, &["guid"]).unwrap_or_default(),
             },
         )],
+        // One record per account of a person revoked or signed out everywhere (see
+        // service::revocations). session-revoked always; account-disabled only for revoke, and
+        // only when the account's own suspension (user.status) did not already raise it. The
+        // admin's free-text reason stays in Gatehouse; receivers get the ticket.
         "user.revoke_everywhere" | "user.sign_out_everywhere" => {
-            let why = text(details, &["reason"]).unwrap_or_else(|| "Signed out everywhere".into());
+            let revoke = action == "user.revoke_everywhere";
+            let ticket = text(details, &["ticket"]).filter(|t| !t.is_empty());
+            let why = match (revoke, ticket) {
+                (true, Some(t)) => format!("Revoked everywhere in Gatehouse (ticket {t})"),
+                (true, None) => "Revoked everywhere in Gatehouse".to_string(),
+                (false, Some(t)) => format!("Signed out everywhere in Gatehouse (ticket {t})"),
+                (false, None) => "Signed out everywhere in Gatehouse".to_string(),
+            };
+            let already_disabled = details.get("suspended").and_then(Value::as_bool) == Some(true);
             let mut out = Vec::new();
-            if action == "user.revoke_everywhere" {
+            if revoke && !already_disabled {
                 out.push(plain(
                     ACCOUNT_DISABLED,
                     json!({ "event_timestamp": at, "initiating_entity": "admin",
@@ -307,10 +319,53 @@ mod tests {
     }
 
     #[test]
+    fn revoking_everywhere_disables_unless_the_suspension_did_and_always_revokes_sessions() {
+        let types = |action: &str, d: Value| -> Vec<&'static str> {
+            plan(action, "u1", &d, 5)
+                .iter()
+                .map(|p| p.event_type)
+                .collect()
+        };
+        // Suspended by this action: user.status already sent account-disabled.
+        let suspended = json!({"suspended": true, "ticket": "SEC-1", "reason": "stolen laptop"});
+        assert_eq!(
+            types("user.revoke_everywhere", suspended.clone()),
+            [SESSION_REVOKED]
+        );
+        // Locked, staged or already suspended: account-disabled is sent here.
+        let kept = json!({"suspended": false, "ticket": ""});
+        assert_eq!(
+            types("user.revoke_everywhere", kept),
+            [ACCOUNT_DISABLED, SESSION_REVOKED]
+        );
+        assert_eq!(
+            types("user.sign_out_everywhere", json!({})),
+            [SESSION_REVOKED]
+        );
+        let p = plan("user.revoke_everywhere", "u1", &suspended, 5);
+        assert_eq!(p[0].about, About::User("u1".into()));
+        let why = p[0].body["reason_admin"]["en"].as_str().unwrap();
+        assert!(why.contains("SEC-1"), "{why}");
+        assert!(
+            !why.contains("laptop"),
+            "the free-text reason stays in Gatehouse"
+        );
+    }
+
+    #[test]
     fn every_action_that_raises_is_announced() {
-        for action in ["user.status", "mfa.reset", "group.member.add", "user.purge"] {
+        for action in [
+            "user.status",
+            "mfa.reset",
+            "group.member.add",
+            "user.purge",
+            "user.revoke_everywhere",
+            "user.sign_out_everywhere",
+        ] {
             assert!(may_raise(action), "{action}");
         }
         assert!(!may_raise("application.create"));
+        // The summary of a revocation raises nothing: its per-account records do.
+        assert!(!may_raise("person.revoke_everywhere"));
     }
 }

@@ -120,6 +120,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         .merge(management_api)
         .merge(crate::server::http::scim::router(&state))
         .merge(crate::server::http::ssf::router(&state))
+        .merge(crate::server::http::ssf_receive::router())
         .route("/login", get(auth_routes::login))
         .route("/auth/callback", get(auth_routes::callback))
         .route("/logout", post(auth_routes::logout))
@@ -187,6 +188,9 @@ fn spawn_session_cleanup(db: Db, absolute: Duration) {
             .await
             {
                 tracing::warn!(error = %e, "could not clean up console sessions");
+            }
+            if let Err(e) = crate::server::service::ssf_in::prune_received(&db, now).await {
+                tracing::warn!(error = %e, "could not prune received Security Event Tokens");
             }
         }
     });

@@ -73,6 +73,8 @@ pub const ALL_SCOPES: &[&str] = &[
     "audit:verify",
     "webhooks:manage",
     "signals:manage",
+    "people:revoke",
+    "people:sign_out",
 ];
 
 pub async fn api(

@@ -887,9 +887,59 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Deny,
     ),
+    // Revoke everywhere (administrators) and sign out everywhere (support too), issue 16.
+    (
+        Page("/guids/g_missing/revocations/rev_missing"),
+        SignIn,
+        Shown,
+        Shown,
+        Shown,
+    ),
+    (
+        ServerFn(
+            "people/revoke_everywhere",
+            "guid=g_missing&reason=Stolen+laptop&ticket=",
+        ),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn(
+            "people/sign_out_everywhere",
+            "guid=g_missing&reason=Stolen+laptop&ticket=",
+        ),
+        Unauthenticated,
+        Missing,
+        Missing,
+        Deny,
+    ),
+    (
+        ServerFn("revocations/get", "id=rev_missing"),
+        Unauthenticated,
+        Missing,
+        Missing,
+        Missing,
+    ),
+    (
+        ServerFn("people/revocations", "guid=g_missing"),
+        Unauthenticated,
+        Missing,
+        Missing,
+        Missing,
+    ),
     // Shared Signals receivers (issue 16): administrators only.
     (Page("/signals"), SignIn, Allow, Deny, Deny),
     (Page("/signals/ssf_missing"), SignIn, Shown, Deny, Deny),
+    // Its transmitters (Gatehouse receives): the same page guard.
+    (
+        Page("/signals/transmitters/ssft_missing"),
+        SignIn,
+        Shown,
+        Deny,
+        Deny,
+    ),
     (
         ServerFn("signals/list", ""),
         Unauthenticated,
@@ -951,6 +1001,62 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
     ),
     (
         ServerFn("signals/replay", "id=ssf_missing&seq=1"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    // Shared Signals transmitters (Gatehouse as receiver): administrators only.
+    (
+        ServerFn("signals/transmitters/list", ""),
+        Unauthenticated,
+        Allow,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/transmitters/get", "id=sst_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/transmitters/create", "input[name]="),
+        Unauthenticated,
+        Bad,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn(
+            "signals/transmitters/save",
+            "id=sst_missing&version=1&input[name]=T&input[issuer]=https://idp.example",
+        ),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn(
+            "signals/transmitters/status",
+            "id=sst_missing&status=disabled",
+        ),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/transmitters/keys", "id=sst_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("signals/transmitters/delete", "id=sst_missing"),
         Unauthenticated,
         Missing,
         Deny,
@@ -1196,6 +1302,15 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Is(401),
         Is(401),
     ),
+    // The push endpoint is public, authenticated by each token's signature: a request without a
+    // token is refused alike for everyone (tests/it/signals_in.rs covers the tokens).
+    (
+        Http("POST", "/ssf/receive"),
+        Is(400),
+        Is(400),
+        Is(400),
+        Is(400),
+    ),
     (Http("GET", "/healthz"), Is(200), Is(200), Is(200), Is(200)),
     (Http("GET", "/readyz"), Is(200), Is(200), Is(200), Is(200)),
 ];
@@ -1389,7 +1504,8 @@ fn every_server_function_page_and_route_has_a_row() {
     // The router's own routes, read from where they are declared.
     let startup = concat!(
         include_str!("../../src/server/startup.rs"),
-        include_str!("../../src/server/http/ssf.rs")
+        include_str!("../../src/server/http/ssf.rs"),
+        include_str!("../../src/server/http/ssf_receive.rs")
     );
     let routes: Vec<String> = startup
         .split(".route(")

@@ -9,16 +9,16 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 const SECRETS_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-const CAEP: &str = "https://schemas.openid.net/secevent/caep/event-type/";
-const RISC: &str = "https://schemas.openid.net/secevent/risc/event-type/";
+pub(crate) const CAEP: &str = "https://schemas.openid.net/secevent/caep/event-type/";
+pub(crate) const RISC: &str = "https://schemas.openid.net/secevent/risc/event-type/";
 const VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
 
-fn peer() -> String {
+pub(crate) fn peer() -> String {
     std::env::var("TEST_SSF_PEER").unwrap_or_else(|_| "http://127.0.0.1:4195".into())
 }
 
 /// A tenant of the peer of this test only.
-fn tenant(what: &str) -> String {
+pub(crate) fn tenant(what: &str) -> String {
     format!("{what}-{}", uuid::Uuid::new_v4().simple())
 }
 
@@ -34,7 +34,7 @@ async fn spawn() -> TestApp {
 }
 
 /// Registers a receiver in the console; `(receiver id, token)`.
-async fn register(app: &TestApp, audience: &str, format: &str) -> (String, String) {
+pub(crate) async fn register(app: &TestApp, audience: &str, format: &str) -> (String, String) {
     let made = app
         .call_ok(
             "signals/create",
@@ -51,7 +51,7 @@ async fn register(app: &TestApp, audience: &str, format: &str) -> (String, Strin
 }
 
 /// Sets the peer up to receive for `audience` from this Gatehouse; its push URL.
-async fn peer_receiver(app: &TestApp, name: &str, audience: &str) -> String {
+pub(crate) async fn peer_receiver(app: &TestApp, name: &str, audience: &str) -> String {
     let res = reqwest::Client::new()
         .post(format!("{}/receivers/{name}", peer()))
         .json(&json!({ "issuer": app.url, "audience": audience, "authorization": "Bearer from-gatehouse" }))
@@ -65,7 +65,7 @@ async fn peer_receiver(app: &TestApp, name: &str, audience: &str) -> String {
         .to_string()
 }
 
-async fn received(name: &str) -> Value {
+pub(crate) async fn received(name: &str) -> Value {
     reqwest::get(format!("{}/receivers/{name}", peer()))
         .await
         .unwrap()
@@ -75,7 +75,7 @@ async fn received(name: &str) -> Value {
 }
 
 /// Polls the peer until it accepted `n` tokens (delivery is asynchronous by design).
-async fn accepted(name: &str, n: usize) -> Vec<Value> {
+pub(crate) async fn accepted(name: &str, n: usize) -> Vec<Value> {
     for _ in 0..300 {
         let got = received(name).await;
         let list = got["accepted"].as_array().cloned().unwrap_or_default();
@@ -96,13 +96,13 @@ fn ssf(app: &TestApp, method: reqwest::Method, path: &str, token: &str) -> reqwe
         .bearer_auth(token)
 }
 
-fn event_type(set: &Value) -> String {
+pub(crate) fn event_type(set: &Value) -> String {
     let events = set["claims"]["events"].as_object().unwrap();
     assert_eq!(events.len(), 1, "one event per token: {set}");
     events.keys().next().unwrap().clone()
 }
 
-async fn create_stream(app: &TestApp, token: &str, push: &str, events: Value) -> Value {
+pub(crate) async fn create_stream(app: &TestApp, token: &str, push: &str, events: Value) -> Value {
     let res = ssf(app, reqwest::Method::POST, "/ssf/streams", token)
         .json(&json!({
             "delivery": { "method": "urn:ietf:rfc:8935", "endpoint_url": push,

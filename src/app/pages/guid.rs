@@ -1,5 +1,6 @@
-//! A person: the GUID's profile, every linked account, possible duplicates, and merging another
-//! GUID into this one after comparing both sides field by field.
+//! A person: the GUID's profile, every linked account, possible duplicates, merging another
+//! GUID into this one after comparing both sides field by field, and signing the person out or
+//! revoking them everywhere (`revocation.rs`).
 use crate::api::apps::apps_of_person;
 use crate::api::session::current_principal;
 use crate::api::users::{duplicates_of_guid, get_guid, MergeGuids};
@@ -80,6 +81,7 @@ pub fn GuidPage() -> impl IntoView {
                         {let gid = g.guid.clone(); move || can_apps().then(|| view! { <PersonApps guid=gid.clone() /> })}
                         {let gid = g.guid.clone(); move || can_apps().then(|| view! { <crate::app::pages::app_provisioning::PersonAccounts guid=gid.clone() /> })}
                         {let gid = g.guid.clone(); move || can_groups().then(|| view! { <MembershipList guid=gid.clone() /> })}
+                        <crate::app::pages::revocation::PersonRevocationsPanel guid=g.guid.clone() />
                         {move || can_write().then(|| view! { <MergePanel survivor=survivor.clone() compare=compare merge=merge /> })}
                     }.into_any()
                 }

@@ -1,9 +1,11 @@
 //! Shared Signals receivers (administrators): systems that hear CAEP and RISC security events
 //! from Gatehouse as signed Security Event Tokens, and registering a new one (its token for the
-//! SSF stream management API is shown once).
+//! SSF stream management API is shown once). Below them, the transmitters Gatehouse hears from
+//! (`signal_transmitters`).
 use crate::api::signals::{list_receivers, CreateReceiver};
 use crate::app::components::{ErrorBox, Loading, OneTimeSecret};
 use crate::app::pages::app_form::{field_error, general_error};
+use crate::app::pages::signal_transmitters::TransmitterSection;
 use crate::model::provisioning::DEFAULT_MAX_ATTEMPTS;
 use crate::model::ssf::{ReceiverView, ReceiverWithToken, SUBJECT_FORMATS};
 use crate::model::time::format_utc;
@@ -41,6 +43,7 @@ pub fn Signals() -> impl IntoView {
         <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
             "Receivers (applications, gateways, device managers) that hear of security events as they happen, per the OpenID Shared Signals Framework: accounts disabled, enabled or purged, email changed (RISC), sessions revoked, credentials changed, group claims changed (CAEP). Each event is a Security Event Token signed RS256 and pushed (RFC 8935) through the same reliable outbox as provisioning."
         </p>
+        <h2 class="mt-6 text-xl font-semibold">"Receivers (Gatehouse transmits)"</h2>
         <Transition fallback=Loading>
             {move || overview.get().map(|r| match r {
                 Err(e) => view! { <div class="mt-4"><ErrorBox error=e /></div> }.into_any(),
@@ -64,6 +67,7 @@ pub fn Signals() -> impl IntoView {
             })}
         </Transition>
         <NewReceiver create />
+        <TransmitterSection overview />
     }
 }
 

@@ -26,8 +26,12 @@ impl Authorized {
             .api
             .as_ref()
             .is_some_and(|call| call.token_kind == "service");
-        // A provisioning source (`scim:<id>`) acts under no console role either.
-        if via_token || self.principal.subject.starts_with("scim:") {
+        // A provisioning source (`scim:<id>`) and a Shared Signals transmitter (`sst:<id>`)
+        // act under no console role either.
+        let system = ["scim:", "sst:"]
+            .iter()
+            .any(|p| self.principal.subject.starts_with(p));
+        if via_token || system {
             actor.role = None;
         }
         actor

@@ -15,3 +15,4 @@ pub mod pages;
 pub mod request_id;
 pub mod scim;
 pub mod ssf;
+pub mod ssf_receive;

@@ -10,6 +10,7 @@ use crate::server::clock::Clock;
 use crate::server::config::OutboxPolicy;
 use crate::server::db::{self, Db};
 use crate::server::db::{provisioning::Target, ssf::Stream, webhooks::Endpoint};
+use crate::server::service::revocations;
 use crate::server::service::scim_out::{self, Client};
 use crate::server::service::scim_out_groups;
 use crate::server::service::ssf_out::{self, Push};
@@ -96,6 +97,12 @@ impl Worker {
                 let result = self.drain(&target_id).await;
                 db::outbox::release(&self.db.pool, &target_id, &self.owner).await?;
                 settled += result?;
+            }
+        }
+        if settled > 0 {
+            // A delivery or a dead letter may have finished a revocation's last target.
+            if let Err(error) = revocations::settle_finished(&self.db).await {
+                tracing::warn!(%error, "outbox: cannot settle revocations");
             }
         }
         Ok(settled)

@@ -15,7 +15,9 @@ pub mod people;
 pub mod problem;
 pub mod provisioning;
 pub mod reply;
+pub mod revocations;
 pub mod signals;
+pub mod transmitters;
 pub mod users;
 pub mod webhooks;
 
@@ -38,6 +40,9 @@ pub fn router(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(people::get))
         .routes(routes!(people::duplicates))
         .routes(routes!(people::merge))
+        .routes(routes!(revocations::revoke_everywhere))
+        .routes(routes!(revocations::sign_out_everywhere))
+        .routes(routes!(revocations::progress))
         .routes(routes!(audit::search))
         .routes(routes!(audit::export))
         .routes(routes!(audit::verify))
@@ -89,6 +94,17 @@ pub fn router(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(signals::status))
         .routes(routes!(signals::retry))
         .routes(routes!(signals::replay))
+        .routes(routes!(
+            transmitters::list_transmitters,
+            transmitters::create_transmitter
+        ))
+        .routes(routes!(
+            transmitters::get_transmitter,
+            transmitters::update_transmitter,
+            transmitters::delete_transmitter
+        ))
+        .routes(routes!(transmitters::refresh_transmitter_keys))
+        .routes(routes!(transmitters::transmitter_status))
         .split_for_parts();
     let protected = protected.layer(middleware::from_fn_with_state(
         state.clone(),

@@ -208,6 +208,23 @@ pub async fn set_trust(
         .await
         .map_err(internal)?
         .ok_or_else(|| AppError::NotFound("The device".into()))?;
+    set_trust_in_tx(&mut tx, auth, &before, to).await?;
+    let after = db::support::device_tx(&mut tx, &before.id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(after)
+}
+
+/// The one place a device's trust changes: the rule, the write and its audit record, inside
+/// the caller's transaction (an administrator, the API, a Shared Signals transmitter).
+pub(crate) async fn set_trust_in_tx(
+    tx: &mut db::Tx,
+    auth: &Authorized,
+    before: &Device,
+    to: TrustState,
+) -> Result<(), AppError> {
     if before.trust_state == to {
         return Err(AppError::invalid(
             "trust_state",
@@ -220,7 +237,7 @@ pub async fn set_trust(
             "Only a trusted device can be untrusted; a blocked device stays blocked.",
         ));
     }
-    db::support::set_trust(&mut tx, &before.id, to, db::now_ms())
+    db::support::set_trust(tx, &before.id, to, db::now_ms())
         .await
         .map_err(internal)?;
     let action = match to {
@@ -234,15 +251,10 @@ pub async fn set_trust(
             "owner": before.owner_user_id,
             "changes": { "trust_state": { "before": before.trust_state.as_str(), "after": to.as_str() } },
         }));
-    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+    audit::record(tx, &auth.actor(), &auth.meta, entry)
         .await
         .map_err(internal)?;
-    let after = db::support::device_tx(&mut tx, &before.id)
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Internal)?;
-    tx.commit().await.map_err(internal)?;
-    Ok(after)
+    Ok(())
 }
 
 pub async fn remove_device(db: &Db, auth: &Authorized, id: &str) -> Result<(), AppError> {

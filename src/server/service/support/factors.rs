@@ -2,7 +2,7 @@
 //! and removed one at a time by administrators.
 use super::{clip, trimmed, user_in_tx};
 use crate::model::support::*;
-use crate::model::users::{UserStatus, ValidEmail, ValidPhone};
+use crate::model::users::{UserDetail, UserStatus, ValidEmail, ValidPhone};
 use crate::model::AppError;
 use crate::server::auth::Authorized;
 use crate::server::db::{self, Db};
@@ -121,23 +121,33 @@ pub async fn add_factor(
     let f = parse_factor(user_id.trim(), input, db::now_ms())?;
     let mut tx = db.begin_write().await.map_err(internal)?;
     let user = user_in_tx(&mut tx, user_id).await?;
+    insert_factor_in_tx(&mut tx, auth, &user, &f).await?;
+    tx.commit().await.map_err(internal)?;
+    Ok(f)
+}
+
+/// The one place a factor is added: the rule, the write and its audit record, inside the
+/// caller's transaction (an administrator, the API, a Shared Signals transmitter).
+pub(crate) async fn insert_factor_in_tx(
+    tx: &mut db::Tx,
+    auth: &Authorized,
+    user: &UserDetail,
+    f: &Factor,
+) -> Result<(), AppError> {
     if user.status == UserStatus::Deprovisioned {
         return Err(AppError::invalid(
             "user",
             "The account is deprovisioned; restore it before adding factors.",
         ));
     }
-    db::support::insert_factor(&mut tx, &f)
-        .await
-        .map_err(internal)?;
+    db::support::insert_factor(tx, f).await.map_err(internal)?;
     let entry = Entry::new("mfa.factor.add", Outcome::Success)
         .target("user", &user.id)
-        .details(json!({ "factor": factor_snapshot(&f) }));
-    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+        .details(json!({ "factor": factor_snapshot(f) }));
+    audit::record(tx, &auth.actor(), &auth.meta, entry)
         .await
         .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
-    Ok(f)
+    Ok(())
 }
 
 pub(super) fn factor_snapshot(f: &Factor) -> serde_json::Value {
@@ -162,14 +172,26 @@ pub async fn remove_factor(
             clip(factor_id.trim(), 64)
         )));
     };
-    db::support::delete_factor(&mut tx, &user.id, &f.id)
+    delete_factor_in_tx(&mut tx, auth, &user.id, f).await?;
+    tx.commit().await.map_err(internal)
+}
+
+/// The one place a factor is removed: the write and its audit record, inside the caller's
+/// transaction.
+pub(crate) async fn delete_factor_in_tx(
+    tx: &mut db::Tx,
+    auth: &Authorized,
+    user_id: &str,
+    f: &Factor,
+) -> Result<(), AppError> {
+    db::support::delete_factor(tx, user_id, &f.id)
         .await
         .map_err(internal)?;
     let entry = Entry::new("mfa.factor.remove", Outcome::Success)
-        .target("user", &user.id)
+        .target("user", user_id)
         .details(json!({ "factor": factor_snapshot(f) }));
-    audit::record(&mut tx, &auth.actor(), &auth.meta, entry)
+    audit::record(tx, &auth.actor(), &auth.meta, entry)
         .await
         .map_err(internal)?;
-    tx.commit().await.map_err(internal)
+    Ok(())
 }

@@ -86,17 +86,8 @@ fn parse_reset(policy: &SupportPolicy, input: &MfaResetInput) -> Result<ValidRes
     let ticket = input.ticket.trim().to_string();
     if ticket.is_empty() {
         bad("ticket", "A ticket reference is required".into());
-    } else if ticket.chars().count() > MAX_TICKET
-        || !ticket
-            .chars()
-            .all(|c| c.is_alphanumeric() || "-_#/.:".contains(c))
-    {
-        bad(
-            "ticket",
-            format!(
-                "The ticket reference must be up to {MAX_TICKET} letters, digits or - _ # / . :"
-            ),
-        );
+    } else if let Some(problem) = ticket_problem(&ticket) {
+        bad("ticket", problem);
     }
     if input.confirm_email.trim().is_empty() {
         bad("confirm_email", "Type the person's email to confirm".into());
@@ -124,8 +115,19 @@ pub fn needs_details(reason: &str) -> bool {
 
 /// Details are words: at least one letter or digit (spaces, punctuation and invisible characters
 /// alone describe nothing).
-fn has_details(note: &str) -> bool {
+pub(crate) fn has_details(note: &str) -> bool {
     note.chars().any(char::is_alphanumeric)
+}
+
+/// What is wrong with a (non-empty, trimmed) ticket reference, if anything.
+pub(crate) fn ticket_problem(ticket: &str) -> Option<String> {
+    (ticket.chars().count() > MAX_TICKET
+        || !ticket
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_#/.:".contains(c)))
+    .then(|| {
+        format!("The ticket reference must be up to {MAX_TICKET} letters, digits or - _ # / . :")
+    })
 }
 
 /// A new link token: 32 random bytes, base64url. Only its SHA-256 is stored.

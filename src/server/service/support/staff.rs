@@ -1,7 +1,8 @@
 //! Who support may not act on. Protection follows the person (GUID), not one email: a person is
 //! protected when any of their accounts is listed in `GATEHOUSE_PROTECTED_ACCOUNTS` or has signed
 //! in to the console with any role (staff: admins, support agents, auditors). Nobody acts on any
-//! account of their own person. The MFA reset and the unlock share these rules.
+//! account of their own person. The MFA reset, the unlock and signing out or revoking a person
+//! everywhere share these rules.
 use super::clip;
 use crate::model::users::UserDetail;
 use crate::model::{AppError, Permission, Role};
@@ -45,6 +46,10 @@ pub async fn record_sign_in(
 pub enum Act {
     ResetMfa,
     Unlock,
+    /// Sign out everywhere (support and admins).
+    SignOut,
+    /// Revoke everywhere (admins).
+    Revoke,
 }
 
 impl Act {
@@ -53,6 +58,8 @@ impl Act {
         match self {
             Act::ResetMfa => "reset the MFA of",
             Act::Unlock => "unlock",
+            Act::SignOut => "sign out everywhere",
+            Act::Revoke => "revoke everywhere",
         }
     }
 
@@ -61,13 +68,19 @@ impl Act {
         match self {
             Act::ResetMfa => Permission::ResetAdminMfa,
             Act::Unlock => Permission::WriteUsers,
+            Act::SignOut | Act::Revoke => Permission::RevokeEverywhere,
         }
+    }
+
+    /// Ending staff's console sessions stays a console act: a token acts on non-staff only.
+    fn over_staff_in_console_only(self) -> bool {
+        matches!(self, Act::SignOut | Act::Revoke)
     }
 }
 
 /// Refuses (403) when `user` belongs to the agent's own person, or — unless the agent holds the
 /// act's admin permission — to a protected or staff person. Reads inside the caller's transaction.
-pub(super) async fn guard_person(
+pub(crate) async fn guard_person(
     tx: &mut Tx,
     policy: &SupportPolicy,
     auth: &Authorized,
@@ -89,9 +102,18 @@ pub(super) async fn guard_person(
         return Err(AppError::Forbidden(match act {
             Act::ResetMfa => format!("reset your own MFA{}; ask a colleague", through(own)),
             Act::Unlock => format!("unlock your own account{}; ask a colleague", through(own)),
+            Act::SignOut => format!(
+                "sign yourself out everywhere{}; ask a colleague",
+                through(own)
+            ),
+            Act::Revoke => format!(
+                "revoke your own access everywhere{}; ask a colleague",
+                through(own)
+            ),
         }));
     }
-    if auth.principal.can(act.over_staff()) {
+    let via_api = auth.meta.api.is_some() && act.over_staff_in_console_only();
+    if auth.principal.can(act.over_staff()) && !via_api {
         return Ok(());
     }
     if let Some(listed) = emails
