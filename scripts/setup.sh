@@ -43,6 +43,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
+# promtool checks the /metrics exposition in the tests (tests/it/metrics.rs). Debian ships it only
+# in the prometheus package: the whole server (about 100 MB installed, without the recommended node
+# exporter). Only promtool is wanted, so a server systemd started on install is stopped again.
+if ! command -v promtool >/dev/null; then
+  say "installing prometheus (for promtool) from Debian"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+  if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+    as_root systemctl disable --now prometheus
+  fi
+fi
+
 # schemathesis (PyPI), for the API fuzz tests (scripts/fuzz-api.sh), in the clone's own .venv.
 ST_VERSION=4.32.5
 if [ "$("$ROOT/.venv/bin/st" --version 2>/dev/null)" != "st, version $ST_VERSION" ]; then

@@ -449,10 +449,13 @@ async fn serve() -> Result<(), startup::StartupError> {
     let config = Config::from_env()?;
     let bind = config.bind;
     let public_url = config.public_url.clone();
-    let (router, _state) = startup::build(config).await?;
+    let (router, state) = startup::build(config).await?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind} (GATEHOUSE_BIND): {e}"))?;
+    if let Some(metrics) = startup::spawn_metrics_listener(&state).await? {
+        tracing::info!("metrics at http://{metrics}/metrics");
+    }
     tracing::info!("Gatehouse listening on {public_url}");
     startup::serve(listener, router).await?;
     Ok(())

@@ -1,43 +1,57 @@
 //! Log output: text for people (the default) or, with `GATEHOUSE_LOG_FORMAT=json`, one JSON
 //! object per line for log collectors, each carrying the fields of its request's span (request
-//! id, method, route, principal, status, latency; see `http::request_id`).
+//! id, method, route, principal, status, latency; see `http::request_id`). Beside the log, the
+//! database statement timings of `/metrics` (`metrics::QueryTimer`), filtered apart.
 use crate::server::config::LogFormat;
+use crate::server::metrics::QueryTimer;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// The filter when `GATEHOUSE_LOG` is not set.
 pub const DEFAULT_FILTER: &str = "info,tower_http=warn,sqlx=warn";
 
 /// Installs the process-wide subscriber; `to_stderr` keeps standard output for a command's
-/// result (a token printed for scripts).
+/// result (a token printed for scripts). Each layer has its own filter: the log's
+/// (`GATEHOUSE_LOG`) never decides what the statement timer sees, nor the reverse.
 pub fn init(format: LogFormat, to_stderr: bool) {
     let filter = EnvFilter::try_from_env("GATEHOUSE_LOG").unwrap_or_else(|_| DEFAULT_FILTER.into());
+    let timed = tracing_subscriber::registry().with(QueryTimer.with_filter(QueryTimer::filter()));
     match (format, to_stderr) {
-        (LogFormat::Text, false) => tracing_subscriber::fmt().with_env_filter(filter).init(),
-        (LogFormat::Text, true) => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+        (LogFormat::Text, false) => timed
+            .with(tracing_subscriber::fmt::layer().with_filter(filter))
             .init(),
-        (LogFormat::Json, false) => json(filter, std::io::stdout).init(),
-        (LogFormat::Json, true) => json(filter, std::io::stderr).init(),
+        (LogFormat::Text, true) => timed
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
+            )
+            .init(),
+        (LogFormat::Json, false) => timed
+            .with(json_layer(std::io::stdout).with_filter(filter))
+            .init(),
+        (LogFormat::Json, true) => timed
+            .with(json_layer(std::io::stderr).with_filter(filter))
+            .init(),
     }
 }
 
-/// The JSON subscriber: event fields at the top level (`message`, ...), the current span's
+/// The JSON formatter: event fields at the top level (`message`, ...), the current span's
 /// fields under `span`, every enclosing span's under `spans`.
-fn json<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
+fn json_layer<S, W>(writer: W) -> impl Layer<S>
 where
+    S: tracing::Subscriber + for<'span> LookupSpan<'span>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_current_span(true)
         .with_span_list(true)
         .with_writer(writer)
-        .finish()
 }
 
 #[cfg(test)]
@@ -68,6 +82,14 @@ mod tests {
         fn make_writer(&'a self) -> Captured {
             self.clone()
         }
+    }
+
+    /// The JSON log as `init` builds it, writing to `writer`.
+    fn json<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
+    where
+        W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    {
+        tracing_subscriber::registry().with(json_layer(writer).with_filter(filter))
     }
 
     async fn enroll() -> &'static str {

@@ -5,8 +5,9 @@ use crate::server::clock::Clock;
 use crate::server::db::Db;
 use crate::server::http::{
     api_v1, auth_routes, client_ip, enroll, exports, headers, health, imports, keys_api, limits,
-    pages, request_id,
+    metrics as metrics_http, pages, request_id,
 };
+use crate::server::metrics::Metrics;
 use crate::server::service::api_rate::ApiRateLimiter;
 use crate::server::service::token_auth::TokenAuthenticator;
 use crate::server::service::verify::Verifier;
@@ -47,10 +48,12 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
 
     let leptos = leptos_options(&config);
     let clock: Arc<Clock> = Arc::default();
+    let metrics = Arc::new(Metrics::new());
     let verifier = Arc::new(Verifier::new(
         db.clone(),
         clock.clone(),
         config.verify_failures_per_minute,
+        metrics.clone(),
     ));
     verifier.spawn(config.key_usage_flush);
     let tokens = Arc::new(TokenAuthenticator::new(db.clone(), config.api.pat_role_ttl));
@@ -59,6 +62,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         tokens,
         api_rate: Arc::new(ApiRateLimiter::new(config.api.requests_per_minute)),
         clock,
+        metrics: metrics.clone(),
         sign_in_failures: Arc::new(crate::server::service::rate_limit::FailureLimiter::new(
             config.sign_in_failures_per_minute,
             60_000,
@@ -73,27 +77,28 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         oidc,
         leptos: leptos.clone(),
     };
-    spawn_session_cleanup(db.clone(), state.config.session_absolute);
+    spawn_session_cleanup(db.clone(), state.config.session_absolute, metrics.clone());
     if state.config.outbox.worker {
         crate::server::service::outbox::Worker::new(
             db.clone(),
             state.clock.clone(),
             state.config.outbox.clone(),
         )
-        .spawn();
+        .spawn(metrics.clone());
         // Scheduled reconciliation: outbound work too, so it runs where the worker runs.
         crate::server::service::reconcile::Reconciler::new(
             db.clone(),
             state.clock.clone(),
             state.config.outbox.clone(),
         )
-        .spawn_schedule();
+        .spawn_schedule(metrics.clone());
     }
-    crate::server::service::people::spawn_purge(db.clone());
+    crate::server::service::people::spawn_purge(db.clone(), metrics.clone());
     crate::server::service::checkpoints::spawn(
         db.clone(),
         state.config.checkpoint_signer(),
         state.config.audit_checkpoint_every,
+        metrics.clone(),
     );
     if let Some(retention) = state.config.audit_retention {
         crate::server::service::retention::spawn(
@@ -101,6 +106,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             retention,
             state.config.audit_archive_dir.clone(),
             state.config.checkpoint_signer(),
+            metrics.clone(),
         );
     }
 
@@ -138,6 +144,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         .route("/enroll/{token}", get(enroll::show).post(enroll::consume))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics_http::with_token))
         .leptos_routes(&state, routes, {
             let leptos = leptos.clone();
             move || shell(leptos.clone())
@@ -166,17 +173,24 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
                 .make_span_with(|_: &http::Request<axum::body::Body>| tracing::debug_span!("http")),
         )
         .layer(middleware::from_fn(request_id::attach))
+        // Outermost: counts and times every request, whatever a layer inside answers.
+        .layer(middleware::from_fn_with_state(
+            metrics.clone(),
+            metrics_http::track,
+        ))
         .with_state(state.clone());
     Ok((router, state))
 }
 
-fn spawn_session_cleanup(db: Db, absolute: Duration) {
+fn spawn_session_cleanup(db: Db, absolute: Duration, metrics: Arc<Metrics>) {
     tokio::spawn(async move {
         for round in 1u64.. {
             tokio::time::sleep(Duration::from_secs(600)).await;
+            let mut succeeded = true;
             if round % 6 == 0 {
                 if let Err(e) = db.refresh_statistics().await {
                     tracing::warn!(error = %e, "could not refresh the planner's statistics");
+                    succeeded = false;
                 }
             }
             let now = crate::server::db::now_ms();
@@ -188,12 +202,35 @@ fn spawn_session_cleanup(db: Db, absolute: Duration) {
             .await
             {
                 tracing::warn!(error = %e, "could not clean up console sessions");
+                succeeded = false;
             }
             if let Err(e) = crate::server::service::ssf_in::prune_received(&db, now).await {
                 tracing::warn!(error = %e, "could not prune received Security Event Tokens");
+                succeeded = false;
             }
+            metrics.task("session_cleanup", succeeded);
         }
     });
+}
+
+/// Serves `/metrics` alone on `GATEHOUSE_METRICS_BIND` when it is set (no authentication: a
+/// private address). Bound before returning, so a taken port stops start-up with a clear
+/// message; the address actually bound, if any.
+pub async fn spawn_metrics_listener(state: &AppState) -> Result<Option<SocketAddr>, StartupError> {
+    let Some(bind) = state.config.metrics.bind else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind} (GATEHOUSE_METRICS_BIND): {e}"))?;
+    let bound = listener.local_addr()?;
+    let router = metrics_http::private_router(state.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(Some(bound))
 }
 
 /// Serves until Ctrl-C / SIGTERM.

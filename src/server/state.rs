@@ -24,6 +24,8 @@ pub struct AppState {
     pub api_rate: Arc<crate::server::service::api_rate::ApiRateLimiter>,
     /// The time session timeouts and role checks are judged by.
     pub clock: Arc<crate::server::clock::Clock>,
+    /// What `/metrics` reports: this instance's counters and the families read when scraped.
+    pub metrics: Arc<crate::server::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

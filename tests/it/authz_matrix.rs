@@ -1313,6 +1313,9 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
     ),
     (Http("GET", "/healthz"), Is(200), Is(200), Is(200), Is(200)),
     (Http("GET", "/readyz"), Is(200), Is(200), Is(200), Is(200)),
+    // Served only with GATEHOUSE_METRICS_TOKEN (none here), whose bearer is the only credential:
+    // a console session never is (tests/it/metrics.rs covers the token).
+    (Http("GET", "/metrics"), Is(404), Is(404), Is(404), Is(404)),
 ];
 
 /// Routes whose authorization is proven by a test of its own rather than a row, with that test.

@@ -24,6 +24,7 @@ mod hardening_http;
 mod hardening_sessions;
 mod import;
 mod log_secrets;
+mod metrics;
 mod people;
 mod provisioning_groups;
 mod provisioning_out;

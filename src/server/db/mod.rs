@@ -8,6 +8,7 @@ pub mod console_sessions;
 pub mod groups;
 pub mod health;
 pub mod jobs;
+pub mod metrics;
 pub mod outbox;
 pub mod outbox_lists;
 pub mod people;

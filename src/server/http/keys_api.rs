@@ -152,18 +152,26 @@ pub async fn verify(
         }
     };
     if client.is_some_and(|ip| verifier.client_limited(&gateway, ip)) {
+        state.metrics.note_key_verification("rate_limited");
         return too_many("Too many failed verifications for this client; try again in a minute");
     }
     match verifier.verify(&request.key).await {
-        Ok(Verdict::Valid(k)) => json(StatusCode::OK, k.valid_body.clone()),
+        Ok(Verdict::Valid(k)) => {
+            state.metrics.note_key_verification("valid");
+            json(StatusCode::OK, k.valid_body.clone())
+        }
         Ok(Verdict::Refused(reason)) => {
+            state.metrics.note_key_verification(reason.as_str());
             if let Some(ip) = client {
                 verifier.client_failed(&gateway, ip);
             }
             let body = format!("{{\"valid\":false,\"reason\":\"{}\"}}", reason.as_str());
             json(StatusCode::OK, body)
         }
-        Err(_) => unavailable(),
+        Err(_) => {
+            state.metrics.note_key_verification("unavailable");
+            unavailable()
+        }
     }
     .into_response()
 }

@@ -11,6 +11,7 @@ pub mod imports;
 pub mod keys_api;
 pub mod limits;
 pub mod meta;
+pub mod metrics;
 pub mod pages;
 pub mod request_id;
 pub mod scim;

@@ -39,7 +39,7 @@ pub fn note_principal(id: &str) {
 }
 
 /// What the log calls a request that matched no route (static files, unknown pages).
-const UNMATCHED: &str = "(unmatched)";
+pub(crate) const UNMATCHED: &str = "(unmatched)";
 
 pub async fn attach(mut request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();

@@ -140,6 +140,7 @@ pub async fn record(
     let hash = chain_hash(&row);
     row.hash = &hash;
     db::audit::insert(tx, &row).await?;
+    crate::server::metrics::note_audit_append();
     Ok(seq)
 }
 

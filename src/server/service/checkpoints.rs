@@ -339,13 +339,22 @@ pub async fn tick(db: &Db, signer: Option<&CheckpointSigner>) -> Option<Checkpoi
 }
 
 /// Checkpoints the head every `every`, on every instance (duplicates are ignored).
-pub fn spawn(db: Db, signer: Option<CheckpointSigner>, every: Duration) {
+pub fn spawn(
+    db: Db,
+    signer: Option<CheckpointSigner>,
+    every: Duration,
+    metrics: std::sync::Arc<crate::server::metrics::Metrics>,
+) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.tick().await;
         loop {
             interval.tick().await;
-            tick(&db, signer.as_ref()).await;
+            let result = create(&db, signer.as_ref()).await;
+            if let Err(e) = &result {
+                tracing::warn!(error = %e, "audit checkpoint failed; will retry");
+            }
+            metrics.task("audit_checkpoint", result.is_ok());
         }
     });
 }

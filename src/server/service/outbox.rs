@@ -65,10 +65,12 @@ impl Worker {
         }
     }
 
-    pub fn spawn(self) {
+    pub fn spawn(self, metrics: Arc<crate::server::metrics::Metrics>) {
         tokio::spawn(async move {
             loop {
-                match self.tick().await {
+                let result = self.tick().await;
+                metrics.task("outbox", result.is_ok());
+                match result {
                     Ok(0) => tokio::time::sleep(self.policy.poll).await,
                     Ok(_) => {}
                     Err(error) => {

@@ -131,16 +131,18 @@ pub async fn purge_expired(db: &Db, now_ms: i64) -> Result<u64, sqlx::Error> {
 }
 
 /// Purges once a minute in the background.
-pub fn spawn_purge(db: Db) {
+pub fn spawn_purge(db: Db, metrics: std::sync::Arc<crate::server::metrics::Metrics>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            match purge_expired(&db, db::now_ms()).await {
+            let result = purge_expired(&db, db::now_ms()).await;
+            match &result {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged deprovisioned users"),
                 Err(e) => tracing::warn!(error = %e, "purge failed; will retry"),
             }
+            metrics.task("user_purge", result.is_ok());
         }
     });
 }

@@ -191,12 +191,20 @@ pub async fn tick(
 
 /// Purges events older than `retention` once a day on every instance (one wins; others find
 /// nothing left to do).
-pub fn spawn(db: Db, retention: Duration, archive_dir: PathBuf, signer: Option<CheckpointSigner>) {
+pub fn spawn(
+    db: Db,
+    retention: Duration,
+    archive_dir: PathBuf,
+    signer: Option<CheckpointSigner>,
+    metrics: std::sync::Arc<crate::server::metrics::Metrics>,
+) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(86_400));
         loop {
             interval.tick().await;
-            match tick(&db, retention, db::now_ms(), &archive_dir, signer.as_ref()).await {
+            let result = tick(&db, retention, db::now_ms(), &archive_dir, signer.as_ref()).await;
+            metrics.task("audit_retention", result.is_ok());
+            match result {
                 Ok(Some(r)) => {
                     tracing::info!(events = r.archived, archive = %r.archive.display(), "audit events archived and removed")
                 }

@@ -9,6 +9,7 @@
 //! revocation is seen everywhere within about 250 ms plus one poll, and never later than 1 s.
 use crate::server::clock::Clock;
 use crate::server::db::{self, apps::KeyForVerify, Db};
+use crate::server::metrics::Metrics;
 use crate::server::service::rate_limit::FailureLimiter;
 use crate::server::service::secrets;
 use std::collections::{HashMap, HashSet};
@@ -85,10 +86,17 @@ pub struct Verifier {
     per_client: FailureLimiter<(String, IpAddr)>,
     /// The value of `Db::key_changes` the last poll started from.
     polled_changes: AtomicU64,
+    /// Cache hits and misses, and the runs of the poll and the usage writer.
+    metrics: Arc<Metrics>,
 }
 
 impl Verifier {
-    pub fn new(db: Db, clock: Arc<Clock>, failures_per_minute: u32) -> Verifier {
+    pub fn new(
+        db: Db,
+        clock: Arc<Clock>,
+        failures_per_minute: u32,
+        metrics: Arc<Metrics>,
+    ) -> Verifier {
         Verifier {
             db,
             clock,
@@ -99,6 +107,7 @@ impl Verifier {
             anonymous: FailureLimiter::new(failures_per_minute, 60_000),
             per_client: FailureLimiter::new(failures_per_minute, 60_000),
             polled_changes: AtomicU64::new(0),
+            metrics,
         }
     }
 
@@ -107,9 +116,11 @@ impl Verifier {
         let me = self.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(e) = me.poll().await {
+                let result = me.poll().await;
+                if let Err(e) = &result {
                     tracing::warn!(error = %e, "key cache: could not read changes; verifying against the database");
                 }
+                me.metrics.task("key_cache_poll", result.is_ok());
                 tokio::time::sleep(POLL_EVERY).await;
             }
         });
@@ -117,9 +128,11 @@ impl Verifier {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(flush_every).await;
-                if let Err(e) = me.flush_usage().await {
+                let result = me.flush_usage().await;
+                if let Err(e) = &result {
                     tracing::warn!(error = %e, "could not write key usage; will retry");
                 }
+                me.metrics.task("key_usage_flush", result.is_ok());
                 let now = me.clock.now_ms();
                 me.anonymous.forget_old(now);
                 me.per_client.forget_old(now);
@@ -222,6 +235,7 @@ impl Verifier {
         } else {
             None
         };
+        self.metrics.note_key_cache(cached.is_some());
         let key = match cached {
             Some(k) => k,
             None => self.load(id).await?,

@@ -327,14 +327,16 @@ impl Reconciler {
 
     /// Runs the scheduled reconciliation loop (check, then fix all, as Gatehouse itself).
     /// Whether a target is due is judged by the instance's clock, which tests drive.
-    pub fn spawn_schedule(self) {
+    pub fn spawn_schedule(self, metrics: std::sync::Arc<crate::server::metrics::Metrics>) {
         let every =
             (self.policy.poll * 10).clamp(Duration::from_millis(200), Duration::from_secs(30));
         tokio::spawn(async move {
             loop {
-                if let Err(e) = self.run_due().await {
+                let result = self.run_due().await;
+                if let Err(e) = &result {
                     tracing::warn!(error = %e, "scheduled reconciliation: cannot read the schedule");
                 }
+                metrics.task("reconciliation", result.is_ok());
                 tokio::time::sleep(every).await;
             }
         });
