@@ -2,6 +2,7 @@
 //! the variable and what is wrong with it.
 use crate::model::Role;
 pub use crate::server::config_api::ApiPolicy;
+pub use crate::server::config_audit_stream::AuditStreamPolicy;
 pub use crate::server::config_outbox::OutboxPolicy;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -66,6 +67,8 @@ pub struct Config {
     pub api: ApiPolicy,
     /// Provisioning out: the secrets key and the delivery worker.
     pub outbox: OutboxPolicy,
+    /// Audit streaming to the SIEM: the sinks of `GATEHOUSE_AUDIT_SINKS` and the worker.
+    pub audit_stream: AuditStreamPolicy,
     /// `GATEHOUSE_LOG_FORMAT`: read again by `main` before the configuration, so the logs of
     /// every command follow it; here so `serve` refuses a bad value with the others.
     pub log_format: LogFormat,
@@ -285,11 +288,14 @@ impl Config {
         let api = ApiPolicy::from_lookup(&var)?;
         let mut outbox = OutboxPolicy::from_lookup(&var)?;
         outbox.issuer = public_url.clone();
+        let audit_stream =
+            AuditStreamPolicy::from_lookup(&var, outbox.secrets_key.as_ref(), &public_url)?;
 
         Ok(Config {
             log_format,
             api,
             outbox,
+            audit_stream,
             trusted_proxies,
             role_recheck,
             sign_in_failures_per_minute,
@@ -598,6 +604,8 @@ mod tests {
             ("GATEHOUSE_ROLE_RECHECK_SECS", Some("0")),
             ("GATEHOUSE_HEAVY_JOBS_TOTAL", Some("many")),
             ("GATEHOUSE_LOG_FORMAT", Some("logfmt")),
+            ("GATEHOUSE_AUDIT_SINKS", Some("[{\"name\": \"x\"}]")),
+            ("GATEHOUSE_AUDIT_STREAM_WORKER", Some("maybe")),
         ];
         for (var, value) in cases {
             let mut m = base();

@@ -89,6 +89,16 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         )
         .spawn_schedule();
     }
+    // Sinks of GATEHOUSE_AUDIT_SINKS are stored (and removed) before anything is streamed.
+    crate::server::service::audit_sinks::apply_env(&db, &state.config.audit_stream).await?;
+    if state.config.audit_stream.worker {
+        crate::server::service::audit_stream::Worker::new(
+            db.clone(),
+            state.clock.clone(),
+            state.config.audit_stream.clone(),
+        )
+        .spawn();
+    }
     crate::server::service::people::spawn_purge(db.clone());
     crate::server::service::checkpoints::spawn(
         db.clone(),

@@ -13,6 +13,7 @@ mod audit_checkpoint_tools;
 mod audit_checkpoints;
 mod audit_retention;
 mod audit_search;
+mod audit_sinks;
 mod authz_matrix;
 mod background;
 mod backup;
