@@ -37,7 +37,7 @@ pub fn backoff_ms(failures: i64) -> i64 {
 /// channel the batch was sent on.
 pub fn hec_channel(sink_id: &str) -> String {
     let raw = sink_id.trim_start_matches(db::audit_sinks::ID_PREFIX);
-    uuid::Uuid::parse_str(raw)
+    uuid::Uuid::try_parse(raw)
         .map(|u| u.to_string())
         .unwrap_or_else(|_| uuid::Uuid::nil().to_string())
 }
