@@ -2,7 +2,7 @@
 //! worker's rhythm.
 use crate::model::audit_sinks::AuditSinkInput;
 use crate::server::config::{err, positive, ConfigError, Secret};
-use crate::server::service::audit_sinks::check;
+use crate::server::service::audit_sink_checks::check;
 use crate::server::service::sealed::SecretsKey;
 use serde::Deserialize;
 use std::time::Duration;

@@ -90,7 +90,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         .spawn_schedule();
     }
     // Sinks of GATEHOUSE_AUDIT_SINKS are stored (and removed) before anything is streamed.
-    crate::server::service::audit_sinks::apply_env(&db, &state.config.audit_stream).await?;
+    crate::server::service::audit_sinks_env::apply_env(&db, &state.config.audit_stream).await?;
     if state.config.audit_stream.worker {
         crate::server::service::audit_stream::Worker::new(
             db.clone(),

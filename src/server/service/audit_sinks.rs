@@ -1,20 +1,17 @@
 //! Audit sinks (issue 17): the destinations the audit log is streamed to for the security team's
 //! SIEM — a Splunk HTTP Event Collector, an NDJSON webhook or a syslog server — configured in the
-//! console or in `GATEHOUSE_AUDIT_SINKS`, and their state (cursor, lag, last error). Each change
-//! is one transaction with its audit record; a token is sealed before it is stored and never
-//! returned. The delivery itself is service/audit_stream.rs.
-use crate::model::audit_sinks::{
-    AuditSinkInput, AuditSinkView, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE,
-};
+//! console (here) or in `GATEHOUSE_AUDIT_SINKS` (audit_sinks_env.rs), and their state (cursor,
+//! lag, last error). Each change is one transaction with its audit record; a token is sealed
+//! before it is stored and never returned. The delivery itself is service/audit_stream.rs.
+use super::audit_sink_checks::{check, one_line, Valid};
+use crate::model::audit_sinks::{AuditSinkInput, AuditSinkView};
 use crate::model::AppError;
 use crate::server::auth::Authorized;
-use crate::server::config_audit_stream::{AuditStreamPolicy, EnvSink};
 use crate::server::db::{
     self, audit_sinks::Credential, audit_sinks::Sink, audit_sinks::SinkRow, Db,
 };
 use crate::server::internal;
 use crate::server::service::audit::{self, Actor, Entry, Outcome, RequestMeta};
-use crate::server::service::provisioning::check_outbound_url;
 use crate::server::service::sealed::{self, SecretsKey};
 use crate::server::ssf_verify::clip;
 use serde_json::{json, Value};
@@ -22,164 +19,6 @@ use serde_json::{json, Value};
 const CONFLICT: &str = "This sink was changed by someone else since you opened it. Reload to see their changes, then make yours again.";
 const NOT_FOUND: &str = "The audit sink";
 const FROM_ENV: &str = "This sink comes from GATEHOUSE_AUDIT_SINKS: change or remove it there (pausing, resuming and replaying work here).";
-const MAX_NAME: usize = 100;
-const MAX_TOKEN: usize = 4096;
-
-/// A sink's settings as the checks leave them.
-pub(crate) struct Valid {
-    pub name: String,
-    pub kind: &'static str,
-    pub format: &'static str,
-    pub url: String,
-    /// Empty: none given.
-    pub token: String,
-    pub batch_size: i64,
-    pub from_seq: Option<i64>,
-}
-
-fn one_line(s: &str) -> bool {
-    !s.chars().any(char::is_control)
-}
-
-/// `tcp://host:port`. Syslog over TLS is not offered yet (docs/decisions.md).
-fn check_syslog_url(raw: &str) -> Result<String, String> {
-    let raw = raw.trim().trim_end_matches('/');
-    if raw.is_empty() {
-        return Err("URL is required: tcp://host:port".into());
-    }
-    if raw.starts_with("tls://") {
-        return Err("URL: syslog over TLS (tls://) is not supported yet; use tcp:// to a relay on a trusted network, or an HEC or NDJSON sink over HTTPS".into());
-    }
-    if !raw.starts_with("tcp://") {
-        return Err("URL of a syslog sink is tcp://host:port".into());
-    }
-    let url = url::Url::parse(raw).map_err(|e| format!("URL is not tcp://host:port ({e})"))?;
-    let host = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or("URL names no host: tcp://host:port")?;
-    let port = url.port().ok_or("URL needs a port: tcp://host:514")?;
-    if !url.username().is_empty()
-        || url.password().is_some()
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || !url.path().is_empty()
-    {
-        return Err("URL is tcp://host:port and nothing more".into());
-    }
-    Ok(format!("tcp://{host}:{port}"))
-}
-
-/// The collector's base URL; the full event or collector path is accepted too.
-fn hec_base(url: String) -> String {
-    for suffix in [
-        "/services/collector/event/1.0",
-        "/services/collector/event",
-        "/services/collector",
-    ] {
-        if let Some(base) = url.strip_suffix(suffix) {
-            return base.to_string();
-        }
-    }
-    url
-}
-
-/// The console's checks, also applied to GATEHOUSE_AUDIT_SINKS: (field, message) for each
-/// problem.
-pub(crate) fn check(input: &AuditSinkInput) -> Result<Valid, Vec<(String, String)>> {
-    let mut errors: Vec<(String, String)> = Vec::new();
-    let mut bad = |field: &str, message: String| errors.push((field.into(), message));
-    let name = input.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > MAX_NAME || !one_line(&name) {
-        bad(
-            "name",
-            format!("Name: 1 to {MAX_NAME} characters on one line"),
-        );
-    }
-    let kind = match input.kind.trim() {
-        "hec" => Some("hec"),
-        "ndjson" => Some("ndjson"),
-        "syslog" => Some("syslog"),
-        other => {
-            bad(
-                "kind",
-                format!("Kind is hec, ndjson or syslog, not {:?}", clip(other, 40)),
-            );
-            None
-        }
-    };
-    let format = match input.format.trim() {
-        "" | "gatehouse" => "gatehouse",
-        "ocsf" => "ocsf",
-        other => {
-            bad(
-                "format",
-                format!("Format is gatehouse or ocsf, not {:?}", clip(other, 40)),
-            );
-            "gatehouse"
-        }
-    };
-    let url = match kind {
-        Some("syslog") => check_syslog_url(&input.url),
-        Some("hec") => check_outbound_url(&input.url, "URL").map(hec_base),
-        Some(_) => check_outbound_url(&input.url, "URL"),
-        None => Ok(String::new()),
-    }
-    .unwrap_or_else(|m| {
-        bad("url", m);
-        String::new()
-    });
-    let token = input.token.trim().to_string();
-    if token.chars().count() > MAX_TOKEN || !one_line(&token) {
-        bad(
-            "token",
-            format!("Token: at most {MAX_TOKEN} characters on one line"),
-        );
-    } else if kind == Some("syslog") && !token.is_empty() {
-        bad(
-            "token",
-            "Token: a syslog sink sends none; leave it empty".into(),
-        );
-    }
-    let batch_size = match input.batch_size.trim() {
-        "" => DEFAULT_BATCH_SIZE,
-        raw => match raw.parse::<i64>() {
-            Ok(n) if (1..=MAX_BATCH_SIZE).contains(&n) => n,
-            _ => {
-                bad(
-                    "batch_size",
-                    format!("Batch size: a whole number from 1 to {MAX_BATCH_SIZE}"),
-                );
-                DEFAULT_BATCH_SIZE
-            }
-        },
-    };
-    let from_seq = match input.from_seq.trim() {
-        "" => None,
-        raw => match raw.parse::<i64>() {
-            Ok(n) if n >= 1 => Some(n),
-            _ => {
-                bad(
-                    "from_seq",
-                    "Start from: an event number from 1 (empty: from now on)".into(),
-                );
-                None
-            }
-        },
-    };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(Valid {
-        name,
-        kind: kind.unwrap_or("ndjson"),
-        format,
-        url,
-        token,
-        batch_size,
-        from_seq,
-    })
-}
 
 fn taken() -> AppError {
     AppError::invalid("name", "Name: another sink has this name")
@@ -200,7 +39,11 @@ fn hec_needs_token() -> AppError {
 }
 
 /// Seals a token for the sink `id`; empty stays empty (no key needed).
-fn seal(key: Option<&SecretsKey>, token: &str, id: &str) -> Result<(String, String), AppError> {
+pub(super) fn seal(
+    key: Option<&SecretsKey>,
+    token: &str,
+    id: &str,
+) -> Result<(String, String), AppError> {
     if token.is_empty() {
         return Ok((String::new(), String::new()));
     }
@@ -215,7 +58,7 @@ fn seal(key: Option<&SecretsKey>, token: &str, id: &str) -> Result<(String, Stri
 
 /// The first event a new sink may start from must exist: after the retention anchor, at most
 /// one past the chain's head.
-async fn check_start(db: &Db, field: &str, from: i64) -> Result<(), AppError> {
+pub(super) async fn check_start(db: &Db, field: &str, from: i64) -> Result<(), AppError> {
     let (head, _) = db::audit::head(&db.pool).await.map_err(internal)?;
     let (anchor, _) = db::audit::anchor(&db.pool).await.map_err(internal)?;
     if from <= anchor {
@@ -239,7 +82,7 @@ async fn check_start(db: &Db, field: &str, from: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-fn new_id() -> String {
+pub(super) fn new_id() -> String {
     format!(
         "{}{}",
         db::audit_sinks::ID_PREFIX,
@@ -247,14 +90,14 @@ fn new_id() -> String {
     )
 }
 
-fn details(id: &str, v: &Valid, source: &str) -> Value {
+pub(super) fn details(id: &str, v: &Valid, source: &str) -> Value {
     json!({
         "sink": id, "name": v.name, "kind": v.kind, "format": v.format, "url": v.url,
         "batch_size": v.batch_size, "token": !v.token.is_empty(), "source": source,
     })
 }
 
-async fn record(
+pub(super) async fn record(
     tx: &mut db::Tx,
     actor: &Actor,
     meta: &RequestMeta,
@@ -272,7 +115,7 @@ async fn record(
 
 /// Inserts a sink whose cursor starts before `from_seq`, or before its own creation record:
 /// the first event it sends is the one saying it was made.
-async fn insert(
+pub(super) async fn insert(
     db: &Db,
     actor: &Actor,
     meta: &RequestMeta,
@@ -573,232 +416,4 @@ pub(crate) async fn view_of(
         updated_at: s.updated_at,
         version: s.version,
     })
-}
-
-// ------------------------------------------------------------ GATEHOUSE_AUDIT_SINKS --
-
-/// Makes the stored sinks of the environment what `GATEHOUSE_AUDIT_SINKS` says, at start: new
-/// ones are made (their cursor before their own creation record, or before `from_seq`), changed
-/// ones updated (the cursor stays), ones no longer listed removed; each change audited as
-/// Gatehouse itself. A console sink of the same name stops the start.
-pub async fn apply_env(db: &Db, policy: &AuditStreamPolicy) -> Result<(), String> {
-    let failed = |e: sqlx::Error| format!("cannot apply GATEHOUSE_AUDIT_SINKS: {e}");
-    for (id, name) in db::audit_sinks::from_env(&db.pool).await.map_err(failed)? {
-        if !policy.sinks.iter().any(|s| s.name == name) {
-            remove_env(db, &id, &name)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    for s in &policy.sinks {
-        let existing = db::audit_sinks::by_name(&db.pool, &s.name)
-            .await
-            .map_err(failed)?;
-        match existing {
-            Some(sink) if sink.source != "env" => {
-                return Err(format!(
-                    "GATEHOUSE_AUDIT_SINKS: the sink {:?} is also configured in the console; rename one of them",
-                    s.name
-                ))
-            }
-            Some(sink) => update_env(db, policy, s, &sink)
-                .await
-                .map_err(|e| format!("GATEHOUSE_AUDIT_SINKS, sink {:?}: {e}", s.name))?,
-            None => create_env(db, policy, s)
-                .await
-                .map_err(|e| format!("GATEHOUSE_AUDIT_SINKS, sink {:?}: {e}", s.name))?,
-        }
-    }
-    Ok(())
-}
-
-fn valid_of(s: &EnvSink) -> Valid {
-    Valid {
-        name: s.name.clone(),
-        kind: match s.kind.as_str() {
-            "hec" => "hec",
-            "syslog" => "syslog",
-            _ => "ndjson",
-        },
-        format: if s.format == "ocsf" {
-            "ocsf"
-        } else {
-            "gatehouse"
-        },
-        url: s.url.clone(),
-        token: s.token.expose().to_string(),
-        batch_size: s.batch_size,
-        from_seq: s.from_seq,
-    }
-}
-
-async fn create_env(db: &Db, policy: &AuditStreamPolicy, s: &EnvSink) -> Result<(), AppError> {
-    let valid = valid_of(s);
-    if let Some(from) = valid.from_seq {
-        check_start(db, "from_seq", from).await?;
-    }
-    let id = new_id();
-    let sealed = seal(policy.secrets_key.as_ref(), &valid.token, &id)?;
-    let made = insert(
-        db,
-        &Actor::system(),
-        &RequestMeta::default(),
-        &id,
-        &valid,
-        "env",
-        &sealed,
-    )
-    .await;
-    match made {
-        // Another instance starting at the same moment made it first.
-        Err(AppError::Invalid { field, .. }) if field == "name" => Ok(()),
-        other => other,
-    }
-}
-
-async fn update_env(
-    db: &Db,
-    policy: &AuditStreamPolicy,
-    s: &EnvSink,
-    sink: &Sink,
-) -> Result<(), AppError> {
-    let valid = valid_of(s);
-    let token_now = match (&policy.secrets_key, sink.credential_sealed.is_empty()) {
-        (_, true) => Some(String::new()),
-        (Some(key), false) => key.open(&sink.credential_sealed, &sink.id).ok(),
-        (None, false) => None,
-    };
-    let same = sink.kind == valid.kind
-        && sink.format == valid.format
-        && sink.url == valid.url
-        && sink.batch_size == valid.batch_size
-        && token_now.as_deref() == Some(valid.token.as_str());
-    if same {
-        return Ok(());
-    }
-    let sealed = seal(policy.secrets_key.as_ref(), &valid.token, &sink.id)?;
-    let credential = Credential {
-        sealed: &sealed.0,
-        hint: &sealed.1,
-    };
-    let row = SinkRow {
-        id: &sink.id,
-        name: &valid.name,
-        kind: valid.kind,
-        format: valid.format,
-        url: &valid.url,
-        batch_size: valid.batch_size,
-        now: db::now_ms(),
-    };
-    let mut tx = db.begin_write().await.map_err(internal)?;
-    if !db::audit_sinks::update(&mut tx, &row, sink.version, Some(&credential))
-        .await
-        .map_err(internal)?
-    {
-        // Another instance starting at the same moment updated it first.
-        return Ok(());
-    }
-    let d = details(&sink.id, &valid, "env");
-    record(
-        &mut tx,
-        &Actor::system(),
-        &RequestMeta::default(),
-        "audit.sink.update",
-        &sink.id,
-        d,
-    )
-    .await?;
-    tx.commit().await.map_err(internal)
-}
-
-async fn remove_env(db: &Db, id: &str, name: &str) -> Result<(), AppError> {
-    let mut tx = db.begin_write().await.map_err(internal)?;
-    db::audit_sinks::delete(&mut tx, id)
-        .await
-        .map_err(internal)?;
-    let d = json!({ "sink": id, "name": name, "source": "env",
-                    "reason": "no longer in GATEHOUSE_AUDIT_SINKS" });
-    record(
-        &mut tx,
-        &Actor::system(),
-        &RequestMeta::default(),
-        "audit.sink.delete",
-        id,
-        d,
-    )
-    .await?;
-    tx.commit().await.map_err(internal)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn input(kind: &str, url: &str) -> AuditSinkInput {
-        AuditSinkInput {
-            name: "SIEM".into(),
-            kind: kind.into(),
-            url: url.into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn urls_follow_the_kind() {
-        let v = check(&input(
-            "hec",
-            "https://splunk.example.com:8088/services/collector/event/",
-        ))
-        .unwrap();
-        assert_eq!(v.url, "https://splunk.example.com:8088");
-        assert_eq!(v.format, "gatehouse");
-        assert_eq!(v.batch_size, DEFAULT_BATCH_SIZE);
-        let v = check(&input("ndjson", "http://127.0.0.1:9000/in")).unwrap();
-        assert_eq!(v.url, "http://127.0.0.1:9000/in");
-        let v = check(&input("syslog", " tcp://siem.example.com:6514 ")).unwrap();
-        assert_eq!(v.url, "tcp://siem.example.com:6514");
-        for (kind, url, expected) in [
-            ("ndjson", "http://siem.example.com/in", "https"),
-            ("hec", "ftp://splunk.example.com", "https"),
-            ("syslog", "tls://siem.example.com:6514", "TLS"),
-            ("syslog", "udp://siem.example.com:514", "tcp://host:port"),
-            ("syslog", "tcp://siem.example.com", "port"),
-            ("syslog", "tcp://siem.example.com:514/x", "nothing more"),
-        ] {
-            let errors = check(&input(kind, url)).err().unwrap_or_default();
-            assert!(
-                errors
-                    .iter()
-                    .any(|(f, m)| f == "url" && m.contains(expected)),
-                "{kind} {url}: {errors:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn every_bad_field_is_named() {
-        let errors = check(&AuditSinkInput {
-            name: " ".into(),
-            kind: "kafka".into(),
-            format: "cef".into(),
-            url: "https://x.example.com".into(),
-            token: "a\nb".into(),
-            batch_size: "0".into(),
-            from_seq: "-3".into(),
-        })
-        .err()
-        .unwrap();
-        let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(
-            fields,
-            ["name", "kind", "format", "token", "batch_size", "from_seq"]
-        );
-        let errors = check(&AuditSinkInput {
-            token: "secret".into(),
-            ..input("syslog", "tcp://127.0.0.1:514")
-        })
-        .err()
-        .unwrap();
-        assert_eq!(errors[0].0, "token");
-    }
 }
