@@ -70,3 +70,22 @@ wait_ready() { # url pid what log [seconds]
   fi
   return 1
 }
+
+# Waits until something accepts TCP connections on 127.0.0.1:PORT (a service that speaks no
+# HTTP), at most SECONDS; fails at once when PID has exited, showing the end of LOG.
+wait_port() { # port pid what log [seconds]
+  local port=$1 pid=$2 what=$3 log=$4 limit=${5:-30} i why
+  for ((i = 0; i < limit * 10; i++)); do
+    if ! alive "$pid"; then why="exited before it was ready"; break; fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  why=${why:-"did not accept connections on port $port within ${limit}s"}
+  if [ -f "$log" ]; then
+    echo "error: $what $why; the end of $log:" >&2
+    tail -n 20 "$log" >&2
+  else
+    echo "error: $what $why (see its output above)" >&2
+  fi
+  return 1
+}

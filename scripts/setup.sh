@@ -37,6 +37,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 command -v ss >/dev/null || missing+=(iproute2)   # ss: which process holds a port test.sh needs
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)   # python3 -m venv
 command -v openssl >/dev/null || missing+=(openssl)   # make run: the dev Shared Signals signing key
+# rsyslogd: the syslog receiver of the SIEM streaming tests (scripts/test.sh starts it unprivileged)
+command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from Debian"
   as_root apt-get update -qq

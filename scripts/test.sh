@@ -15,7 +15,7 @@ source "$ROOT/scripts/procs.sh"
 source "$ROOT/scripts/tally.sh"
 cd "$ROOT"
 
-IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101 SCIM_PG_PORT=3102 SCIM_TARGET_PORT=4180 SSF_PEER_PORT=4195
+IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101 SCIM_PG_PORT=3102 SCIM_TARGET_PORT=4180 SSF_PEER_PORT=4195 RSYSLOG_PORT=4514
 # Per suite, generous: a suite past its limit is stopped and counts as failed. The API fuzz suite
 # runs while both browser suites do, so its limit costs no time unless it hangs.
 UNIT_TIMEOUT=600 INTEGRATION_TIMEOUT=1500 BROWSER_TIMEOUT=1200 FUZZ_TIMEOUT=1200 SCIM_TIMEOUT=600
@@ -46,6 +46,7 @@ require_free_port "$FUZZ_PORT" "the API fuzz tests' server"
 require_free_port "$SCIM_PG_PORT" "the SCIM conformance server (PostgreSQL)"
 require_free_port "$SCIM_TARGET_PORT" "the SCIM target of the provisioning tests"
 require_free_port "$SSF_PEER_PORT" "the SSF test peer"
+require_free_port "$RSYSLOG_PORT" "the rsyslogd of the SIEM streaming tests"
 require_free_port "$PG_PORT" "the test PostgreSQL" "a cluster left by an earlier run: scripts/pg.sh stop $PG_PORT"
 scripts/test-tally.sh
 scripts/test-procs.sh
@@ -81,7 +82,7 @@ stop_service() { # pid
   pids=(${kept[@]+"${kept[@]}"})
 }
 
-echo "== services: dev identity provider, SCIM target (scim2-server), SSF test peer, PostgreSQL"
+echo "== services: dev identity provider, SCIM target (scim2-server), SSF test peer, rsyslogd, PostgreSQL"
 export IDP_PORT IDP_TEST_HOOKS=1 IDP_JWKS_FILE="$ROOT/target/test-idp-jwks.json"
 export TEST_IDP_ISSUER="http://127.0.0.1:$IDP_PORT"
 # The IdP is a Shared Signals transmitter of its sign-ins to the browser suites' server (each
@@ -102,6 +103,17 @@ export TEST_SSF_PEER="http://127.0.0.1:$SSF_PEER_PORT"
 start_service "the SSF test peer" "$SSF_PEER_PORT" "$logs/ssf-peer.log" \
   .venv/bin/python tests/ssf/peer.py --port "$SSF_PEER_PORT"
 wait_ready "$TEST_SSF_PEER/health" "${pids[-1]}" "the SSF test peer" "$logs/ssf-peer.log"
+# One rsyslogd (Debian's, unprivileged) receiving syslog over TCP for the SIEM streaming tests
+# (tests/it/audit_sinks.rs): every message as received, one per line, in one file; each test
+# finds its own by its sink's id.
+rsyslog_dir="$ROOT/target/test-rsyslog"
+rm -rf "$rsyslog_dir"; mkdir -p "$rsyslog_dir"
+export TEST_RSYSLOG_PORT="$RSYSLOG_PORT" TEST_RSYSLOG_FILE="$rsyslog_dir/messages.log"
+sed -e "s#@WORKDIR@#$rsyslog_dir#" -e "s#@FILE@#$TEST_RSYSLOG_FILE#" -e "s#@PORT@#$RSYSLOG_PORT#" \
+  tests/siem/rsyslog.conf.in >"$rsyslog_dir/rsyslog.conf"
+start_service "the rsyslogd of the SIEM streaming tests" "$RSYSLOG_PORT" "$logs/rsyslogd.log" \
+  "$(command -v rsyslogd || echo /usr/sbin/rsyslogd)" -n -f "$rsyslog_dir/rsyslog.conf" -i "$rsyslog_dir/rsyslogd.pid"
+wait_port "$RSYSLOG_PORT" "${pids[-1]}" "the rsyslogd of the SIEM streaming tests" "$logs/rsyslogd.log"
 require_free_port "$PG_PORT" "the test PostgreSQL"
 pg_started=1
 TEST_POSTGRES_URL="$(scripts/pg.sh start "$PG_PORT")"

@@ -2,6 +2,7 @@
 //! calls a domain service. Nothing else happens here.
 pub mod apps;
 pub mod audit;
+pub mod audit_sinks;
 pub mod groups;
 pub mod jobs;
 pub mod provisioning;

@@ -66,6 +66,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::Console>
                     <Route path=path!("") view=pages::Dashboard />
                     <Route path=path!("audit") view=pages::AuditLog />
+                    <Route path=path!("audit/sinks") view=pages::AuditSinks />
+                    <Route path=path!("audit/sinks/:id") view=pages::AuditSinkPage />
                     <Route path=path!("users") view=pages::Users />
                     <Route path=path!("users/new") view=pages::NewUser />
                     <Route path=path!("users/import") view=pages::ImportUsers />

@@ -52,6 +52,7 @@ impl Role {
                 ManageDevices,
                 ReadAudit,
                 VerifyAudit,
+                ManageAuditSinks,
                 ReadApps,
                 WriteApps,
                 ReadGroups,
@@ -125,6 +126,9 @@ pub enum Permission {
     ReadAudit,
     ExportAudit,
     VerifyAudit,
+    /// Configure where the audit log is streamed (SIEM sinks), pause, resume and replay them.
+    /// Reading their status needs only `ReadAudit`.
+    ManageAuditSinks,
     /// See applications and API keys (never a secret or a hash).
     ReadApps,
     /// Register and change applications, rotate secrets, issue and revoke keys.
@@ -168,6 +172,7 @@ impl Permission {
             Permission::ReadAudit => "audit.read",
             Permission::ExportAudit => "audit.export",
             Permission::VerifyAudit => "audit.verify",
+            Permission::ManageAuditSinks => "audit.sinks",
             Permission::ReadApps => "apps.read",
             Permission::WriteApps => "apps.write",
             Permission::ReadGroups => "groups.read",
@@ -201,6 +206,7 @@ impl Permission {
             Permission::ReadAudit => "read the audit log",
             Permission::ExportAudit => "export the audit log",
             Permission::VerifyAudit => "verify the audit log",
+            Permission::ManageAuditSinks => "manage audit streaming to the SIEM",
             Permission::ReadApps => "view applications and API keys",
             Permission::WriteApps => "change applications and API keys",
             Permission::ReadGroups => "view groups",
@@ -261,6 +267,8 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     ("/keys", "API keys", Permission::ReadApps),
     ("/support", "Support desk", Permission::ResetMfa),
     ("/devices", "Devices", Permission::ReadDevices),
+    // Before `/audit`: the first matching prefix decides.
+    ("/audit/sinks", "", Permission::ManageAuditSinks),
     ("/audit", "Audit log", Permission::ReadAudit),
     ("/webhooks", "Webhooks", Permission::ManageWebhooks),
     ("/signals", "Shared Signals", Permission::ManageSignals),
@@ -325,6 +333,12 @@ mod tests {
         assert!(Role::Support.has(Permission::SignOutEverywhere));
         assert!(Role::Admin.has(Permission::SignOutEverywhere));
         assert!(!Role::Auditor.has(Permission::SignOutEverywhere));
+        assert!(Role::Admin.has(Permission::ManageAuditSinks));
+        assert!(
+            !Role::Auditor.has(Permission::ManageAuditSinks),
+            "auditors read the sinks' status through ReadAudit"
+        );
+        assert!(!Role::Support.has(Permission::ManageAuditSinks));
     }
 
     #[test]
@@ -332,6 +346,14 @@ mod tests {
         assert_eq!(page_permission("/"), Some(Permission::ViewConsole));
         assert_eq!(page_permission("/audit"), Some(Permission::ReadAudit));
         assert_eq!(page_permission("/audit/12"), Some(Permission::ReadAudit));
+        assert_eq!(
+            page_permission("/audit/sinks"),
+            Some(Permission::ManageAuditSinks)
+        );
+        assert_eq!(
+            page_permission("/audit/sinks/snk_1"),
+            Some(Permission::ManageAuditSinks)
+        );
         assert_eq!(page_permission("/auditx"), None);
         assert_eq!(page_permission("/signin"), None);
         assert_eq!(page_permission("/users/u_1"), Some(Permission::ReadUsers));

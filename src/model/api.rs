@@ -38,6 +38,8 @@ pub enum Scope {
     AuditExport,
     #[serde(rename = "audit:verify")]
     AuditVerify,
+    #[serde(rename = "audit:sinks")]
+    AuditSinks,
     #[serde(rename = "webhooks:manage")]
     WebhooksManage,
     #[serde(rename = "signals:manage")]
@@ -49,7 +51,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 20] = [
+    pub const ALL: [Scope; 21] = [
         Scope::UsersRead,
         Scope::UsersWrite,
         Scope::UsersExport,
@@ -66,6 +68,7 @@ impl Scope {
         Scope::AuditRead,
         Scope::AuditExport,
         Scope::AuditVerify,
+        Scope::AuditSinks,
         Scope::WebhooksManage,
         Scope::SignalsManage,
         Scope::PeopleRevoke,
@@ -90,6 +93,7 @@ impl Scope {
             Scope::AuditRead => "audit:read",
             Scope::AuditExport => "audit:export",
             Scope::AuditVerify => "audit:verify",
+            Scope::AuditSinks => "audit:sinks",
             Scope::WebhooksManage => "webhooks:manage",
             Scope::SignalsManage => "signals:manage",
             Scope::PeopleRevoke => "people:revoke",
@@ -120,6 +124,7 @@ impl Scope {
             Scope::AuditRead => Permission::ReadAudit,
             Scope::AuditExport => Permission::ExportAudit,
             Scope::AuditVerify => Permission::VerifyAudit,
+            Scope::AuditSinks => Permission::ManageAuditSinks,
             Scope::WebhooksManage => Permission::ManageWebhooks,
             Scope::SignalsManage => Permission::ManageSignals,
             Scope::PeopleRevoke => Permission::RevokeEverywhere,
@@ -155,6 +160,9 @@ impl Scope {
             Scope::AuditRead => "Search the audit log",
             Scope::AuditExport => "Export the audit log",
             Scope::AuditVerify => "Verify the audit chain",
+            Scope::AuditSinks => {
+                "Configure audit streaming to the SIEM: sinks, pause, resume, replay"
+            }
             Scope::WebhooksManage => "Create, change, replay and delete webhook endpoints",
             Scope::SignalsManage => {
                 "Register Shared Signals receivers, rotate their tokens, retry and replay"

@@ -166,7 +166,20 @@ pub const ACTION_GROUPS: &[(&str, &str, &[&str])] = &[
         ],
     ),
     ("Bulk device actions", "devices.*", &["devices.bulk_block"]),
-    ("Audit log", "audit.*", &["audit.export", "audit.verify"]),
+    (
+        "Audit log",
+        "audit.*",
+        &[
+            "audit.export",
+            "audit.verify",
+            "audit.sink.create",
+            "audit.sink.update",
+            "audit.sink.delete",
+            "audit.sink.replay",
+            "audit.sink.pause",
+            "audit.sink.resume",
+        ],
+    ),
     (
         "Service accounts",
         "service_account.*",

@@ -3,6 +3,7 @@ pub mod access;
 pub mod api;
 pub mod apps;
 pub mod audit;
+pub mod audit_sinks;
 pub mod error;
 pub mod groups;
 pub mod jobs;

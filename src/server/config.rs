@@ -3,6 +3,7 @@
 use crate::model::Role;
 pub use crate::server::config_api::ApiPolicy;
 pub use crate::server::config_metrics::MetricsPolicy;
+pub use crate::server::config_audit_stream::AuditStreamPolicy;
 pub use crate::server::config_outbox::OutboxPolicy;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -69,6 +70,8 @@ pub struct Config {
     pub outbox: OutboxPolicy,
     /// Where `/metrics` is served: its own listener, or the main one behind a token.
     pub metrics: MetricsPolicy,
+    /// Audit streaming to the SIEM: the sinks of `GATEHOUSE_AUDIT_SINKS` and the worker.
+    pub audit_stream: AuditStreamPolicy,
     /// `GATEHOUSE_LOG_FORMAT`: read again by `main` before the configuration, so the logs of
     /// every command follow it; here so `serve` refuses a bad value with the others.
     pub log_format: LogFormat,
@@ -289,12 +292,15 @@ impl Config {
         let mut outbox = OutboxPolicy::from_lookup(&var)?;
         outbox.issuer = public_url.clone();
         let metrics = MetricsPolicy::from_lookup(&var, bind)?;
+        let audit_stream =
+            AuditStreamPolicy::from_lookup(&var, outbox.secrets_key.as_ref(), &public_url)?;
 
         Ok(Config {
             log_format,
             api,
             outbox,
             metrics,
+            audit_stream,
             trusted_proxies,
             role_recheck,
             sign_in_failures_per_minute,
@@ -605,6 +611,8 @@ mod tests {
             ("GATEHOUSE_LOG_FORMAT", Some("logfmt")),
             ("GATEHOUSE_METRICS_BIND", Some("nowhere")),
             ("GATEHOUSE_METRICS_TOKEN", Some("too-short")),
+            ("GATEHOUSE_AUDIT_SINKS", Some("[{\"name\": \"x\"}]")),
+            ("GATEHOUSE_AUDIT_STREAM_WORKER", Some("maybe")),
         ];
         for (var, value) in cases {
             let mut m = base();

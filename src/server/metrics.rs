@@ -366,11 +366,13 @@ async fn bounded<T>(read: impl Future<Output = Result<T, sqlx::Error>>) -> Resul
 }
 
 /// Each SIEM sink's lag: (sink name, events behind the chain head, age in seconds of the oldest
-/// event not yet delivered).
-// PLACEHOLDER: wired when audit sinks land (issue 17, "Audit streaming to the SIEM", built in
-// parallel): call its `sink_metrics(db)` here, keeping the read cheap (one row per sink).
-async fn sink_lags(_db: &Db) -> Vec<(String, i64, f64)> {
-    Vec::new()
+/// event not yet delivered), one row per sink.
+async fn sink_lags(db: &Db) -> Vec<(String, i64, f64)> {
+    crate::server::service::audit_stream::sink_metrics(db)
+        .await
+        .into_iter()
+        .map(|s| (s.name, s.lag_events, s.lag_seconds as f64))
+        .collect()
 }
 
 /// Feeds `gatehouse_db_query_duration_seconds` from the event sqlx emits after every statement

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod config_api;
 pub mod config_metrics;
+pub mod config_audit_stream;
 pub mod config_outbox;
 pub mod db;
 pub mod http;

@@ -93,6 +93,16 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         )
         .spawn_schedule(metrics.clone());
     }
+    // Sinks of GATEHOUSE_AUDIT_SINKS are stored (and removed) before anything is streamed.
+    crate::server::service::audit_sinks_env::apply_env(&db, &state.config.audit_stream).await?;
+    if state.config.audit_stream.worker {
+        crate::server::service::audit_stream::Worker::new(
+            db.clone(),
+            state.clock.clone(),
+            state.config.audit_stream.clone(),
+        )
+        .spawn();
+    }
     crate::server::service::people::spawn_purge(db.clone(), metrics.clone());
     crate::server::service::checkpoints::spawn(
         db.clone(),

@@ -71,6 +71,7 @@ pub const ALL_SCOPES: &[&str] = &[
     "audit:read",
     "audit:export",
     "audit:verify",
+    "audit:sinks",
     "webhooks:manage",
     "signals:manage",
     "people:revoke",

@@ -111,6 +111,62 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Missing,
     ),
+    // Audit streaming to the SIEM (issue 17): the state for everyone who reads the log, the
+    // sinks for administrators.
+    (Page("/audit/sinks"), SignIn, Allow, Deny, Deny),
+    (Page("/audit/sinks/snk_missing"), SignIn, Shown, Deny, Deny),
+    (
+        ServerFn("audit/sinks/list", ""),
+        Unauthenticated,
+        Allow,
+        Deny,
+        Allow,
+    ),
+    (
+        ServerFn("audit/sinks/get", "id=snk_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Missing,
+    ),
+    (
+        ServerFn("audit/sinks/create", "input[name]="),
+        Unauthenticated,
+        Bad,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn(
+            "audit/sinks/save",
+            "id=snk_missing&version=1&input[name]=S&input[kind]=ndjson&input[url]=https://siem.example.com/in",
+        ),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("audit/sinks/status", "id=snk_missing&status=paused"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("audit/sinks/replay", "id=snk_missing&from=1"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
+    (
+        ServerFn("audit/sinks/delete", "id=snk_missing"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Deny,
+    ),
     // Users and GUIDs
     (Page("/users"), SignIn, Allow, Allow, Allow),
     (

@@ -13,6 +13,8 @@ mod audit_checkpoint_tools;
 mod audit_checkpoints;
 mod audit_retention;
 mod audit_search;
+mod audit_sinks;
+mod audit_sinks_console;
 mod authz_matrix;
 mod background;
 mod backup;

@@ -3,6 +3,7 @@
 use crate::api::audit::{audit_checkpoints, load_audit_page, start_audit_export, StartAuditVerify};
 use crate::api::session::current_principal;
 use crate::app::components::{ErrorBox, JobProgress, Loading};
+use crate::app::pages::audit_sinks::StreamingStatus;
 use crate::model::audit::{AuditEvent, AuditQuery, ACTION_GROUPS, QUICK_RANGES};
 use crate::model::time::format_utc;
 use crate::model::{AppError, Permission};
@@ -68,6 +69,7 @@ pub fn AuditLog() -> impl IntoView {
         })}
         <Filters query=query />
         <Checkpoints />
+        <StreamingStatus manage=Signal::derive(move || can(Permission::ManageAuditSinks)) />
         <Transition fallback=Loading>
             {move || page.get().map(|r| match r {
                 Err(e) => view! { <div class="mt-4"><ErrorBox error=e /></div> }.into_any(),
@@ -137,7 +139,7 @@ fn Filters(query: Memo<AuditQuery>) -> impl IntoView {
             </label>
             <label class="text-sm">"Target type"
                 <select name="target_type" id="filter-target-type" class="input mt-1 w-full">
-                    {["", "user", "guid", "device", "job", "application", "api_key"].into_iter().map(|t| view! {
+                    {["", "user", "guid", "device", "job", "application", "api_key", "audit_sink"].into_iter().map(|t| view! {
                         <option value=t selected=move || q().target_type == t>{if t.is_empty() { "Any" } else { t }}</option>
                     }).collect_view()}
                 </select>

@@ -9,6 +9,7 @@ pub async fn one_sealed_credential(
     let row = sqlx::query(
         "SELECT id, credential_sealed AS sealed FROM provisioning_targets WHERE credential_sealed <> '' \
          UNION ALL SELECT id, secret_sealed AS sealed FROM webhook_endpoints WHERE secret_sealed <> '' \
+         UNION ALL SELECT id, credential_sealed AS sealed FROM audit_sinks WHERE credential_sealed <> '' \
          LIMIT 1",
     )
     .fetch_optional(pool)

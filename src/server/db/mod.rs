@@ -3,6 +3,7 @@
 pub mod api_tokens;
 pub mod apps;
 pub mod audit;
+pub mod audit_sinks;
 pub mod backup;
 pub mod console_sessions;
 pub mod groups;

@@ -4,6 +4,7 @@
 //! is generated from these handlers (`openapi.rs`), so the routes and the document cannot drift.
 pub mod apps;
 pub mod audit;
+pub mod audit_sinks;
 pub mod caller;
 pub mod devices;
 pub mod groups;
@@ -46,6 +47,14 @@ pub fn router(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(audit::search))
         .routes(routes!(audit::export))
         .routes(routes!(audit::verify))
+        .routes(routes!(audit_sinks::list, audit_sinks::create))
+        .routes(routes!(
+            audit_sinks::get,
+            audit_sinks::update,
+            audit_sinks::delete
+        ))
+        .routes(routes!(audit_sinks::replay))
+        .routes(routes!(audit_sinks::status))
         .routes(routes!(jobs::bulk_status))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::user_import))

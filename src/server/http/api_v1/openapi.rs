@@ -27,7 +27,7 @@ access token, created in the console). Errors are RFC 9457 problem details."
     tags(
         (name = "users", description = "User accounts"),
         (name = "people", description = "People (GUIDs), duplicates, merges, and revoking or signing them out everywhere"),
-        (name = "audit", description = "The tamper-evident audit log"),
+        (name = "audit", description = "The tamper-evident audit log, and its streaming to the SIEM (sinks)"),
         (name = "apps", description = "Applications (OAuth clients), secrets and assignments"),
         (name = "groups", description = "Groups of user accounts and their members"),
         (name = "provisioning", description = "Provisioning out: applications' SCIM targets and their delivery state"),
