@@ -245,6 +245,14 @@ pub async fn spawn_metrics_listener(state: &AppState) -> Result<Option<SocketAdd
 
 /// Serves until Ctrl-C / SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Without TCP_NODELAY the streamed pages' small last chunks wait for the client's delayed
+    // acknowledgement: 40 ms on every request of a kept-alive connection (issue 18).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
