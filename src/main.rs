@@ -458,6 +458,14 @@ async fn serve() -> Result<(), startup::StartupError> {
     }
     tracing::info!("Gatehouse listening on {public_url}");
     startup::serve(listener, router).await?;
+    // Drained: hand the background work over at once instead of after the leases run out.
+    let lessee = gatehouse::server::service::leases::Lessee::of(&state);
+    match lessee.release_all().await {
+        Ok(n) => tracing::info!(released = n, "stopped; background work handed over"),
+        Err(e) => {
+            tracing::warn!(error = %e, "stopped; background work is taken over when its leases run out")
+        }
+    }
     Ok(())
 }
 

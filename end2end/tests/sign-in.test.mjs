@@ -32,6 +32,7 @@ e2eTest('admin signs in with the provider form, sees the dashboard and finds its
     { text: 'Console sessions', href: '/sessions' },
     { text: 'Service accounts', href: '/service-accounts' },
     { text: 'My tokens', href: '/my-tokens' },
+    { text: 'System', href: '/system' },
   ]);
   for (const id of ['#stat-audit-events', '#stat-sign-ins', '#stat-denied']) {
     assert.match(await textOf(page, id), /^\d+$/, `${id} is a number`);

@@ -13,6 +13,7 @@ pub mod signal_transmitters;
 pub mod signals;
 pub mod sources;
 pub mod support;
+pub mod system;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

@@ -97,6 +97,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("service-accounts/:id") view=pages::ServiceAccountPage />
                     <Route path=path!("tokens") view=pages::PersonalTokens />
                     <Route path=path!("my-tokens") view=pages::MyTokensPage />
+                    <Route path=path!("system") view=pages::SystemPage />
                 </ParentRoute>
             </Routes>
         </Router>

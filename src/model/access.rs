@@ -63,6 +63,7 @@ impl Role {
                 ManageSignals,
                 RevokeEverywhere,
                 SignOutEverywhere,
+                ReadSystem,
             ],
             Role::Support => &[
                 ViewConsole,
@@ -152,6 +153,8 @@ pub enum Permission {
     /// Sign out everywhere: end a person's console sessions and tell every receiver their
     /// sessions are revoked.
     SignOutEverywhere,
+    /// See the instances and which one runs each background task and delivery.
+    ReadSystem,
 }
 
 impl Permission {
@@ -183,6 +186,7 @@ impl Permission {
             Permission::ManageSignals => "signals.manage",
             Permission::RevokeEverywhere => "people.revoke",
             Permission::SignOutEverywhere => "people.sign_out",
+            Permission::ReadSystem => "system.read",
         }
     }
 }
@@ -217,6 +221,7 @@ impl Permission {
             Permission::ManageSignals => "manage Shared Signals receivers",
             Permission::RevokeEverywhere => "revoke a person's access everywhere",
             Permission::SignOutEverywhere => "sign a person out everywhere",
+            Permission::ReadSystem => "see the instances and their background work",
         }
     }
 }
@@ -281,6 +286,8 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     // Everyone's personal tokens, linked from the service accounts page.
     ("/tokens", "", Permission::ManageSessions),
     ("/my-tokens", "My tokens", Permission::ViewConsole),
+    // Instances and which one runs each background task (issue 17).
+    ("/system", "System", Permission::ReadSystem),
 ];
 
 /// The permission a console path needs, or `None` for public paths.
@@ -339,6 +346,9 @@ mod tests {
             "auditors read the sinks' status through ReadAudit"
         );
         assert!(!Role::Support.has(Permission::ManageAuditSinks));
+        assert!(Role::Admin.has(Permission::ReadSystem));
+        assert!(!Role::Support.has(Permission::ReadSystem));
+        assert!(!Role::Auditor.has(Permission::ReadSystem));
     }
 
     #[test]
@@ -355,6 +365,7 @@ mod tests {
             Some(Permission::ManageAuditSinks)
         );
         assert_eq!(page_permission("/auditx"), None);
+        assert_eq!(page_permission("/system"), Some(Permission::ReadSystem));
         assert_eq!(page_permission("/signin"), None);
         assert_eq!(page_permission("/users/u_1"), Some(Permission::ReadUsers));
         assert_eq!(page_permission("/users/new"), Some(Permission::WriteUsers));

@@ -48,10 +48,12 @@ pub enum Scope {
     PeopleRevoke,
     #[serde(rename = "people:sign_out")]
     PeopleSignOut,
+    #[serde(rename = "system:read")]
+    SystemRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 21] = [
+    pub const ALL: [Scope; 22] = [
         Scope::UsersRead,
         Scope::UsersWrite,
         Scope::UsersExport,
@@ -73,6 +75,7 @@ impl Scope {
         Scope::SignalsManage,
         Scope::PeopleRevoke,
         Scope::PeopleSignOut,
+        Scope::SystemRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +101,7 @@ impl Scope {
             Scope::SignalsManage => "signals:manage",
             Scope::PeopleRevoke => "people:revoke",
             Scope::PeopleSignOut => "people:sign_out",
+            Scope::SystemRead => "system:read",
         }
     }
 
@@ -129,6 +133,7 @@ impl Scope {
             Scope::SignalsManage => Permission::ManageSignals,
             Scope::PeopleRevoke => Permission::RevokeEverywhere,
             Scope::PeopleSignOut => Permission::SignOutEverywhere,
+            Scope::SystemRead => Permission::ReadSystem,
         }
     }
 
@@ -171,6 +176,9 @@ impl Scope {
                 "Revoke a person everywhere: suspend, revoke keys, deactivate, tell receivers"
             }
             Scope::PeopleSignOut => "Sign a person out everywhere (session-revoked to receivers)",
+            Scope::SystemRead => {
+                "Read the instances and which one runs each background task and delivery"
+            }
         }
     }
 }

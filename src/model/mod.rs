@@ -14,6 +14,7 @@ pub mod sessions;
 pub mod sources;
 pub mod ssf;
 pub mod support;
+pub mod system;
 pub mod time;
 pub mod users;
 pub mod webhooks;

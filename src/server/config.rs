@@ -2,8 +2,8 @@
 //! the variable and what is wrong with it.
 use crate::model::Role;
 pub use crate::server::config_api::ApiPolicy;
-pub use crate::server::config_metrics::MetricsPolicy;
 pub use crate::server::config_audit_stream::AuditStreamPolicy;
+pub use crate::server::config_metrics::MetricsPolicy;
 pub use crate::server::config_outbox::OutboxPolicy;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -75,6 +75,9 @@ pub struct Config {
     /// `GATEHOUSE_LOG_FORMAT`: read again by `main` before the configuration, so the logs of
     /// every command follow it; here so `serve` refuses a bad value with the others.
     pub log_format: LogFormat,
+    /// `GATEHOUSE_INSTANCE_ID`: this instance's name in the console and on its leases; `None`
+    /// makes one up (host, process id, random suffix).
+    pub instance_id: Option<String>,
 }
 
 /// How log lines are written.
@@ -288,6 +291,7 @@ impl Config {
             positive(&var, "GATEHOUSE_HEAVY_JOBS_TOTAL", 6)?.min(u32::MAX as u64) as u32;
 
         let log_format = LogFormat::from_lookup(&get)?;
+        let instance_id = crate::server::instance::configured_id(&var)?;
         let api = ApiPolicy::from_lookup(&var)?;
         let mut outbox = OutboxPolicy::from_lookup(&var)?;
         outbox.issuer = public_url.clone();
@@ -297,6 +301,7 @@ impl Config {
 
         Ok(Config {
             log_format,
+            instance_id,
             api,
             outbox,
             metrics,

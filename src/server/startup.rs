@@ -7,8 +7,10 @@ use crate::server::http::{
     api_v1, auth_routes, client_ip, enroll, exports, headers, health, imports, keys_api, limits,
     metrics as metrics_http, pages, request_id,
 };
+use crate::server::instance::Instance;
 use crate::server::metrics::Metrics;
 use crate::server::service::api_rate::ApiRateLimiter;
+use crate::server::service::leases::{self, Lessee};
 use crate::server::service::token_auth::TokenAuthenticator;
 use crate::server::service::verify::Verifier;
 use crate::server::{AppState, Config};
@@ -37,6 +39,9 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 }
 
 pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
+    // Before anything is opened: a second process on the same SQLite file stops here.
+    crate::server::instance::lock_sqlite(&config.database_url)?;
+    let instance = Arc::new(Instance::new(config.instance_id.as_deref()));
     let mut db = Db::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot open the database (GATEHOUSE_DATABASE_URL): {e}"))?;
@@ -76,14 +81,24 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
         config: Arc::new(config),
         oidc,
         leptos: leptos.clone(),
+        instance,
     };
-    spawn_session_cleanup(db.clone(), state.config.session_absolute, metrics.clone());
+    tracing::info!(instance = %state.instance.id, "this instance's name on its leases");
+    // Work that must run once across instances runs under a lease (service::leases); delivery
+    // to each destination has a lease of its own, named after this instance.
+    let lessee = Lessee::of(&state);
+    spawn_session_cleanup(
+        lessee.clone(),
+        state.config.session_absolute,
+        metrics.clone(),
+    );
     if state.config.outbox.worker {
         crate::server::service::outbox::Worker::new(
             db.clone(),
             state.clock.clone(),
             state.config.outbox.clone(),
         )
+        .owned_by(&state.instance.lease_owner())
         .spawn(metrics.clone());
         // Scheduled reconciliation: outbound work too, so it runs where the worker runs.
         crate::server::service::reconcile::Reconciler::new(
@@ -91,7 +106,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             state.clock.clone(),
             state.config.outbox.clone(),
         )
-        .spawn_schedule(metrics.clone());
+        .spawn_schedule(lessee.clone(), metrics.clone());
     }
     // Sinks of GATEHOUSE_AUDIT_SINKS are stored (and removed) before anything is streamed.
     crate::server::service::audit_sinks_env::apply_env(&db, &state.config.audit_stream).await?;
@@ -101,18 +116,19 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
             state.clock.clone(),
             state.config.audit_stream.clone(),
         )
+        .owned_by(&state.instance.lease_owner())
         .spawn();
     }
-    crate::server::service::people::spawn_purge(db.clone(), metrics.clone());
+    crate::server::service::people::spawn_purge(lessee.clone(), metrics.clone());
     crate::server::service::checkpoints::spawn(
-        db.clone(),
+        lessee.clone(),
         state.config.checkpoint_signer(),
         state.config.audit_checkpoint_every,
         metrics.clone(),
     );
     if let Some(retention) = state.config.audit_retention {
         crate::server::service::retention::spawn(
-            db.clone(),
+            lessee.clone(),
             retention,
             state.config.audit_archive_dir.clone(),
             state.config.checkpoint_signer(),
@@ -192,36 +208,65 @@ pub async fn build(config: Config) -> Result<(Router, AppState), StartupError> {
     Ok((router, state))
 }
 
-fn spawn_session_cleanup(db: Db, absolute: Duration, metrics: Arc<Metrics>) {
-    tokio::spawn(async move {
-        for round in 1u64.. {
-            tokio::time::sleep(Duration::from_secs(600)).await;
-            let mut succeeded = true;
-            if round % 6 == 0 {
-                if let Err(e) = db.refresh_statistics().await {
-                    tracing::warn!(error = %e, "could not refresh the planner's statistics");
-                    succeeded = false;
+/// The session clean-up (every ten minutes) and the refresh of SQLite's planner statistics
+/// (hourly), each on whichever instance holds its lease. The clean-up's cut-offs are judged by
+/// the system clock, as the sessions' own expiry is.
+fn spawn_session_cleanup(lessee: Lessee, absolute: Duration, metrics: Arc<Metrics>) {
+    let db = lessee.db.clone();
+    leases::spawn(
+        lessee.clone(),
+        SESSION_CLEANUP,
+        metrics.clone(),
+        move || {
+            let db = db.clone();
+            async move {
+                let now = crate::server::db::now_ms();
+                let mut problems = Vec::new();
+                if let Err(e) = crate::server::service::console_sessions::clean_up(
+                    &db,
+                    now,
+                    absolute.as_millis() as i64,
+                )
+                .await
+                {
+                    tracing::warn!(error = %e, "could not clean up console sessions");
+                    problems.push(format!("console sessions: {e}"));
+                }
+                if let Err(e) = crate::server::service::ssf_in::prune_received(&db, now).await {
+                    tracing::warn!(error = %e, "could not prune received Security Event Tokens");
+                    problems.push(format!("received tokens: {e}"));
+                }
+                if problems.is_empty() {
+                    Ok(())
+                } else {
+                    Err(problems.join("; "))
                 }
             }
-            let now = crate::server::db::now_ms();
-            if let Err(e) = crate::server::service::console_sessions::clean_up(
-                &db,
-                now,
-                absolute.as_millis() as i64,
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "could not clean up console sessions");
-                succeeded = false;
-            }
-            if let Err(e) = crate::server::service::ssf_in::prune_received(&db, now).await {
-                tracing::warn!(error = %e, "could not prune received Security Event Tokens");
-                succeeded = false;
-            }
-            metrics.task("session_cleanup", succeeded);
+        },
+    );
+    let db = lessee.db.clone();
+    leases::spawn(lessee, PLANNER_STATISTICS, metrics, move || {
+        let db = db.clone();
+        async move {
+            db.refresh_statistics().await.map_err(|e| {
+                tracing::warn!(error = %e, "could not refresh the planner's statistics");
+                e.to_string()
+            })
         }
     });
 }
+
+pub const SESSION_CLEANUP: leases::Task = leases::Task {
+    name: "session_cleanup",
+    every: Duration::from_secs(600),
+    wait_first: true,
+};
+
+pub const PLANNER_STATISTICS: leases::Task = leases::Task {
+    name: "planner_statistics",
+    every: Duration::from_secs(3600),
+    wait_first: true,
+};
 
 /// Serves `/metrics` alone on `GATEHOUSE_METRICS_BIND` when it is set (no authentication: a
 /// private address). Bound before returning, so a taken port stops start-up with a clear

@@ -26,6 +26,8 @@ pub struct AppState {
     pub clock: Arc<crate::server::clock::Clock>,
     /// What `/metrics` reports: this instance's counters and the families read when scraped.
     pub metrics: Arc<crate::server::metrics::Metrics>,
+    /// This instance's name: the holder of the background and delivery leases it takes.
+    pub instance: Arc<crate::server::instance::Instance>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -76,6 +76,7 @@ pub const ALL_SCOPES: &[&str] = &[
     "signals:manage",
     "people:revoke",
     "people:sign_out",
+    "system:read",
 ];
 
 pub async fn api(

@@ -152,6 +152,14 @@ const ROWS: &[(&str, &str, &str, &str, &str)] = &[
         r#"{"status":"paused"}"#,
         "audit:sinks",
     ),
+    // Instances and their background work (issue 17).
+    (
+        "get",
+        "/api/v1/system/background",
+        "/api/v1/system/background",
+        "",
+        "system:read",
+    ),
     (
         "get",
         "/api/v1/audit/events",

@@ -843,6 +843,15 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Deny,
     ),
+    // Instances and their background work (issue 17): administrators only.
+    (Page("/system"), SignIn, Allow, Deny, Deny),
+    (
+        ServerFn("system/background", ""),
+        Unauthenticated,
+        Allow,
+        Deny,
+        Deny,
+    ),
     // Service accounts and personal access tokens (issue 13)
     (Page("/sources"), SignIn, Allow, Deny, Deny),
     (Page("/sources/missing"), SignIn, Shown, Deny, Deny),

@@ -25,6 +25,7 @@ mod groups;
 mod hardening_http;
 mod hardening_sessions;
 mod import;
+mod leases;
 mod log_secrets;
 mod metrics;
 mod people;

@@ -9,6 +9,7 @@ pub mod console_sessions;
 pub mod groups;
 pub mod health;
 pub mod jobs;
+pub mod leases;
 pub mod metrics;
 pub mod outbox;
 pub mod outbox_lists;

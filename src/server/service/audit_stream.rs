@@ -68,6 +68,13 @@ impl Worker {
         }
     }
 
+    /// Names this worker's leases after its instance (`Instance::lease_owner`), so the console
+    /// shows which instance delivers where. Each instance has one worker of each kind.
+    pub fn owned_by(mut self, owner: &str) -> Self {
+        self.owner = owner.to_string();
+        self
+    }
+
     pub fn spawn(self) {
         tokio::spawn(async move {
             loop {

@@ -338,23 +338,28 @@ pub async fn tick(db: &Db, signer: Option<&CheckpointSigner>) -> Option<Checkpoi
     }
 }
 
-/// Checkpoints the head every `every`, on every instance (duplicates are ignored).
+/// Checkpoints the head every `every` on whichever instance holds the task's lease (a duplicate
+/// would be ignored anyway); a new database waits one period first.
 pub fn spawn(
-    db: Db,
+    lessee: crate::server::service::leases::Lessee,
     signer: Option<CheckpointSigner>,
     every: Duration,
     metrics: std::sync::Arc<crate::server::metrics::Metrics>,
 ) {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(every);
-        interval.tick().await;
-        loop {
-            interval.tick().await;
-            let result = create(&db, signer.as_ref()).await;
-            if let Err(e) = &result {
+    use crate::server::service::leases;
+    let task = leases::Task {
+        name: "audit_checkpoint",
+        every,
+        wait_first: true,
+    };
+    let db = lessee.db.clone();
+    leases::spawn(lessee, task, metrics, move || {
+        let (db, signer) = (db.clone(), signer.clone());
+        async move {
+            create(&db, signer.as_ref()).await.map(|_| ()).map_err(|e| {
                 tracing::warn!(error = %e, "audit checkpoint failed; will retry");
-            }
-            metrics.task("audit_checkpoint", result.is_ok());
+                e.to_string()
+            })
         }
     });
 }

@@ -21,6 +21,7 @@ pub mod heavy;
 pub mod idempotency;
 pub mod jobs;
 pub mod keys;
+pub mod leases;
 pub mod outbox;
 pub mod people;
 pub mod provisioning;

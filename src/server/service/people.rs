@@ -5,6 +5,7 @@ use crate::model::AppError;
 use crate::server::db::{self, Db};
 use crate::server::internal;
 use crate::server::service::audit::{self, Actor, Entry, Outcome, RequestMeta};
+use crate::server::service::leases;
 use crate::server::service::users;
 use serde_json::json;
 use std::time::Duration;
@@ -130,19 +131,33 @@ pub async fn purge_expired(db: &Db, now_ms: i64) -> Result<u64, sqlx::Error> {
     }
 }
 
-/// Purges once a minute in the background.
-pub fn spawn_purge(db: Db, metrics: std::sync::Arc<crate::server::metrics::Metrics>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            let result = purge_expired(&db, db::now_ms()).await;
-            match &result {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(purged = n, "purged deprovisioned users"),
-                Err(e) => tracing::warn!(error = %e, "purge failed; will retry"),
+/// The purge: once a minute, on one instance at a time.
+pub const PURGE: leases::Task = leases::Task {
+    name: "user_purge",
+    every: Duration::from_secs(60),
+    wait_first: false,
+};
+
+/// Purges once a minute in the background, on whichever instance holds the task's lease.
+pub fn spawn_purge(
+    lessee: leases::Lessee,
+    metrics: std::sync::Arc<crate::server::metrics::Metrics>,
+) {
+    let db = lessee.db.clone();
+    leases::spawn(lessee, PURGE, metrics, move || {
+        let db = db.clone();
+        async move {
+            match purge_expired(&db, db::now_ms()).await {
+                Ok(0) => Ok(()),
+                Ok(n) => {
+                    tracing::info!(purged = n, "purged deprovisioned users");
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "purge failed; will retry");
+                    Err(e.to_string())
+                }
             }
-            metrics.task("user_purge", result.is_ok());
         }
     });
 }

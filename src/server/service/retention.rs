@@ -189,28 +189,34 @@ pub async fn tick(
     archive_and_purge(db, through, archive_dir, signer, &system_actor()).await
 }
 
-/// Purges events older than `retention` once a day on every instance (one wins; others find
-/// nothing left to do).
+/// Purges events older than `retention` once a day, on whichever instance holds the task's
+/// lease (renewed during the run, however long the archive takes).
 pub fn spawn(
-    db: Db,
+    lessee: crate::server::service::leases::Lessee,
     retention: Duration,
     archive_dir: PathBuf,
     signer: Option<CheckpointSigner>,
     metrics: std::sync::Arc<crate::server::metrics::Metrics>,
 ) {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(Duration::from_secs(86_400));
-        loop {
-            interval.tick().await;
-            let result = tick(&db, retention, db::now_ms(), &archive_dir, signer.as_ref()).await;
-            metrics.task("audit_retention", result.is_ok());
-            match result {
+    use crate::server::service::leases;
+    let task = leases::Task {
+        name: "audit_retention",
+        every: Duration::from_secs(86_400),
+        wait_first: false,
+    };
+    let db = lessee.db.clone();
+    leases::spawn(lessee, task, metrics, move || {
+        let (db, archive_dir, signer) = (db.clone(), archive_dir.clone(), signer.clone());
+        async move {
+            match tick(&db, retention, db::now_ms(), &archive_dir, signer.as_ref()).await {
                 Ok(Some(r)) => {
-                    tracing::info!(events = r.archived, archive = %r.archive.display(), "audit events archived and removed")
+                    tracing::info!(events = r.archived, archive = %r.archive.display(), "audit events archived and removed");
+                    Ok(())
                 }
-                Ok(None) => {}
+                Ok(None) => Ok(()),
                 Err(e) => {
-                    tracing::error!(error = %e, "audit retention failed; nothing was removed")
+                    tracing::error!(error = %e, "audit retention failed; nothing was removed");
+                    Err(e.to_string())
                 }
             }
         }

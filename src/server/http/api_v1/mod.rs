@@ -18,6 +18,7 @@ pub mod provisioning;
 pub mod reply;
 pub mod revocations;
 pub mod signals;
+pub mod system;
 pub mod transmitters;
 pub mod users;
 pub mod webhooks;
@@ -55,6 +56,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         ))
         .routes(routes!(audit_sinks::replay))
         .routes(routes!(audit_sinks::status))
+        .routes(routes!(system::background))
         .routes(routes!(jobs::bulk_status))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::user_import))

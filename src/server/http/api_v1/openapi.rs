@@ -37,6 +37,7 @@ access token, created in the console). Errors are RFC 9457 problem details."
         (name = "devices", description = "Devices and their trust"),
         (name = "mfa", description = "MFA factors and the support desk's MFA reset"),
         (name = "jobs", description = "Long work and its progress"),
+        (name = "system", description = "Instances and which one runs each background task and delivery"),
     )
 )]
 struct ApiDoc;

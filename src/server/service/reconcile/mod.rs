@@ -325,19 +325,28 @@ impl Reconciler {
         })
     }
 
-    /// Runs the scheduled reconciliation loop (check, then fix all, as Gatehouse itself).
+    /// Runs the scheduled reconciliation loop (check, then fix all, as Gatehouse itself) on
+    /// whichever instance holds its lease; each due target is still claimed by compare-and-set.
     /// Whether a target is due is judged by the instance's clock, which tests drive.
-    pub fn spawn_schedule(self, metrics: std::sync::Arc<crate::server::metrics::Metrics>) {
-        let every =
-            (self.policy.poll * 10).clamp(Duration::from_millis(200), Duration::from_secs(30));
-        tokio::spawn(async move {
-            loop {
-                let result = self.run_due().await;
-                if let Err(e) = &result {
+    pub fn spawn_schedule(
+        self,
+        lessee: crate::server::service::leases::Lessee,
+        metrics: std::sync::Arc<crate::server::metrics::Metrics>,
+    ) {
+        use crate::server::service::leases;
+        let task = leases::Task {
+            name: "reconciliation",
+            every: (self.policy.poll * 10)
+                .clamp(Duration::from_millis(200), Duration::from_secs(30)),
+            wait_first: false,
+        };
+        leases::spawn(lessee, task, metrics, move || {
+            let me = self.clone();
+            async move {
+                me.run_due().await.map(|_| ()).map_err(|e| {
                     tracing::warn!(error = %e, "scheduled reconciliation: cannot read the schedule");
-                }
-                metrics.task("reconciliation", result.is_ok());
-                tokio::time::sleep(every).await;
+                    e.to_string()
+                })
             }
         });
     }

@@ -1,0 +1,17 @@
+//! Instances and their background work (issue 17, several instances; administrators).
+use crate::model::system::BackgroundWork;
+use crate::model::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::Permission;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::server::{auth::guard, auth::guard::fail, service::leases};
+
+/// Which instance holds each background task's lease and each destination's delivery lease,
+/// as the instance answering sees it.
+#[server(prefix = "/api", endpoint = "system/background")]
+pub async fn background_work() -> Result<BackgroundWork, AppError> {
+    let (state, _auth) = guard::require(Permission::ReadSystem).await?;
+    leases::background_work(&state).await.map_err(fail)
+}
