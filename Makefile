@@ -1,9 +1,12 @@
 # The two commands of README.md: `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
-.PHONY: run test setup build bench bench-audit bench-keys bench-scim bench-outbox bench-signals fuzz-api
+.PHONY: run two-instances test setup build bench bench-audit bench-keys bench-scim bench-outbox bench-signals fuzz-api
 
 run: build
 	scripts/run.sh
+
+two-instances: build
+	scripts/two-instances.sh
 
 test:
 	scripts/test.sh

@@ -39,10 +39,17 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)   # p
 command -v openssl >/dev/null || missing+=(openssl)   # make run: the dev Shared Signals signing key
 # rsyslogd: the syslog receiver of the SIEM streaming tests (scripts/test.sh starts it unprivileged)
 command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
+# haproxy: the load balancer of the scale-out test and scripts/two-instances.sh (started by them,
+# unprivileged, in the foreground)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from Debian"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+# Debian's package starts a system HAProxy (on no port of ours); only the binary is wanted.
+if command -v systemctl >/dev/null && systemctl is-active --quiet haproxy 2>/dev/null; then
+  as_root systemctl disable --now haproxy
 fi
 
 # promtool checks the /metrics exposition in the tests (tests/it/metrics.rs). Debian ships it only

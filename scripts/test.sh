@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make test`: every test, on SQLite, on PostgreSQL and in the browser, and the management API
-# fuzzed by schemathesis (beside the browser suites). Installs what is missing, builds, starts the
-# dev identity provider and a throwaway PostgreSQL, and prints the counts.
+# `make test`: every test, on SQLite, on PostgreSQL and in the browser, the management API
+# fuzzed by schemathesis (beside the browser suites), and two instances behind HAProxy on
+# PostgreSQL (the scale-out test). Installs what is missing, builds, starts the dev identity
+# provider and a throwaway PostgreSQL, and prints the counts.
 #
 # The run fails when a suite has a failed test, runs no tests, crashes (a test binary ends without
 # its result line, the fuzzer without its report), runs past its timeout, or has cancelled, skipped
@@ -16,9 +17,10 @@ source "$ROOT/scripts/tally.sh"
 cd "$ROOT"
 
 IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101 SCIM_PG_PORT=3102 SCIM_TARGET_PORT=4180 SSF_PEER_PORT=4195 RSYSLOG_PORT=4514
+SCALE_PORT=3110 SCALE_A_PORT=3111 SCALE_B_PORT=3112   # the scale-out test: HAProxy and two instances
 # Per suite, generous: a suite past its limit is stopped and counts as failed. The API fuzz suite
 # runs while both browser suites do, so its limit costs no time unless it hangs.
-UNIT_TIMEOUT=600 INTEGRATION_TIMEOUT=1500 BROWSER_TIMEOUT=1200 FUZZ_TIMEOUT=1200 SCIM_TIMEOUT=600
+UNIT_TIMEOUT=600 INTEGRATION_TIMEOUT=1500 BROWSER_TIMEOUT=1200 FUZZ_TIMEOUT=1200 SCIM_TIMEOUT=600 SCALE_TIMEOUT=300
 FUZZ_EXAMPLES=100   # per operation; `make fuzz-api` runs 1,000
 
 # Stopped on exit: services (pids), the running suites (process groups) and PostgreSQL.
@@ -47,6 +49,9 @@ require_free_port "$SCIM_PG_PORT" "the SCIM conformance server (PostgreSQL)"
 require_free_port "$SCIM_TARGET_PORT" "the SCIM target of the provisioning tests"
 require_free_port "$SSF_PEER_PORT" "the SSF test peer"
 require_free_port "$RSYSLOG_PORT" "the rsyslogd of the SIEM streaming tests"
+require_free_port "$SCALE_PORT" "the scale-out test's HAProxy"
+require_free_port "$SCALE_A_PORT" "the scale-out test's first instance"
+require_free_port "$SCALE_B_PORT" "the scale-out test's second instance"
 require_free_port "$PG_PORT" "the test PostgreSQL" "a cluster left by an earlier run: scripts/pg.sh stop $PG_PORT"
 scripts/test-tally.sh
 scripts/test-procs.sh
@@ -278,12 +283,35 @@ scim_conformance() {
   stop_service "$server"
 }
 
+# Several instances (issue 17): two servers from the one release binary on one fresh PostgreSQL
+# database behind Debian's HAProxy (tests/scale/haproxy.cfg.in), with the running dev identity
+# provider. tests/scale/scale.test.mjs starts, drains, restarts and stops them itself (a rolling
+# restart under load); their logs and HAProxy's are in target/test-logs/scale/. PostgreSQL only:
+# SQLite serves one instance.
+scale_suite() {
+  local name=scale-postgres db="${TEST_POSTGRES_URL%/postgres}/gh_scale" dir="$logs/scale" token
+  rm -rf "$dir"; mkdir -p "$dir"
+  psql -q "$TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS gh_scale" -c "CREATE DATABASE gh_scale"
+  if ! token=$(GATEHOUSE_DATABASE_URL="$db" "$bin" service-account create --name scale \
+      --owner scale@example.com --scopes all --days 1 2>"$dir/token.log"); then
+    cat "$dir/token.log" >&2
+    record "$name" 0 1 "no token: gatehouse service-account create failed, see ${dir#$ROOT/}/token.log"
+    return
+  fi
+  SCALE_BIN="$bin" SCALE_DATABASE_URL="$db" SCALE_TOKEN="$token" SCALE_DIR="$dir" SCALE_IDP_URL="$TEST_IDP_ISSUER" \
+    SCALE_PORT="$SCALE_PORT" SCALE_A_PORT="$SCALE_A_PORT" SCALE_B_PORT="$SCALE_B_PORT" \
+    HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)" \
+    run_suite "$name" node "$SCALE_TIMEOUT" node --test --test-concurrency=1 --test-reporter=tap tests/scale/scale.test.mjs
+}
+
 start_api_fuzz
 scim_conformance
 rm -f "$ROOT/target/e2e.db"*
 browser_suite browser-sqlite "sqlite://$ROOT/target/e2e.db"
 psql -q "$TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS gh_e2e" -c "CREATE DATABASE gh_e2e"
 browser_suite browser-postgres "${TEST_POSTGRES_URL%/postgres}/gh_e2e"
+# While the (niced) API fuzzer may still run: the scale-out test has the priority.
+scale_suite
 finish_api_fuzz
 
 echo
