@@ -174,7 +174,7 @@ pub async fn deliveries(pool: &AnyPool, now: i64) -> Result<Vec<DeliveryLease>, 
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|r| {
+        .map(|r| -> Result<DeliveryLease, sqlx::Error> {
             let lease_until: i64 = r.try_get("lease_until")?;
             let owner: Option<String> = r.try_get("lease_owner")?;
             Ok(DeliveryLease {

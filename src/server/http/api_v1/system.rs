@@ -25,7 +25,7 @@ pub async fn background(State(state): State<AppState>, caller: ApiCaller) -> Api
             "GET /api/v1/system/background",
         )
         .await?;
-    let work = leases::background_work(&state)
+    let work: BackgroundWork = leases::background_work(&state)
         .await
         .map_err(|e| fail(&state, e))?;
     Ok(json(StatusCode::OK, &work))
