@@ -1,12 +1,15 @@
 # The two commands of README.md: `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
-.PHONY: run two-instances test setup build bench bench-audit bench-keys bench-scim bench-outbox bench-signals fuzz-api
+.PHONY: run two-instances soak test setup build bench bench-audit bench-keys bench-scim bench-outbox bench-signals fuzz-api
 
 run: build
 	scripts/run.sh
 
 two-instances: build
 	scripts/two-instances.sh
+
+soak: build
+	scripts/soak.sh
 
 test:
 	scripts/test.sh

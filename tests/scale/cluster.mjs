@@ -68,7 +68,7 @@ function tail(file, lines = 30) {
   }
 }
 
-function instanceEnv(name) {
+function instanceEnv(name, overrides) {
   return {
     ...process.env,
     GATEHOUSE_DATABASE_URL: config.databaseUrl,
@@ -89,10 +89,24 @@ function instanceEnv(name) {
     GATEHOUSE_AUDIT_ARCHIVE_DIR: path.join(config.dir, 'archive'),
     GATEHOUSE_METRICS_TOKEN: METRICS_TOKEN,
     GATEHOUSE_API_REQUESTS_PER_MINUTE: '100000',
+    ...overrides,
   };
 }
 
 const processes = {}; // name -> { child, exited, log }
+const instanceOverrides = {}; // name -> the settings it was started with (a restart keeps them)
+
+/** Resident memory of instance `name` in KiB (VmRSS), or null when it does not run. */
+export function rssOf(name) {
+  const p = processes[`instance-${name}`];
+  if (!p || p.done) return null;
+  try {
+    const status = fs.readFileSync(`/proc/${p.child.pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+  } catch {
+    return null;
+  }
+}
 
 function started(name, command, args, env) {
   const log = path.join(config.dir, `${name}.log`);
@@ -114,9 +128,10 @@ function mustRun(name) {
   };
 }
 
-/** Starts instance `name` and waits for its /readyz. */
-export async function startInstance(name) {
-  started(`instance-${name}`, config.bin, ['serve'], instanceEnv(name));
+/** Starts instance `name` (its settings changed by `overrides`) and waits for its /readyz. */
+export async function startInstance(name, overrides = {}) {
+  instanceOverrides[name] = overrides;
+  started(`instance-${name}`, config.bin, ['serve'], instanceEnv(name, overrides));
   await waitFor(`instance ${name} ready`, async () => (await fetch(`${direct(name)}/readyz`)).status === 200,
     { timeout: 60_000, interval: 100, alive: mustRun(`instance-${name}`) });
 }
@@ -162,8 +177,8 @@ export async function servers() {
   return found;
 }
 
-/** HAProxy from tests/scale/haproxy.cfg.in, in the foreground; waits until both servers are up. */
-export async function startBalancer() {
+/** HAProxy from tests/scale/haproxy.cfg.in, in the foreground; waits until `up` are up. */
+export async function startBalancer(up = NAMES) {
   const cfg = path.join(config.dir, 'haproxy.cfg');
   const text = fs.readFileSync(path.join(here, 'haproxy.cfg.in'), 'utf8')
     .replaceAll('@SOCKET@', SOCKET)
@@ -172,9 +187,9 @@ export async function startBalancer() {
     .replaceAll('@B_ADDR@', `127.0.0.1:${config.ports.b}`);
   fs.writeFileSync(cfg, text);
   started('haproxy', config.haproxy, ['-db', '-f', cfg], process.env);
-  await waitFor('HAProxy sees both instances up', async () => {
+  await waitFor(`HAProxy sees ${up.join(' and ')} up`, async () => {
     const s = await servers();
-    return NAMES.every((n) => s[n]?.status === 'UP') && s;
+    return up.every((n) => s[n]?.status === 'UP') && s;
   }, { timeout: 30_000, alive: mustRun('haproxy') });
 }
 
@@ -190,7 +205,7 @@ export async function roll(name, note = () => {}) {
   await admin(`set server gatehouse/${name} state maint`);
   const status = await stopInstance(name);
   if (status !== 0) throw new Error(`instance ${name} exited with ${status} on SIGTERM; see ${processes[`instance-${name}`].log}`);
-  await startInstance(name);
+  await startInstance(name, instanceOverrides[name]);
   await admin(`set server gatehouse/${name} state ready`);
   await waitFor(`instance ${name} back in rotation`, async () => (await servers())[name].status === 'UP',
     { timeout: 15_000, interval: 50 });
