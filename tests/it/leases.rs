@@ -207,13 +207,13 @@ async fn a_second_process_on_the_same_sqlite_file_is_refused_with_a_clear_messag
     let url = app.state.config.database_url.clone();
     let file = url.rsplit('/').next().unwrap().to_string();
     let env = base_env(&url, free_port());
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+    let mut second = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    second
         .arg("serve")
         .env_remove("GATEHOUSE_INSTANCE_ID")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(60), run)
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(60), second.output())
         .await
         .expect("refused at start, not served")
         .expect("run gatehouse");
