@@ -13,6 +13,8 @@ export GATEHOUSE_LOG=error
 key="$ROOT/target/bench-ssf-key.pem"
 [ -s "$key" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$key" 2>/dev/null
 export GATEHOUSE_SSF_SIGNING_KEY="$key"
+# The SCIM targets' tokens are sealed with it (a throwaway key: the database is too).
+export GATEHOUSE_SECRETS_KEY="${GATEHOUSE_SECRETS_KEY:-$(openssl rand -hex 32)}"
 bench=(bench signals --sets "$sets" --clients "$clients" --revocations "$runs")
 
 echo "== SQLite"

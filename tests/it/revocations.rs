@@ -619,13 +619,32 @@ async fn a_target_that_cannot_be_reached_fails_and_the_revocation_still_settles(
     let app = spawn().await;
     let user = app.create_user("kim@example.com", "Kim", &[]).await;
     let guid = user["guid"].as_str().unwrap().to_string();
-    // An application whose SCIM server is gone (nothing listens there), one attempt only.
+    // An application that made the person's account, whose SCIM server is then gone (nothing
+    // listens there; one attempt only). Without an account there, a suspension would have
+    // nothing to send and would confirm at once.
     let (app_id, _) = register_app(&app, "Legacy HR", "hr:read").await;
-    let gone = format!("http://127.0.0.1:{}/scim", free_port());
-    configure(&app, &app_id, &gone, &[("input[max_attempts]", "1")]).await;
+    let base = scim_tenant();
+    let target = configure(&app, &app_id, &base, &[]).await;
     app.call_ok(
         "apps/assign",
         &form(&[("id", &app_id), ("person", "kim@example.com")]),
+    )
+    .await;
+    until(&base, &guid, "the person's account", |u| {
+        active(u) == Some(true)
+    })
+    .await;
+    let gone = format!("http://127.0.0.1:{}/scim", free_port());
+    let version = target["version"].as_i64().unwrap().to_string();
+    app.call_ok(
+        "provisioning/save",
+        &form(&[
+            ("id", app_id.as_str()),
+            ("version", version.as_str()),
+            ("input[base_url]", gone.as_str()),
+            ("input[max_attempts]", "1"),
+            ("input[attributes][0]", "name"),
+        ]),
     )
     .await;
     // A receiver that refuses every push, one attempt only, and one that works.

@@ -1,5 +1,5 @@
 //! Receiving a pushed Security Event Token (RFC 8935), Gatehouse as receiver. The transmitter
-//! is found by the token's `iss`, then everything is verified in order (the steps are in
+//! is found by the token's `iss`, then everything else is verified in order (the steps are in
 //! ssf_verify.rs); an accepted token's `jti` is recorded in the same transaction as its change
 //! (a second one is a replay). Every refusal is audited (`ssf.set.rejected`) and counted on the
 //! transmitter; the refusal's audit never fails the answer.
@@ -104,7 +104,6 @@ async fn verify_and_apply(
     ssf_verify::check_content_type(content_type)?;
     let compact = ssf_verify::parse(body)?;
     seen.jti = compact.claims["jti"].as_str().map(|j| clip(j, 200));
-    let alg = ssf_verify::check_header(&compact.header)?;
     let issuer = ssf_verify::issuer(&compact.claims)?;
     seen.issuer = Some(clip(issuer, 300));
     // Checked before the look-up: PostgreSQL refuses a NUL in a text parameter.
@@ -130,6 +129,8 @@ async fn verify_and_apply(
         )
         .into());
     }
+    // After the look-up, so a refused header is counted on (and audited with) its transmitter.
+    let alg = ssf_verify::check_header(&compact.header)?;
     let kid = compact.header["kid"].as_str();
     let keys = keys_for(db, &t, kid, now_ms).await?;
     let key = ssf_verify::find_key(&keys, kid).ok_or_else(|| {

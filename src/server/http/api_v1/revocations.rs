@@ -58,6 +58,7 @@ fn example() -> serde_json::Value {
         (status = 403, description = "The token lacks the scope, or the person is staff or protected (a console act)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such GUID", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The person has no accounts", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["people:revoke"])))]
 pub async fn revoke_everywhere(
@@ -102,6 +103,7 @@ pub async fn revoke_everywhere(
         (status = 403, description = "The token lacks the scope, or the person is staff or protected", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such GUID", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The person has no accounts", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["people:sign_out"])))]
 pub async fn sign_out_everywhere(
