@@ -25,9 +25,12 @@ pub(crate) fn url_field(raw: &str, label: &str) -> Result<String, String> {
 fn http() -> &'static reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT.get_or_init(|| {
+        // No idle connections kept: keys are fetched rarely (a kid miss, at most once a minute),
+        // and a pooled connection outlives the runtime that opened it (each test has its own).
         reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
             .build()
             .unwrap_or_default()
     })
