@@ -11,7 +11,7 @@ use crate::server::{auth::guard, auth::guard::fail, service::leases};
 /// Which instance holds each background task's lease and each destination's delivery lease,
 /// as the instance answering sees it.
 #[server(prefix = "/api", endpoint = "system/background")]
-pub async fn background_work() -> Result<BackgroundWork, AppError> {
+pub async fn system_background() -> Result<BackgroundWork, AppError> {
     let (state, _auth) = guard::require(Permission::ReadSystem).await?;
     leases::background_work(&state).await.map_err(fail)
 }

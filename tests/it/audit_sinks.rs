@@ -208,8 +208,8 @@ async fn ndjson_delivery_survives_failures_and_restarts_without_gaps_or_duplicat
     let start_hash = hash_at(&app, start).await;
 
     // The receiver is down: nothing is acknowledged, the cursor stays, the error is kept.
-    let worker = worker(&app);
-    assert_eq!(worker.tick().await.unwrap(), 0);
+    let first = worker(&app);
+    assert_eq!(first.tick().await.unwrap(), 0);
     assert_eq!(collector.requests(), 1);
     let failing = sink(&app, &id).await;
     assert_eq!(failing["cursor"], start, "{failing}");
@@ -224,16 +224,16 @@ async fn ndjson_delivery_survives_failures_and_restarts_without_gaps_or_duplicat
     );
     for failures in 2..=3 {
         app.state.clock.advance(Duration::from_secs(10));
-        assert_eq!(worker.tick().await.unwrap(), 0);
+        assert_eq!(first.tick().await.unwrap(), 0);
         assert_eq!(collector.requests(), failures);
     }
     assert_eq!(sink(&app, &id).await["failures"], 3);
     // The backoff runs on the app's clock (two seconds at least after three failures): a tick
     // now sends nothing.
-    assert_eq!(worker.tick().await.unwrap(), 0);
+    assert_eq!(first.tick().await.unwrap(), 0);
     assert_eq!(collector.requests(), 3);
 
-    let done = drive(&app, &worker, &id, 30).await;
+    let done = drive(&app, &first, &id, 30).await;
     let head_now = head(&app).await;
     assert_eq!(done["cursor"], head_now);
     assert_eq!(done["failures"], 0);

@@ -83,6 +83,7 @@ pub fn AuditSinkPage() -> impl IntoView {
                 Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 Ok(s) => {
                     let from_env = s.source == "env";
+                    let (save_id, delete_id, cursor, version, for_fields) = (s.id.clone(), s.id.clone(), s.cursor, s.version, s.clone());
                     view! {
                         <Title text=format!("Sink {}", s.name) />
                         <h1 class="mt-2 text-2xl font-semibold" id="sink-name-title">{s.name.clone()}</h1>
@@ -99,20 +100,20 @@ pub fn AuditSinkPage() -> impl IntoView {
                             view! {
                                 <details class="mt-6 card p-4">
                                     <summary class="cursor-pointer font-medium">"Change the sink"</summary>
-                                    <p class="mt-2 text-sm">"The cursor stays: delivery goes on after event "{s.cursor}", to the sink as you set it here."</p>
+                                    <p class="mt-2 text-sm">"The cursor stays: delivery goes on after event "{cursor}", to the sink as you set it here."</p>
                                     <ActionForm action=save attr:class="mt-3 grid gap-4 sm:grid-cols-2" attr:id="sink-form">
-                                        <input type="hidden" name="id" value=s.id.clone() />
-                                        <input type="hidden" name="version" value=s.version />
-                                        <SinkFields sink=Some(s.clone()) error=Signal::derive(move || save.value().get().and_then(|r| r.err())) />
+                                        <input type="hidden" name="id" value=save_id />
+                                        <input type="hidden" name="version" value=version />
+                                        <SinkFields sink=Some(for_fields) error=Signal::derive(move || save.value().get().and_then(|r| r.err())) />
                                         {move || general_error(save.value().get().and_then(|r| r.err())).map(|e| view! { <div class="sm:col-span-2"><ErrorBox error=e /></div> })}
                                         <p class="sm:col-span-2"><button type="submit" class="btn-primary" id="sink-save" disabled=move || save.pending().get()>"Save sink"</button></p>
                                     </ActionForm>
                                 </details>
                                 <section class="mt-8 card p-4" aria-labelledby="sink-delete-h">
                                     <h2 id="sink-delete-h" class="text-lg font-semibold">"Remove"</h2>
-                                    <p class="mt-1 text-sm">"Nothing more is sent to this sink. To stream to it again later, add it anew and start from the event after its cursor ("{s.cursor}")."</p>
+                                    <p class="mt-1 text-sm">"Nothing more is sent to this sink. To stream to it again later, add it anew and start from the event after its cursor ("{cursor}")."</p>
                                     <ActionForm action=delete attr:class="mt-3">
-                                        <input type="hidden" name="id" value=s.id.clone() />
+                                        <input type="hidden" name="id" value=delete_id />
                                         <ConfirmSubmit label="Remove sink" confirm="Confirm: remove this sink" id="delete-sink".to_string() danger=true />
                                     </ActionForm>
                                 </section>

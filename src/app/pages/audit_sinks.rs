@@ -94,8 +94,10 @@ pub fn SinkTable(sinks: Vec<AuditSinkView>, link: bool) -> impl IntoView {
             <tbody>
                 {sinks.into_iter().map(|s| {
                     let (badge, state) = sink_state(&s);
+                    let href = format!("/audit/sinks/{}", s.id);
+                    let label = s.name.clone();
                     let name = if link {
-                        view! { <A href=format!("/audit/sinks/{}", s.id) attr:class="link">{s.name.clone()}</A> }.into_any()
+                        view! { <A href=href attr:class="link">{label}</A> }.into_any()
                     } else {
                         view! { <span>{s.name.clone()}</span> }.into_any()
                     };

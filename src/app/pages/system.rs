@@ -1,7 +1,7 @@
 //! `/system` (administrators; issue 17, several instances): which instance answered, which one
 //! runs each background task once for all of them (holder, since when, last run, runs, last
 //! error), and which one delivers to each destination now.
-use crate::api::system::background_work;
+use crate::api::system::system_background;
 use crate::app::components::{ErrorBox, Loading};
 use crate::app::pages::audit_sinks::time_or_never;
 use crate::model::system::{describe_task, BackgroundTask, BackgroundWork, DeliveryLease};
@@ -23,7 +23,7 @@ pub fn period_text(ms: i64) -> String {
 #[component]
 pub fn SystemPage() -> impl IntoView {
     let (refreshed, refresh) = signal(0u32);
-    let work = Resource::new(move || refreshed.get(), |_| background_work());
+    let work = Resource::new(move || refreshed.get(), |_| system_background());
     view! {
         <Title text="System" />
         <div class="flex flex-wrap items-center gap-3">
