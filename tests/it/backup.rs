@@ -1,7 +1,8 @@
 //! Backup and restore (issue 17): an online SQLite copy taken while users are being created is
 //! one consistent moment with its audit chain intact, a restored copy starts Gatehouse, a
 //! tampered copy is refused naming the bad event, and nothing with data is overwritten unless
-//! asked. On PostgreSQL both commands point to pg_dump and pg_restore.
+//! asked. On PostgreSQL both commands point to pg_dump and pg_restore, and that documented
+//! procedure is itself tested.
 use crate::common::*;
 use gatehouse::model::users::UserInput;
 use gatehouse::model::{Permission, Principal, Role};
@@ -334,4 +335,118 @@ async fn on_postgresql_backup_and_restore_point_to_pg_dump_and_pg_restore() {
     let message = err.to_string();
     assert!(message.contains("pg_restore"), "{message}");
     assert!(message.contains("gatehouse audit verify"), "{message}");
+}
+
+/// Runs a PostgreSQL client tool; panics with its output when it fails.
+async fn pg_tool(program: &str, args: &[&str]) {
+    let out = tokio::process::Command::new(program)
+        .args(args)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Users and `user.create` events in a PostgreSQL database (opened on its own).
+async fn pg_counts(url: &str) -> (i64, i64) {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let created: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'user.create'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    (users, created)
+}
+
+/// The README's PostgreSQL procedure, step by step: `pg_dump -Fc` while users are being
+/// created, `pg_restore` into a fresh database, `gatehouse audit verify` on it, Gatehouse serves.
+#[tokio::test]
+async fn on_postgresql_the_documented_dump_and_restore_keeps_a_moment_and_its_chain() {
+    if engine() != "postgres" {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let dir = scratch();
+    let created = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (db, created, stop) = (app.state.db.clone(), created.clone(), stop.clone());
+        tokio::spawn(async move {
+            let auth = admin();
+            while !stop.load(Ordering::Acquire) {
+                let n = created.load(Ordering::Acquire);
+                users::create(&db, &auth, &person(n)).await.unwrap();
+                created.fetch_add(1, Ordering::AcqRel);
+            }
+        })
+    };
+    while created.load(Ordering::Acquire) < 20 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = created.load(Ordering::Acquire) as i64;
+    let dump = dir.join("gatehouse.dump");
+    let live = app.state.config.database_url.clone();
+    pg_tool(
+        "pg_dump",
+        &["-Fc", "-d", &live, "-f", &dump.display().to_string()],
+    )
+    .await;
+    let after = created.load(Ordering::Acquire) as i64;
+    stop.store(true, Ordering::Release);
+    writer.await.unwrap();
+
+    let restored_url = fresh_database_url().await;
+    pg_tool(
+        "pg_restore",
+        &[
+            "--no-owner",
+            "--exit-on-error",
+            "-d",
+            &restored_url,
+            &dump.display().to_string(),
+        ],
+    )
+    .await;
+    let (users_restored, created_restored) = pg_counts(&restored_url).await;
+    assert!(
+        users_restored >= before && users_restored <= after + 1,
+        "the dump is one moment during the load: {users_restored} users (before {before}, after {after})"
+    );
+    assert_eq!(
+        created_restored, users_restored,
+        "user.create events = users"
+    );
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["audit", "verify"])
+        .env_remove("GATEHOUSE_AUDIT_VERIFY_KEY")
+        .env_remove("GATEHOUSE_AUDIT_CHECKPOINT_DIR")
+        .env("GATEHOUSE_DATABASE_URL", &restored_url)
+        .output()
+        .await
+        .expect("run gatehouse audit verify");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("intact: "), "{text}");
+
+    let restored_app = TestApp::spawn_on(&restored_url, |_| {}).await;
+    assert_eq!(restored_app.get("/readyz").await.status(), 200);
+    let verified = audit::verify(&restored_app.state.db, &Trust::default())
+        .await
+        .unwrap();
+    assert_eq!(verified.first_broken, None);
 }
