@@ -591,7 +591,8 @@ async fn ocsf_events_map_account_changes_sign_ins_and_api_activity() {
     let start = made["cursor"].as_i64().unwrap();
     let start_hash = hash_at(&app, start).await;
     let user = app.create_user(&unique("ocsf"), "Olga", &[]).await;
-    app.sign_in(ADMIN).await;
+    // Another sign-in (the first was create_sink's), from a browser of its own.
+    app.sign_in_with(&browser(), ADMIN).await;
     let worker = worker(&app);
     drive(&app, &worker, &id, 10).await;
     let head_now = head(&app).await;
