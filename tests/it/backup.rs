@@ -86,6 +86,56 @@ fn leftovers(dir: &Path, keep: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Steady writes: users created one after another, each with its audit event, until stopped.
+struct SteadyWriter {
+    created: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SteadyWriter {
+    fn start(app: &TestApp) -> SteadyWriter {
+        let created = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (db, count, halt) = (app.state.db.clone(), created.clone(), stop.clone());
+        let task = tokio::spawn(async move {
+            let auth = admin();
+            while !halt.load(Ordering::Acquire) {
+                let n = count.load(Ordering::Acquire);
+                users::create(&db, &auth, &person(n)).await.unwrap();
+                count.fetch_add(1, Ordering::AcqRel);
+            }
+        });
+        SteadyWriter {
+            created,
+            stop,
+            task,
+        }
+    }
+
+    fn created(&self) -> usize {
+        self.created.load(Ordering::Acquire)
+    }
+
+    /// Waits until `n` users were created (at most 30 s).
+    async fn wait_for(&self, n: usize) {
+        for _ in 0..600 {
+            if self.created() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the writer did not reach {n} users within 30 s");
+    }
+
+    /// Stops the writes; returns how many users were created in all.
+    async fn stop(self) -> usize {
+        self.stop.store(true, Ordering::Release);
+        self.task.await.unwrap();
+        self.created.load(Ordering::Acquire)
+    }
+}
+
 #[tokio::test]
 async fn an_online_backup_is_one_consistent_moment_and_restores_with_its_chain_intact() {
     if engine() == "postgres" {
@@ -94,44 +144,17 @@ async fn an_online_backup_is_one_consistent_moment_and_restores_with_its_chain_i
     let app = TestApp::spawn().await;
     let dir = scratch();
 
-    // Steady writes: users created one after another until told to stop.
-    let created = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (db, created, stop) = (app.state.db.clone(), created.clone(), stop.clone());
-        tokio::spawn(async move {
-            let auth = admin();
-            while !stop.load(Ordering::Acquire) {
-                let n = created.load(Ordering::Acquire);
-                users::create(&db, &auth, &person(n)).await.unwrap();
-                created.fetch_add(1, Ordering::AcqRel);
-            }
-        })
-    };
-    let wait_for = |n: usize| {
-        let created = created.clone();
-        async move {
-            for _ in 0..600 {
-                if created.load(Ordering::Acquire) >= n {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("the writer did not reach {n} users within 30 s");
-        }
-    };
-    wait_for(30).await;
-    let before = created.load(Ordering::Acquire);
+    let writer = SteadyWriter::start(&app);
+    writer.wait_for(30).await;
+    let before = writer.created();
     let path = dir.join("gatehouse-backup.db");
     let report = backup::backup(&app.state.db, &path, &Trust::default())
         .await
         .expect("the backup succeeds while users are being created");
-    let after = created.load(Ordering::Acquire);
+    let after = writer.created();
     // Writes carry on after the backup, so the copy is a moment, not the end.
-    wait_for(after + 10).await;
-    stop.store(true, Ordering::Release);
-    writer.await.unwrap();
-    let total = created.load(Ordering::Acquire) as i64;
+    writer.wait_for(after + 10).await;
+    let total = writer.stop().await as i64;
 
     assert_eq!(report.path, path);
     assert!(report.bytes > 0);
@@ -377,23 +400,9 @@ async fn on_postgresql_the_documented_dump_and_restore_keeps_a_moment_and_its_ch
     }
     let app = TestApp::spawn().await;
     let dir = scratch();
-    let created = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (db, created, stop) = (app.state.db.clone(), created.clone(), stop.clone());
-        tokio::spawn(async move {
-            let auth = admin();
-            while !stop.load(Ordering::Acquire) {
-                let n = created.load(Ordering::Acquire);
-                users::create(&db, &auth, &person(n)).await.unwrap();
-                created.fetch_add(1, Ordering::AcqRel);
-            }
-        })
-    };
-    while created.load(Ordering::Acquire) < 20 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let before = created.load(Ordering::Acquire) as i64;
+    let writer = SteadyWriter::start(&app);
+    writer.wait_for(20).await;
+    let before = writer.created() as i64;
     let dump = dir.join("gatehouse.dump");
     let live = app.state.config.database_url.clone();
     pg_tool(
@@ -401,9 +410,8 @@ async fn on_postgresql_the_documented_dump_and_restore_keeps_a_moment_and_its_ch
         &["-Fc", "-d", &live, "-f", &dump.display().to_string()],
     )
     .await;
-    let after = created.load(Ordering::Acquire) as i64;
-    stop.store(true, Ordering::Release);
-    writer.await.unwrap();
+    let after = writer.created() as i64;
+    writer.stop().await;
 
     let restored_url = fresh_database_url().await;
     pg_tool(
