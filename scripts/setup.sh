@@ -39,6 +39,8 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)   # p
 command -v openssl >/dev/null || missing+=(openssl)   # make run: the dev Shared Signals signing key
 # rsyslogd: the syslog receiver of the SIEM streaming tests (scripts/test.sh starts it unprivileged)
 command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
+# rsyslog-gnutls: its TLS driver, for the syslog-over-TLS test
+compgen -G "/usr/lib/*/rsyslog/lmnsd_gtls.so" >/dev/null || missing+=(rsyslog-gnutls)
 # haproxy: the load balancer of the scale-out test and scripts/two-instances.sh (started by them,
 # unprivileged, in the foreground)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)

@@ -16,7 +16,7 @@ source "$ROOT/scripts/procs.sh"
 source "$ROOT/scripts/tally.sh"
 cd "$ROOT"
 
-IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101 SCIM_PG_PORT=3102 SCIM_TARGET_PORT=4180 SSF_PEER_PORT=4195 RSYSLOG_PORT=4514
+IDP_PORT=4100 PG_PORT=55433 BROWSER_PORT=3100 FUZZ_PORT=3101 SCIM_PG_PORT=3102 SCIM_TARGET_PORT=4180 SSF_PEER_PORT=4195 RSYSLOG_PORT=4514 RSYSLOG_TLS_PORT=4515
 SCALE_PORT=3110 SCALE_A_PORT=3111 SCALE_B_PORT=3112   # the scale-out test: HAProxy and two instances
 # Per suite, generous: a suite past its limit is stopped and counts as failed. The API fuzz suite
 # runs while both browser suites do, so its limit costs no time unless it hangs.
@@ -49,6 +49,7 @@ require_free_port "$SCIM_PG_PORT" "the SCIM conformance server (PostgreSQL)"
 require_free_port "$SCIM_TARGET_PORT" "the SCIM target of the provisioning tests"
 require_free_port "$SSF_PEER_PORT" "the SSF test peer"
 require_free_port "$RSYSLOG_PORT" "the rsyslogd of the SIEM streaming tests"
+require_free_port "$RSYSLOG_TLS_PORT" "the rsyslogd of the SIEM streaming tests (TLS)"
 require_free_port "$SCALE_PORT" "the scale-out test's HAProxy"
 require_free_port "$SCALE_A_PORT" "the scale-out test's first instance"
 require_free_port "$SCALE_B_PORT" "the scale-out test's second instance"
@@ -108,17 +109,22 @@ export TEST_SSF_PEER="http://127.0.0.1:$SSF_PEER_PORT"
 start_service "the SSF test peer" "$SSF_PEER_PORT" "$logs/ssf-peer.log" \
   .venv/bin/python tests/ssf/peer.py --port "$SSF_PEER_PORT"
 wait_ready "$TEST_SSF_PEER/health" "${pids[-1]}" "the SSF test peer" "$logs/ssf-peer.log"
-# One rsyslogd (Debian's, unprivileged) receiving syslog over TCP for the SIEM streaming tests
+# One rsyslogd (Debian's, unprivileged) receiving syslog over TCP, plain and TLS (a throwaway CA
+# the tests trust through GATEHOUSE_SIEM_CA_FILE), for the SIEM streaming tests
 # (tests/it/audit_sinks.rs): every message as received, one per line, in one file; each test
 # finds its own by its sink's id.
 rsyslog_dir="$ROOT/target/test-rsyslog"
 rm -rf "$rsyslog_dir"; mkdir -p "$rsyslog_dir"
+tests/siem/make-certs.sh "$rsyslog_dir/tls"
 export TEST_RSYSLOG_PORT="$RSYSLOG_PORT" TEST_RSYSLOG_FILE="$rsyslog_dir/messages.log"
+export TEST_RSYSLOG_TLS_PORT="$RSYSLOG_TLS_PORT" TEST_SIEM_CA_FILE="$rsyslog_dir/tls/ca.pem"
 sed -e "s#@WORKDIR@#$rsyslog_dir#" -e "s#@FILE@#$TEST_RSYSLOG_FILE#" -e "s#@PORT@#$RSYSLOG_PORT#" \
+  -e "s#@TLS_PORT@#$RSYSLOG_TLS_PORT#" -e "s#@TLS_DIR@#$rsyslog_dir/tls#" \
   tests/siem/rsyslog.conf.in >"$rsyslog_dir/rsyslog.conf"
 start_service "the rsyslogd of the SIEM streaming tests" "$RSYSLOG_PORT" "$logs/rsyslogd.log" \
   "$(command -v rsyslogd || echo /usr/sbin/rsyslogd)" -n -f "$rsyslog_dir/rsyslog.conf" -i "$rsyslog_dir/rsyslogd.pid"
 wait_port "$RSYSLOG_PORT" "${pids[-1]}" "the rsyslogd of the SIEM streaming tests" "$logs/rsyslogd.log"
+wait_port "$RSYSLOG_TLS_PORT" "${pids[-1]}" "the rsyslogd of the SIEM streaming tests (TLS)" "$logs/rsyslogd.log"
 require_free_port "$PG_PORT" "the test PostgreSQL"
 pg_started=1
 TEST_POSTGRES_URL="$(scripts/pg.sh start "$PG_PORT")"

@@ -47,7 +47,7 @@ pub struct AuditSinkInput {
     /// `gatehouse` (the default) or `ocsf`.
     pub format: String,
     /// HEC: the collector's base URL (`https://splunk.example.com:8088`); NDJSON: the URL POSTed
-    /// to (HTTPS; plain HTTP only for localhost); syslog: `tcp://host:port`.
+    /// to (HTTPS; plain HTTP only for localhost); syslog: `tcp://host:port` or `tls://host:port`.
     pub url: String,
     /// HEC: the HEC token (required); NDJSON: the `Authorization` header's value (optional);
     /// syslog: none. Stored encrypted, never shown again. Empty on a change: kept.

@@ -4,8 +4,11 @@ use crate::model::audit_sinks::AuditSinkInput;
 use crate::server::config::{err, positive, ConfigError, Secret};
 use crate::server::service::audit_sink_checks::check;
 use crate::server::service::sealed::SecretsKey;
+use crate::server::service::siem_tls;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio_rustls::rustls::{pki_types::CertificateDer, ClientConfig};
 
 const VAR: &str = "GATEHOUSE_AUDIT_SINKS";
 
@@ -27,6 +30,10 @@ pub struct AuditStreamPolicy {
     pub secrets_key: Option<SecretsKey>,
     /// Syslog's HOSTNAME: the host of `GATEHOUSE_PUBLIC_URL` (set by `Config`).
     pub hostname: String,
+    /// The CAs of `GATEHOUSE_SIEM_CA_FILE`, trusted besides Mozilla's roots by every sink.
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Syslog over TLS: those roots, checked host names, no client certificate.
+    pub syslog_tls: Arc<ClientConfig>,
 }
 
 /// One sink of `GATEHOUSE_AUDIT_SINKS`, as the checks left it.
@@ -98,6 +105,15 @@ impl AuditStreamPolicy {
             .and_then(|u| u.host_str().map(str::to_string))
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "-".into());
+        let extra_roots = match var("GATEHOUSE_SIEM_CA_FILE").filter(|p| !p.trim().is_empty()) {
+            None => Vec::new(),
+            Some(path) => std::fs::read(path.trim())
+                .map_err(|e| format!("cannot read {path}: {e}"))
+                .and_then(|pem| siem_tls::read_ca_pem(&pem).map_err(|e| format!("{path} {e}")))
+                .map_err(|e| err("GATEHOUSE_SIEM_CA_FILE", e))?,
+        };
+        let syslog_tls =
+            siem_tls::client_config(&extra_roots).map_err(|e| err("GATEHOUSE_SIEM_CA_FILE", e))?;
         Ok(AuditStreamPolicy {
             worker,
             poll: Duration::from_millis(positive(var, "GATEHOUSE_AUDIT_STREAM_POLL_MS", 1000)?),
@@ -106,6 +122,8 @@ impl AuditStreamPolicy {
             sinks,
             secrets_key: secrets_key.cloned(),
             hostname,
+            extra_roots,
+            syslog_tls,
         })
     }
 }
@@ -217,8 +235,8 @@ mod tests {
                 "token",
             ),
             (
-                r#"[{"name": "a", "kind": "syslog", "url": "tls://siem.example.com:6514"}]"#,
-                "TLS",
+                r#"[{"name": "a", "kind": "syslog", "url": "udp://siem.example.com:514"}]"#,
+                "tls://host:port",
             ),
             (
                 r#"[{"name": "a", "kind": "ndjson", "url": "https://a.example.com"},
@@ -236,5 +254,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.problem.contains("GATEHOUSE_SECRETS_KEY"), "{e}");
+    }
+
+    #[test]
+    fn a_siem_ca_file_is_read_at_start_and_refused_when_unusable() {
+        let policy = |path: &str| {
+            let path = path.to_string();
+            let var =
+                move |name: &'static str| (name == "GATEHOUSE_SIEM_CA_FILE").then(|| path.clone());
+            AuditStreamPolicy::from_lookup(&var, None, "https://gatehouse.example.com")
+        };
+        assert!(policy("").unwrap().extra_roots.is_empty(), "empty: none");
+        let missing = policy("/nonexistent/ca.pem").unwrap_err().to_string();
+        assert!(missing.contains("GATEHOUSE_SIEM_CA_FILE") && missing.contains("cannot read"));
+        let dir = std::env::temp_dir().join(format!("siem-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("not-a-ca.pem");
+        std::fs::write(&file, "hello").unwrap();
+        let wrong = policy(file.to_str().unwrap()).unwrap_err().to_string();
+        assert!(wrong.contains("no certificate"), "{wrong}");
     }
 }

@@ -1,5 +1,4 @@
 use super::*;
-use crate::server::db::{Engine, SessionStore, DEFAULT_RESTORE_WINDOW_MS};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 
@@ -93,31 +92,15 @@ fn each_family_is_written_with_its_help_and_type() {
     );
 }
 
-/// A database nobody answers at: the connection is attempted only when used.
-fn unreachable_database() -> Db {
-    sqlx::any::install_default_drivers();
-    let url = "postgres://gatehouse:x@127.0.0.1:1/gatehouse";
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .acquire_timeout(Duration::from_secs(30))
-        .connect_lazy(url)
-        .unwrap();
-    let native = sqlx::postgres::PgPoolOptions::new()
-        .connect_lazy(url)
-        .unwrap();
-    Db {
-        pool,
-        engine: Engine::Postgres,
-        sessions: SessionStore::Postgres(tower_sessions_sqlx_store::PostgresStore::new(native)),
-        restore_window_ms: DEFAULT_RESTORE_WINDOW_MS,
-        key_changes: Default::default(),
-    }
-}
-
 #[tokio::test]
 async fn a_database_that_does_not_answer_does_not_hold_the_scrape() {
     let m = Metrics::new();
     let started = std::time::Instant::now();
-    let text = m.render(&unreachable_database()).await;
+    let text = m
+        .render(&crate::server::db::unreachable_database(
+            Duration::from_secs(30),
+        ))
+        .await;
     assert!(
         started.elapsed() < SCRAPE_READ_TIMEOUT + Duration::from_secs(2),
         "the scrape took {:?}",

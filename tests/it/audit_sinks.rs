@@ -1,8 +1,8 @@
 //! Audit streaming to the SIEM (issue 17): sinks as cursors over the audit chain, delivered by
 //! the streaming worker, which these tests tick themselves (its background loop is off) while
 //! they drive the app's clock past the backoff. Real receivers: a local NDJSON receiver that
-//! fails on purpose, a local HTTP Event Collector that confirms batches late, and the rsyslogd
-//! that scripts/test.sh starts. Every event received is checked against the chain with the
+//! fails on purpose and a local HTTP Event Collector that confirms batches late (the rsyslogd
+//! that scripts/test.sh starts, plain and TLS, in audit_sinks_syslog.rs). Every event received is checked against the chain with the
 //! server's own hash function. Refusals, the console, the environment and the REST API are in
 //! audit_sinks_console.rs.
 use crate::common::*;
@@ -53,7 +53,7 @@ pub async fn head(app: &TestApp) -> i64 {
 }
 
 /// The hash of event `seq` (the genesis hash before the first).
-async fn hash_at(app: &TestApp, seq: i64) -> String {
+pub async fn hash_at(app: &TestApp, seq: i64) -> String {
     if seq == 0 {
         return GENESIS_HASH.to_string();
     }
@@ -87,7 +87,7 @@ pub async fn drive(app: &TestApp, worker: &Worker, id: &str, rounds: usize) -> V
 
 /// Every event after `start` up to `head` exactly once, in order, each hash recomputed and each
 /// link to the one before checked (the first to the hash of event `start`).
-fn check_chain(events: &[Value], start: i64, head: i64, start_hash: &str) {
+pub fn check_chain(events: &[Value], start: i64, head: i64, start_hash: &str) {
     let seqs: Vec<i64> = events
         .iter()
         .map(|e| e["seq"].as_i64().expect("seq"))
@@ -451,123 +451,6 @@ async fn hec_batches_count_only_once_the_collector_confirms_them() {
         .filter(|e| e["event"]["seq"] == last)
         .count();
     assert_eq!(sent_twice, 2, "at least once: the unconfirmed batch again");
-}
-
-// --------------------------------------------------------------------------- rsyslog --
-
-/// The rsyslogd of scripts/test.sh: its TCP port and the file it writes each message to.
-fn rsyslog() -> (String, String) {
-    let explain = "is not set: scripts/test.sh starts rsyslogd (tests/siem/rsyslog.conf.in) and exports TEST_RSYSLOG_PORT and TEST_RSYSLOG_FILE; run the suite through it (make test)";
-    let port = std::env::var("TEST_RSYSLOG_PORT")
-        .unwrap_or_else(|_| panic!("TEST_RSYSLOG_PORT {explain}"));
-    let file = std::env::var("TEST_RSYSLOG_FILE")
-        .unwrap_or_else(|_| panic!("TEST_RSYSLOG_FILE {explain}"));
-    (port, file)
-}
-
-struct SyslogLine {
-    pri: u32,
-    app: String,
-    msgid: String,
-    seq: i64,
-    hash: String,
-    prev: String,
-    msg: Value,
-}
-
-/// `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [gatehouse@32473 seq="" hash="" prev="" sink=""] MSG`
-fn parse_syslog(line: &str) -> SyslogLine {
-    let line = &line[line.find('<').expect("a PRI")..];
-    let close = line.find('>').expect("a PRI");
-    let pri = line[1..close].parse().expect("a numeric PRI");
-    let mut fields = line[close + 1..].splitn(7, ' ');
-    assert_eq!(fields.next(), Some("1"), "RFC 5424 version: {line}");
-    let _timestamp = fields.next().expect("a timestamp");
-    let _host = fields.next().expect("a hostname");
-    let app = fields.next().expect("an app name").to_string();
-    let _procid = fields.next().expect("a procid");
-    let msgid = fields.next().expect("a msgid").to_string();
-    let rest = fields.next().expect("structured data and message");
-    let end = rest.find("] ").expect("structured data, then the message");
-    let sd = &rest[..=end];
-    assert!(sd.starts_with("[gatehouse@32473 "), "{sd}");
-    let param = |name: &str| {
-        let key = format!(" {name}=\"");
-        let at = sd.find(&key).unwrap_or_else(|| panic!("{name} in {sd}")) + key.len();
-        let len = sd[at..].find('"').expect("a closing quote");
-        sd[at..at + len].to_string()
-    };
-    SyslogLine {
-        pri,
-        app,
-        msgid,
-        seq: param("seq").parse().expect("a numeric seq"),
-        hash: param("hash"),
-        prev: param("prev"),
-        msg: serde_json::from_str(&rest[end + 2..]).expect("the message is the event's JSON"),
-    }
-}
-
-#[tokio::test]
-async fn rsyslog_receives_rfc5424_over_tcp_and_its_file_proves_the_chain() {
-    let (port, file) = rsyslog();
-    let app = spawn().await;
-    let made = create_sink(
-        &app,
-        &[
-            ("input[name]", "rsyslog"),
-            ("input[kind]", "syslog"),
-            ("input[url]", &format!("tcp://127.0.0.1:{port}")),
-            ("input[batch_size]", "4"),
-        ],
-    )
-    .await;
-    let id = made["id"].as_str().unwrap().to_string();
-    let start = made["cursor"].as_i64().unwrap();
-    let start_hash = hash_at(&app, start).await;
-    for i in 0..5 {
-        app.create_user(&unique(&format!("s{i}")), "Syslog", &[])
-            .await;
-    }
-    let worker = worker(&app);
-    let done = drive(&app, &worker, &id, 10).await;
-    let head_now = head(&app).await;
-    assert_eq!(done["cursor"], head_now);
-
-    // rsyslogd writes what it received on its own time: read its file until all is there.
-    let tag = format!("sink=\"{id}\"");
-    let wanted = (head_now - start) as usize;
-    let mut lines = Vec::new();
-    for _ in 0..300 {
-        let text = std::fs::read_to_string(&file).unwrap_or_default();
-        lines = text
-            .lines()
-            .filter(|l| l.contains(&tag))
-            .map(str::to_string)
-            .collect();
-        if lines.len() >= wanted {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        lines.len(),
-        wanted,
-        "rsyslogd wrote {} of {wanted} messages to {file}",
-        lines.len()
-    );
-    let mut parsed: Vec<SyslogLine> = lines.iter().map(|l| parse_syslog(l)).collect();
-    parsed.sort_by_key(|l| l.seq);
-    for l in &parsed {
-        assert_eq!(l.app, "gatehouse");
-        assert_eq!(l.msgid, l.msg["action"].as_str().unwrap());
-        assert_eq!(l.pri, 10 * 8 + 6, "authpriv, informational for a success");
-        assert_eq!(l.msg["seq"], l.seq);
-        assert_eq!(l.msg["hash"], l.hash.as_str());
-        assert_eq!(l.msg["prev_hash"], l.prev.as_str());
-    }
-    let events: Vec<Value> = parsed.into_iter().map(|l| l.msg).collect();
-    check_chain(&events, start, head_now, &start_hash);
 }
 
 // ------------------------------------------------------------------------------ OCSF --

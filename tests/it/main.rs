@@ -15,6 +15,7 @@ mod audit_retention;
 mod audit_search;
 mod audit_sinks;
 mod audit_sinks_console;
+mod audit_sinks_syslog;
 mod authz_matrix;
 mod background;
 mod backup;

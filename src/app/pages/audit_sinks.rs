@@ -223,9 +223,9 @@ pub fn SinkFields(sink: Option<AuditSinkView>, error: Signal<Option<AppError>>) 
         <div class="sm:col-span-2">
             <label for="sink-url" class="block text-sm font-medium">"URL"</label>
             <input id="sink-url" name="input[url]" class="input mt-1 w-full font-mono" required maxlength="300" value=url
-                placeholder="https://splunk.example.com:8088 · https://siem.example.com/ingest · tcp://syslog.example.com:514"
+                placeholder="https://splunk.example.com:8088 · https://siem.example.com/ingest · tls://syslog.example.com:6514"
                 aria-invalid=invalid("url") aria-describedby="sink-url-help sink-url-error" />
-            <p id="sink-url-help" class="mt-1 text-xs text-slate-500 dark:text-slate-400">"HEC: the collector's base URL. NDJSON: the address POSTed to (HTTPS; plain HTTP only for localhost). Syslog: tcp://host:port (TLS is not offered yet)."</p>
+            <p id="sink-url-help" class="mt-1 text-xs text-slate-500 dark:text-slate-400">"HEC: the collector's base URL. NDJSON: the address POSTed to (HTTPS; plain HTTP only for localhost). Syslog: tcp://host:port, or tls://host:port for TLS (the server's certificate is checked against Mozilla's roots and GATEHOUSE_SIEM_CA_FILE)."</p>
             <p id="sink-url-error" class="mt-1 text-sm text-red-700 dark:text-red-300" role="alert">{message("url")}</p>
         </div>
         <div class="sm:col-span-2">

@@ -229,3 +229,24 @@ pub fn placeholders(n: usize) -> String {
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// A PostgreSQL database nobody answers at, for tests of what a dead database does to the
+/// health checks and the scrape: the connection is attempted only when used, and waited for
+/// `acquire_timeout`.
+#[cfg(test)]
+pub(crate) fn unreachable_database(acquire_timeout: Duration) -> Db {
+    sqlx::any::install_default_drivers();
+    let url = "postgres://gatehouse:x@127.0.0.1:1/gatehouse";
+    let pool = AnyPoolOptions::new()
+        .acquire_timeout(acquire_timeout)
+        .connect_lazy(url)
+        .expect("a lazy pool");
+    let native = PgPoolOptions::new().connect_lazy(url).expect("a lazy pool");
+    Db {
+        pool,
+        engine: Engine::Postgres,
+        sessions: SessionStore::Postgres(tower_sessions_sqlx_store::PostgresStore::new(native)),
+        restore_window_ms: DEFAULT_RESTORE_WINDOW_MS,
+        key_changes: Default::default(),
+    }
+}

@@ -185,27 +185,6 @@ async fn check_secrets_key(db: &Db, outbox: &OutboxPolicy, database_ok: bool) ->
 mod tests {
     use super::*;
     use crate::server::config::Config;
-    use crate::server::db::{Engine, SessionStore, DEFAULT_RESTORE_WINDOW_MS};
-
-    /// A database nobody answers at: the connection is attempted only when used.
-    fn unreachable_database() -> Db {
-        sqlx::any::install_default_drivers();
-        let url = "postgres://gatehouse:x@127.0.0.1:1/gatehouse";
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy(url)
-            .unwrap();
-        let native = sqlx::postgres::PgPoolOptions::new()
-            .connect_lazy(url)
-            .unwrap();
-        Db {
-            pool,
-            engine: Engine::Postgres,
-            sessions: SessionStore::Postgres(tower_sessions_sqlx_store::PostgresStore::new(native)),
-            restore_window_ms: DEFAULT_RESTORE_WINDOW_MS,
-            key_changes: Default::default(),
-        }
-    }
 
     fn config() -> Config {
         Config::from_lookup(|k| {
@@ -225,7 +204,12 @@ mod tests {
     async fn a_broken_database_makes_the_instance_unavailable_naming_each_check() {
         let config = config();
         let oidc = Oidc::new(config.oidc.clone(), config.redirect_url()).unwrap();
-        let (status, body) = readiness(&unreachable_database(), &oidc, &config.outbox).await;
+        let (status, body) = readiness(
+            &crate::server::db::unreachable_database(Duration::from_secs(5)),
+            &oidc,
+            &config.outbox,
+        )
+        .await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         assert_eq!(body["status"], "unavailable", "{body}");
         let checks = body["checks"].as_object().unwrap();

@@ -50,11 +50,7 @@ pub async fn with_token(State(state): State<AppState>, headers: HeaderMap) -> Re
     let Some(token) = &state.config.metrics.token else {
         return (StatusCode::NOT_FOUND, "Not found\n").into_response();
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+    let presented = crate::server::http::api_v1::caller::bearer(&headers);
     if !presented.is_some_and(|p| token_matches(p, token.expose())) {
         let mut res = (
             StatusCode::UNAUTHORIZED,

@@ -23,33 +23,45 @@ pub(crate) fn one_line(s: &str) -> bool {
     !s.chars().any(char::is_control)
 }
 
-/// `tcp://host:port`. Syslog over TLS is not offered yet (docs/decisions.md).
+/// A display name of something an administrator registers (a sink, a transmitter): trimmed, 1 to
+/// 100 characters on one line.
+pub(crate) fn check_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME || !one_line(name) {
+        return Err(format!("Name: 1 to {MAX_NAME} characters on one line"));
+    }
+    Ok(name.to_string())
+}
+
+/// `tcp://host:port`, or `tls://host:port` for syslog over TLS (RFC 5425).
 fn check_syslog_url(raw: &str) -> Result<String, String> {
     let raw = raw.trim().trim_end_matches('/');
     if raw.is_empty() {
-        return Err("URL is required: tcp://host:port".into());
+        return Err("URL is required: tcp://host:port or tls://host:port".into());
     }
-    if raw.starts_with("tls://") {
-        return Err("URL: syslog over TLS (tls://) is not supported yet; use tcp:// to a relay on a trusted network, or an HEC or NDJSON sink over HTTPS".into());
-    }
-    if !raw.starts_with("tcp://") {
-        return Err("URL of a syslog sink is tcp://host:port".into());
-    }
-    let url = url::Url::parse(raw).map_err(|e| format!("URL is not tcp://host:port ({e})"))?;
+    let Some(scheme) = ["tcp", "tls"]
+        .into_iter()
+        .find(|s| raw.starts_with(&format!("{s}://")))
+    else {
+        return Err("URL of a syslog sink is tcp://host:port or tls://host:port (TLS)".into());
+    };
+    let url = url::Url::parse(raw).map_err(|e| format!("URL is not {scheme}://host:port ({e})"))?;
     let host = url
         .host_str()
         .filter(|h| !h.is_empty())
-        .ok_or("URL names no host: tcp://host:port")?;
-    let port = url.port().ok_or("URL needs a port: tcp://host:514")?;
+        .ok_or(format!("URL names no host: {scheme}://host:port"))?;
+    let port = url
+        .port()
+        .ok_or(format!("URL needs a port: {scheme}://host:6514"))?;
     if !url.username().is_empty()
         || url.password().is_some()
         || url.query().is_some()
         || url.fragment().is_some()
         || !url.path().is_empty()
     {
-        return Err("URL is tcp://host:port and nothing more".into());
+        return Err(format!("URL is {scheme}://host:port and nothing more"));
     }
-    Ok(format!("tcp://{host}:{port}"))
+    Ok(format!("{scheme}://{host}:{port}"))
 }
 
 /// The collector's base URL; the full event or collector path is accepted too.
@@ -71,13 +83,10 @@ fn hec_base(url: String) -> String {
 pub(crate) fn check(input: &AuditSinkInput) -> Result<Valid, Vec<(String, String)>> {
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut bad = |field: &str, message: String| errors.push((field.into(), message));
-    let name = input.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > MAX_NAME || !one_line(&name) {
-        bad(
-            "name",
-            format!("Name: 1 to {MAX_NAME} characters on one line"),
-        );
-    }
+    let name = check_name(&input.name).unwrap_or_else(|m| {
+        bad("name", m);
+        String::new()
+    });
     let kind = match input.kind.trim() {
         "hec" => Some("hec"),
         "ndjson" => Some("ndjson"),
@@ -190,11 +199,18 @@ mod tests {
         assert_eq!(v.url, "http://127.0.0.1:9000/in");
         let v = check(&input("syslog", " tcp://siem.example.com:6514 ")).unwrap();
         assert_eq!(v.url, "tcp://siem.example.com:6514");
+        let v = check(&input("syslog", "tls://siem.example.com:6514/")).unwrap();
+        assert_eq!(v.url, "tls://siem.example.com:6514");
         for (kind, url, expected) in [
             ("ndjson", "http://siem.example.com/in", "https"),
             ("hec", "ftp://splunk.example.com", "https"),
-            ("syslog", "tls://siem.example.com:6514", "TLS"),
-            ("syslog", "udp://siem.example.com:514", "tcp://host:port"),
+            (
+                "syslog",
+                "udp://siem.example.com:514",
+                "tcp://host:port or tls://",
+            ),
+            ("syslog", "tls://siem.example.com", "port"),
+            ("syslog", "tls://user@siem.example.com:6514", "nothing more"),
             ("syslog", "tcp://siem.example.com", "port"),
             ("syslog", "tcp://siem.example.com:514/x", "nothing more"),
         ] {

@@ -54,11 +54,15 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(db: Db, clock: Arc<Clock>, policy: AuditStreamPolicy) -> Worker {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(policy.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+            .redirect(reqwest::redirect::Policy::none());
+        for root in &policy.extra_roots {
+            if let Ok(cert) = reqwest::Certificate::from_der(root.as_ref()) {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        let http = http.build().unwrap_or_default();
         Worker {
             db,
             clock,
@@ -304,9 +308,14 @@ impl Worker {
             }
             "syslog" => {
                 let frames = transport::syslog_frames(rows, &events, host, &sink.id);
-                transport::syslog_send(&sink.url, &frames, self.policy.timeout)
-                    .await
-                    .map(|()| Sent::Acknowledged)
+                transport::syslog_send(
+                    &sink.url,
+                    &frames,
+                    self.policy.timeout,
+                    &self.policy.syslog_tls,
+                )
+                .await
+                .map(|()| Sent::Acknowledged)
             }
             other => Err(format!("unknown sink kind {other:?}")),
         }

@@ -1,6 +1,6 @@
 //! Sending a batch of audit events to a sink (issue 17): Splunk's HTTP Event Collector, with its
 //! acknowledgements when the collector offers them; an NDJSON webhook; syslog (RFC 5424) over
-//! TCP with the octet-counting framing of RFC 6587. Each returns the failure text kept as the
+//! TCP, plain or TLS (RFC 5425), with the octet-counting framing of RFC 6587. Each returns the failure text kept as the
 //! sink's last error (never a token: only the sink's answer and the connection's reason).
 //!
 //! What counts as delivered: the HEC's confirmation of the batch's `ackId` (or its 200 when it
@@ -10,8 +10,10 @@
 use crate::server::db::audit::ChainRow;
 use crate::server::service::scim_out::without_url;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio_rustls::rustls::{pki_types::ServerName, ClientConfig};
 
 /// What the destination said of a batch.
 #[derive(Debug, PartialEq, Eq)]
@@ -235,31 +237,62 @@ pub fn syslog_frames(rows: &[ChainRow], events: &[Value], host: &str, sink_id: &
     out
 }
 
-/// Writes the frames on a new TCP connection to `tcp://host:port`, flushes and closes it.
-pub async fn syslog_send(url: &str, frames: &[u8], timeout: Duration) -> Result<(), String> {
-    let address = url
-        .strip_prefix("tcp://")
-        .ok_or_else(|| format!("{url} is not tcp://host:port"))?;
+/// Writes the frames on a new connection to `tcp://host:port` or `tls://host:port` (the server's
+/// certificate checked against `tls`'s roots and the host), flushes and closes it.
+pub async fn syslog_send(
+    url: &str,
+    frames: &[u8],
+    timeout: Duration,
+    tls: &Arc<ClientConfig>,
+) -> Result<(), String> {
+    let (secure, address) = match (url.strip_prefix("tls://"), url.strip_prefix("tcp://")) {
+        (Some(address), _) => (true, address),
+        (None, Some(address)) => (false, address),
+        (None, None) => return Err(format!("{url} is not tcp://host:port or tls://host:port")),
+    };
     let work = async {
-        let mut stream = tokio::net::TcpStream::connect(address)
+        let mut tcp = tokio::net::TcpStream::connect(address)
             .await
             .map_err(|e| format!("cannot connect to {address}: {e}"))?;
-        stream
-            .write_all(frames)
+        if !secure {
+            return write_and_close(&mut tcp, frames, address).await;
+        }
+        let host = address
+            .rsplit_once(':')
+            .map_or(address, |(host, _)| host)
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|e| format!("{host} is no name to check a certificate against ({e})"))?;
+        let mut stream = tokio_rustls::TlsConnector::from(tls.clone())
+            .connect(name, tcp)
             .await
-            .map_err(|e| format!("writing to {address}: {e}"))?;
-        stream
-            .flush()
-            .await
-            .map_err(|e| format!("writing to {address}: {e}"))?;
-        stream
-            .shutdown()
-            .await
-            .map_err(|e| format!("closing the connection to {address}: {e}"))
+            .map_err(|e| format!("TLS with {address}: {e}"))?;
+        write_and_close(&mut stream, frames, address).await
     };
     tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| format!("{address}: no connection or write within {timeout:?}"))?
+}
+
+/// Writes everything, flushes, and closes (with TLS, after its close_notify).
+async fn write_and_close(
+    stream: &mut (impl AsyncWrite + Unpin),
+    frames: &[u8],
+    address: &str,
+) -> Result<(), String> {
+    stream
+        .write_all(frames)
+        .await
+        .map_err(|e| format!("writing to {address}: {e}"))?;
+    stream
+        .flush()
+        .await
+        .map_err(|e| format!("writing to {address}: {e}"))?;
+    stream
+        .shutdown()
+        .await
+        .map_err(|e| format!("closing the connection to {address}: {e}"))
 }
 
 #[cfg(test)]

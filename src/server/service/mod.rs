@@ -37,6 +37,7 @@ pub mod scim_out_groups;
 pub mod scim_users;
 pub mod sealed;
 pub mod secrets;
+pub mod siem_tls;
 pub mod sources;
 pub mod ssf;
 pub mod ssf_apply;

@@ -8,12 +8,12 @@ use crate::server::auth::Authorized;
 use crate::server::db::{self, ssf::ReceiverRow, Db};
 use crate::server::internal;
 use crate::server::service::audit::{self, Entry, Outcome};
+use crate::server::service::audit_sink_checks::{check_name, one_line};
 use crate::server::service::provisioning::parse_max_attempts;
 use crate::server::service::{sealed, secrets};
 use serde_json::json;
 
 const CONFLICT: &str = "This receiver was changed by someone else since you opened it. Reload to see their changes, then make yours again.";
-const MAX_NAME: usize = 100;
 const MAX_AUDIENCE: usize = 300;
 const NOT_FOUND: &str = "The Shared Signals receiver";
 
@@ -25,19 +25,12 @@ struct Valid {
     max_attempts: i64,
 }
 
-fn one_line(s: &str) -> bool {
-    !s.chars().any(char::is_control)
-}
-
 async fn parse(db: &Db, input: &ReceiverInput) -> Result<Valid, AppError> {
     let mut errors: Vec<(String, String)> = Vec::new();
-    let name = input.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > MAX_NAME || !one_line(&name) {
-        errors.push((
-            "name".into(),
-            format!("Name: 1 to {MAX_NAME} characters on one line"),
-        ));
-    }
+    let name = check_name(&input.name).unwrap_or_else(|m| {
+        errors.push(("name".into(), m));
+        String::new()
+    });
     let application_id = Some(input.application_id.trim().to_string()).filter(|a| !a.is_empty());
     if let Some(app) = &application_id {
         // Checked before the look-up: PostgreSQL refuses a NUL in a text parameter.

@@ -8,13 +8,13 @@ use crate::server::auth::Authorized;
 use crate::server::db::{self, ssf_in::Keys, ssf_in::TransmitterRow, Db};
 use crate::server::internal;
 use crate::server::service::audit::{self, Entry, Outcome};
+use crate::server::service::audit_sink_checks::{check_name, one_line};
 use crate::server::service::ssf_jwks::{fetch_keys, url_field, Fetched};
 use crate::server::ssf_verify::{self, DEFAULT_MAX_AGE_SECS};
 use serde_json::{json, Value};
 
 const CONFLICT: &str = "This transmitter was changed by someone else since you opened it. Reload to see their changes, then make yours again.";
 const NOT_FOUND: &str = "The Shared Signals transmitter";
-const MAX_NAME: usize = 100;
 const MAX_URL: usize = 300;
 const MAX_MAX_AGE: i64 = 30 * 86_400;
 /// Tokens shown on a transmitter's page.
@@ -29,20 +29,13 @@ struct Valid {
     max_age_seconds: i64,
 }
 
-fn one_line(s: &str) -> bool {
-    !s.chars().any(char::is_control)
-}
-
 async fn parse(db: &Db, public_url: &str, input: &TransmitterInput) -> Result<Valid, AppError> {
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut bad = |field: &str, message: String| errors.push((field.into(), message));
-    let name = input.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > MAX_NAME || !one_line(&name) {
-        bad(
-            "name",
-            format!("Name: 1 to {MAX_NAME} characters on one line"),
-        );
-    }
+    let name = check_name(&input.name).unwrap_or_else(|m| {
+        bad("name", m);
+        String::new()
+    });
     let issuer = url_field(&input.issuer, "Issuer").unwrap_or_else(|m| {
         bad("issuer", m);
         String::new()
