@@ -119,7 +119,7 @@ tests/siem/make-certs.sh "$rsyslog_dir/tls"
 export TEST_RSYSLOG_PORT="$RSYSLOG_PORT" TEST_RSYSLOG_FILE="$rsyslog_dir/messages.log"
 export TEST_RSYSLOG_TLS_PORT="$RSYSLOG_TLS_PORT" TEST_SIEM_CA_FILE="$rsyslog_dir/tls/ca.pem"
 sed -e "s#@WORKDIR@#$rsyslog_dir#" -e "s#@FILE@#$TEST_RSYSLOG_FILE#" -e "s#@PORT@#$RSYSLOG_PORT#" \
-  -e "s#@TLS_PORT@#$RSYSLOG_TLS_PORT#" -e "s#@TLS_DIR@#$rsyslog_dir/tls#" \
+  -e "s#@TLS_PORT@#$RSYSLOG_TLS_PORT#" -e "s#@TLS_DIR@#$rsyslog_dir/tls#g" \
   tests/siem/rsyslog.conf.in >"$rsyslog_dir/rsyslog.conf"
 start_service "the rsyslogd of the SIEM streaming tests" "$RSYSLOG_PORT" "$logs/rsyslogd.log" \
   "$(command -v rsyslogd || echo /usr/sbin/rsyslogd)" -n -f "$rsyslog_dir/rsyslog.conf" -i "$rsyslog_dir/rsyslogd.pid"

@@ -29,9 +29,9 @@ async fn bad_sinks_and_bad_replays_are_refused_per_field_and_nothing_is_stored()
             vec![
                 ok[0],
                 ("input[kind]", "syslog"),
-                ("input[url]", "tls://siem.example.com:6514"),
+                ("input[url]", "udp://siem.example.com:514"),
             ],
-            "TLS",
+            "tcp://host:port or tls://host:port",
         ),
         (
             vec![
@@ -125,7 +125,7 @@ fn bad_environment_sinks_stop_the_start_naming_the_variable() {
         "not json",
         r#"[{"name": "a"}]"#,
         r#"[{"name": "a", "kind": "ndjson", "url": "http://siem.example.com/in"}]"#,
-        r#"[{"name": "a", "kind": "syslog", "url": "tls://siem.example.com:6514"}]"#,
+        r#"[{"name": "a", "kind": "syslog", "url": "udp://siem.example.com:514"}]"#,
     ] {
         let mut vars = base_env("sqlite://unused.db", 1);
         vars.insert("GATEHOUSE_AUDIT_SINKS", raw.to_string());
