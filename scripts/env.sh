@@ -9,3 +9,4 @@ export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$ROOT/target/site}"
 export LEPTOS_TAILWIND_VERSION="${LEPTOS_TAILWIND_VERSION:-v4.1.0}"
 export GATEHOUSE_BIN="$CARGO_TARGET_DIR/release/gatehouse"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+export GATEHOUSE_BUILD_COMMIT="${GATEHOUSE_BUILD_COMMIT:-$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || true)}"   # shown on /system

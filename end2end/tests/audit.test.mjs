@@ -1,7 +1,7 @@
 // The auditor's work in the browser: filter the log, export the view, verify the chain.
 import fs from 'node:fs';
 import {
-  assert, auditRows, BASE_URL, e2eTest, eventually, expectText, signIn, textOf, USERS, waitForHydration,
+  assert, auditRows, BASE_URL, e2eTest, eventually, expectText, realProblems, signIn, textOf, USERS, waitForHydration,
 } from './helpers.mjs';
 
 e2eTest('auditor filters the log to sign-ins, exports that view as NDJSON with hashes, and verifies the chain', async ({ page }) => {
@@ -48,3 +48,22 @@ e2eTest('auditor filters the log to sign-ins, exports that view as NDJSON with h
     assert.ok(actions.includes('audit.export') && actions.includes('audit.verify'), actions.join(','));
   });
 }, { timeout: 60_000 });
+
+e2eTest('an auditor opens an event from the log: its summary, its chain links, and a permalink', async ({ page, problems }) => {
+  const response = await signIn(page, USERS.auditor.email, '/audit?action=auth.sign_in');
+  assert.equal(response.status(), 200);
+  await waitForHydration(page);
+  const first = page.locator('table#audit-table tbody tr[data-seq]').first();
+  await first.waitFor();
+  const seq = await first.getAttribute('data-seq');
+  await Promise.all([page.waitForURL(`${BASE_URL}/audit/events/${seq}`), first.locator('td').first().locator('a').click()]);
+  await expectText(page, 'main h1', `Event ${seq}: auth.sign_in`);
+  assert.match(await textOf(page, '#event-summary'), /performed auth\.sign_in.*; it succeeded\.$/);
+  assert.equal(await textOf(page, '#event-hash-check'), 'recomputes from its fields and the hash it links to.');
+  assert.match(await textOf(page, '#event-hash'), /^[0-9a-f]{64}$/);
+  assert.match(await textOf(page, '#event-previous'), new RegExp(`Previous event ${Number(seq) - 1}: .*The link holds\\.`));
+  // The permalink works on its own, without the list.
+  await page.goto(`${BASE_URL}/audit/events/${seq}`);
+  await expectText(page, 'main h1', `Event ${seq}: auth.sign_in`);
+  assert.deepEqual(realProblems(problems), []);
+});

@@ -96,6 +96,7 @@ e2eTest('auditor signs in and reads the audit log', async ({ page }) => {
     { text: 'Devices', href: '/devices' },
     { text: 'Audit log', href: '/audit' },
     { text: 'My tokens', href: '/my-tokens' },
+    { text: 'System', href: '/system' },
   ]);
 
   await page.locator('nav[aria-label="Main"] a', { hasText: 'Audit log' }).click();

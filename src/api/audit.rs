@@ -1,4 +1,6 @@
-use crate::model::audit::{AuditPage, AuditQuery, CheckpointsView, DashboardSummary, ExportTicket};
+use crate::model::audit::{
+    AuditEventDetail, AuditPage, AuditQuery, CheckpointsView, DashboardSummary, ExportTicket,
+};
 use crate::model::jobs::Job;
 use crate::model::AppError;
 #[cfg(feature = "ssr")]
@@ -25,6 +27,14 @@ pub async fn load_audit_page(query: Option<AuditQuery>) -> Result<AuditPage, App
     audit::search(&state.db, &query.unwrap_or_default())
         .await
         .map_err(fail)
+}
+
+/// One event on its own page: what happened in words, what it changed, and its chain links.
+#[server(prefix = "/api", endpoint = "audit/event")]
+pub async fn load_audit_event(seq: i64) -> Result<AuditEventDetail, AppError> {
+    use crate::server::{auth::guard::fail, auth::require, service::audit_event};
+    let (state, _) = require(Permission::ReadAudit).await?;
+    audit_event::detail(&state.db, seq).await.map_err(fail)
 }
 
 /// Starts walking the whole chain; returns the job to follow.

@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::Console>
                     <Route path=path!("") view=pages::Dashboard />
                     <Route path=path!("audit") view=pages::AuditLog />
+                    <Route path=path!("audit/events/:seq") view=pages::AuditEventPage />
                     <Route path=path!("audit/sinks") view=pages::AuditSinks />
                     <Route path=path!("audit/sinks/:id") view=pages::AuditSinkPage />
                     <Route path=path!("users") view=pages::Users />

@@ -87,6 +87,8 @@ impl Role {
                 VerifyAudit,
                 ReadApps,
                 ReadGroups,
+                // The version and effective configuration are evidence (issue 18).
+                ReadSystem,
             ],
         }
     }
@@ -221,7 +223,9 @@ impl Permission {
             Permission::ManageSignals => "manage Shared Signals receivers",
             Permission::RevokeEverywhere => "revoke a person's access everywhere",
             Permission::SignOutEverywhere => "sign a person out everywhere",
-            Permission::ReadSystem => "see the instances and their background work",
+            Permission::ReadSystem => {
+                "see the instances, their background work and the configuration"
+            }
         }
     }
 }
@@ -286,7 +290,8 @@ pub const PAGES: &[(&str, &str, Permission)] = &[
     // Everyone's personal tokens, linked from the service accounts page.
     ("/tokens", "", Permission::ManageSessions),
     ("/my-tokens", "My tokens", Permission::ViewConsole),
-    // Instances and which one runs each background task (issue 17).
+    // Instances and which one runs each background task (issue 17), the version and the
+    // effective configuration (issue 18).
     ("/system", "System", Permission::ReadSystem),
 ];
 
@@ -348,7 +353,7 @@ mod tests {
         assert!(!Role::Support.has(Permission::ManageAuditSinks));
         assert!(Role::Admin.has(Permission::ReadSystem));
         assert!(!Role::Support.has(Permission::ReadSystem));
-        assert!(!Role::Auditor.has(Permission::ReadSystem));
+        assert!(Role::Auditor.has(Permission::ReadSystem));
     }
 
     #[test]

@@ -177,7 +177,7 @@ impl Scope {
             }
             Scope::PeopleSignOut => "Sign a person out everywhere (session-revoked to receivers)",
             Scope::SystemRead => {
-                "Read the instances and which one runs each background task and delivery"
+                "Read the instances, which one runs each background task and delivery, the version and the effective configuration (secrets redacted)"
             }
         }
     }

@@ -27,6 +27,47 @@ pub struct AuditPage {
     pub next_before: Option<i64>,
 }
 
+/// One event on its own page (`/audit/events/<seq>`, `GET /api/v1/audit/events/{seq}`): a
+/// sentence, the fields it changed, and where it sits in the chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditEventDetail {
+    pub event: AuditEvent,
+    /// Who did what to what, and how it ended, in words.
+    pub summary: String,
+    /// The hash this event links to: the event before's (the genesis hash for the first event).
+    pub prev_hash: String,
+    /// The hash recomputed from the event's fields and `prev_hash` is the stored one.
+    pub hash_verifies: bool,
+    /// The event before, while the log still holds it (retention removes the oldest).
+    pub previous: Option<ChainNeighbour>,
+    /// The event after, if there is one yet.
+    pub next: Option<ChainNeighbour>,
+    /// Before and after of each field the event changed, as its details record them.
+    pub changes: Vec<FieldChange>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChainNeighbour {
+    pub seq: i64,
+    pub action: String,
+    pub hash: String,
+    /// The link holds: for the event before, its hash is this event's `prev_hash`; for the
+    /// event after, its `prev_hash` is this event's hash.
+    pub links: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FieldChange {
+    pub field: String,
+    /// `—` when the field had no value (created).
+    pub before: String,
+    /// `—` when the field has no value any more (removed).
+    pub after: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DashboardSummary {
     pub audit_events: i64,

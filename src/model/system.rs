@@ -87,6 +87,44 @@ impl DeliveryLease {
     }
 }
 
+/// What this instance is and how it is set up, as administrators and auditors see it on
+/// `/system` (issue 18): evidence of the configuration, secrets redacted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SystemInfo {
+    /// The release (`Cargo.toml`'s version).
+    pub version: String,
+    /// The commit it was built from (`GATEHOUSE_BUILD_COMMIT` at build time; `unknown` without).
+    pub commit: String,
+    /// `sqlite` or `postgres`.
+    pub engine: String,
+    /// The checks of `/readyz`: database, identity provider, signing key, secrets key.
+    pub checks: Vec<ReadinessCheck>,
+    /// Every setting read at start, by name.
+    pub settings: Vec<Setting>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReadinessCheck {
+    pub name: String,
+    pub ok: bool,
+    /// Without it the instance does not serve (the load balancer takes it out).
+    pub required: bool,
+    pub detail: String,
+}
+
+/// One `GATEHOUSE_*` setting as the instance read it at start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Setting {
+    pub name: String,
+    /// As set; `None` when not set (its default applies, README "Settings"). A secret shows as
+    /// `(set, redacted)`; a database URL without its password.
+    pub value: Option<String>,
+    pub redacted: bool,
+}
+
 /// What a task does, for the console.
 pub fn describe_task(task: &str) -> &'static str {
     match task {

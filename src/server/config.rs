@@ -75,6 +75,8 @@ pub struct Config {
     /// `GATEHOUSE_LOG_FORMAT`: read again by `main` before the configuration, so the logs of
     /// every command follow it; here so `serve` refuses a bad value with the others.
     pub log_format: LogFormat,
+    /// Every `GATEHOUSE_*` setting read at start, secrets redacted (`/system`).
+    pub settings: Vec<crate::model::system::Setting>,
     /// `GATEHOUSE_INSTANCE_ID`: this instance's name in the console and on its leases; `None`
     /// makes one up (host, process id, random suffix).
     pub instance_id: Option<String>,
@@ -153,7 +155,14 @@ impl Config {
         Config::from_lookup(|k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        // Every setting read is recorded for /system's effective configuration.
+        let recorder = crate::server::config_settings::Recorder::default();
+        let get = |name: &str| {
+            let value = lookup(name);
+            recorder.saw(name, value.as_deref());
+            value
+        };
         let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| var(name).ok_or_else(|| err(name, "is not set"));
 
@@ -290,7 +299,9 @@ impl Config {
         let heavy_total =
             positive(&var, "GATEHOUSE_HEAVY_JOBS_TOTAL", 6)?.min(u32::MAX as u64) as u32;
 
-        let log_format = LogFormat::from_lookup(&get)?;
+        let log_format = LogFormat::from_lookup(get)?;
+        // Read by the log set-up before the configuration; looked up here for /system's list.
+        let _ = get("GATEHOUSE_LOG");
         let instance_id = crate::server::instance::configured_id(&var)?;
         let api = ApiPolicy::from_lookup(&var)?;
         let mut outbox = OutboxPolicy::from_lookup(&var)?;
@@ -299,7 +310,9 @@ impl Config {
         let audit_stream =
             AuditStreamPolicy::from_lookup(&var, outbox.secrets_key.as_ref(), &public_url)?;
 
+        let settings = recorder.settings();
         Ok(Config {
+            settings,
             log_format,
             instance_id,
             api,

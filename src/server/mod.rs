@@ -15,6 +15,7 @@ pub mod config_api;
 pub mod config_audit_stream;
 pub mod config_metrics;
 pub mod config_outbox;
+pub mod config_settings;
 pub mod db;
 pub mod http;
 pub mod instance;

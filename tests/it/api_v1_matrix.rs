@@ -160,10 +160,26 @@ const ROWS: &[(&str, &str, &str, &str, &str)] = &[
         "",
         "system:read",
     ),
+    // The version and effective configuration (issue 18).
+    (
+        "get",
+        "/api/v1/system/info",
+        "/api/v1/system/info",
+        "",
+        "system:read",
+    ),
     (
         "get",
         "/api/v1/audit/events",
         "/api/v1/audit/events",
+        "",
+        "audit:read",
+    ),
+    // One event with its chain links (issue 18).
+    (
+        "get",
+        "/api/v1/audit/events/{seq}",
+        "/api/v1/audit/events/1",
         "",
         "audit:read",
     ),

@@ -104,6 +104,23 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Allow,
     ),
+    // One event on its own page (issue 18).
+    (Page("/audit/events/1"), SignIn, Allow, Deny, Allow),
+    (
+        ServerFn("audit/event", "seq=1"),
+        Unauthenticated,
+        Allow,
+        Deny,
+        Allow,
+    ),
+    (
+        ServerFn("audit/event", "seq=987654321"),
+        Unauthenticated,
+        Missing,
+        Deny,
+        Missing,
+    ),
+
     (
         ServerFn("audit/job", "id=j_missing"),
         Unauthenticated,
@@ -843,14 +860,22 @@ const MATRIX: &[(Target, Expect, Expect, Expect, Expect)] = &[
         Deny,
         Deny,
     ),
-    // Instances and their background work (issue 17): administrators only.
-    (Page("/system"), SignIn, Allow, Deny, Deny),
+    // Instances and their background work (issue 17), the version and the effective
+    // configuration (issue 18): administrators and auditors.
+    (Page("/system"), SignIn, Allow, Deny, Allow),
     (
         ServerFn("system/background", ""),
         Unauthenticated,
         Allow,
         Deny,
+        Allow,
+    ),
+    (
+        ServerFn("system/info", ""),
+        Unauthenticated,
+        Allow,
         Deny,
+        Allow,
     ),
     // Service accounts and personal access tokens (issue 13)
     (Page("/sources"), SignIn, Allow, Deny, Deny),

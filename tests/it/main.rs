@@ -11,6 +11,7 @@ mod apps;
 mod audit_chain;
 mod audit_checkpoint_tools;
 mod audit_checkpoints;
+mod audit_event;
 mod audit_retention;
 mod audit_search;
 mod audit_sinks;

@@ -189,7 +189,7 @@ pub fn EventRows(events: Vec<AuditEvent>) -> impl IntoView {
             };
             view! {
                 <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-seq=e.seq>
-                    <td class="px-3 py-2 tabular-nums text-slate-500">{e.seq}</td>
+                    <td class="px-3 py-2 tabular-nums"><A href=format!("/audit/events/{}", e.seq) attr:class="link" attr:title="The event's own page: what changed, its chain links, a permalink">{e.seq}</A></td>
                     <td class="px-3 py-2 whitespace-nowrap">{format_utc(e.occurred_at)}</td>
                     <td class="px-3 py-2">{actor}<span class="block text-xs text-slate-500">{role}</span></td>
                     <td class="px-3 py-2 font-mono text-xs">{e.action.clone()}</td>

@@ -1,9 +1,11 @@
-//! `/system` (administrators; issue 17, several instances): which instance answered, which one
-//! runs each background task once for all of them (holder, since when, last run, runs, last
-//! error), and which one delivers to each destination now.
+//! `/system` (administrators and auditors): this instance's build, checks and effective
+//! configuration (issue 18, system_info.rs); which instance answered, which one runs each
+//! background task once for all of them (holder, since when, last run, runs, last error), and
+//! which one delivers to each destination now (issue 17, several instances).
 use crate::api::system::system_background;
 use crate::app::components::{ErrorBox, Loading};
 use crate::app::pages::audit_sinks::time_or_never;
+use crate::app::pages::system_info::InstanceInfo;
 use crate::model::system::{describe_task, BackgroundTask, BackgroundWork, DeliveryLease};
 use crate::model::time::format_utc;
 use leptos::prelude::*;
@@ -27,10 +29,11 @@ pub fn SystemPage() -> impl IntoView {
     view! {
         <Title text="System" />
         <div class="flex flex-wrap items-center gap-3">
-            <h1 class="text-2xl font-semibold">"Instances and background work"</h1>
+            <h1 class="text-2xl font-semibold">"System"</h1>
             <button type="button" class="btn-ghost ml-auto" id="refresh-system" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
         </div>
-        <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
+        <InstanceInfo refreshed />
+        <p class="mt-8 text-sm text-slate-600 dark:text-slate-300">
             "Several Gatehouse instances can serve behind a load balancer (PostgreSQL). Work that must happen once runs on the instance holding its lease; an instance renews its leases every few seconds, and when one stops, another takes its work over within 15 seconds."
         </p>
         <Transition fallback=Loading>

@@ -29,6 +29,40 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     (status, Json(body))
 }
 
+/// What `/system` and `GET /api/v1/system/info` show of this instance.
+pub async fn system_info(state: &AppState) -> crate::model::system::SystemInfo {
+    use crate::model::system::{ReadinessCheck, SystemInfo};
+    let (_, body) = readiness(&state.db, &state.oidc, &state.config.outbox).await;
+    let checks = body["checks"]
+        .as_object()
+        .map(|checks| {
+            checks
+                .iter()
+                .map(|(name, c)| ReadinessCheck {
+                    name: name.clone(),
+                    ok: c["ok"].as_bool().unwrap_or(false),
+                    required: c["required"].as_bool().unwrap_or(false),
+                    detail: c["detail"].as_str().unwrap_or_default().to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    SystemInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        commit: option_env!("GATEHOUSE_BUILD_COMMIT")
+            .filter(|c| !c.is_empty())
+            .unwrap_or("unknown")
+            .to_string(),
+        engine: match state.db.engine {
+            db::Engine::Sqlite => "sqlite",
+            db::Engine::Postgres => "postgres",
+        }
+        .to_string(),
+        checks,
+        settings: state.config.settings.clone(),
+    }
+}
+
 struct Check {
     ok: bool,
     required: bool,

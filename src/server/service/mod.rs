@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod app_groups;
 pub mod apps;
 pub mod audit;
+pub mod audit_event;
 pub mod audit_sink_checks;
 pub mod audit_sinks;
 pub mod audit_sinks_env;

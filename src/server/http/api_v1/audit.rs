@@ -2,12 +2,12 @@
 use super::caller::ApiCaller;
 use super::problem::Problem;
 use super::reply::{fail, json, ApiQuery, ApiResult};
-use crate::model::audit::{AuditEvent, AuditQuery};
+use crate::model::audit::{AuditEvent, AuditEventDetail, AuditQuery};
 use crate::model::Permission;
 use crate::server::http::exports;
 use crate::server::service::audit::{self, ExportFormat};
 use crate::server::AppState;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use http::{header, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,46 @@ pub async fn search(
         }
     }
     Ok(res)
+}
+
+/// One event, with what it changed and its place in the chain: the hash it links to, whether its
+/// own hash recomputes, and the events before and after with whether each link holds.
+#[utoipa::path(get, path = "/api/v1/audit/events/{seq}", tag = TAG,
+    params(("seq" = i64, Path, description = "The event's position in the chain")),
+    responses(
+        (status = 200, description = "The event", body = AuditEventDetail),
+        (status = 400, description = "`seq` is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The log holds no such event (never written, or removed by retention)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["audit:read"])))]
+pub async fn event(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(seq): Path<String>,
+) -> ApiResult {
+    caller
+        .authorize(
+            &state,
+            Permission::ReadAudit,
+            "GET /api/v1/audit/events/{seq}",
+        )
+        .await?;
+    let seq: i64 = seq.parse().map_err(|_| {
+        fail(
+            &state,
+            crate::model::AppError::Invalid {
+                field: "seq".into(),
+                message: format!(
+                    "seq is an event's number, not {:?}",
+                    crate::server::ssf_verify::clip(&seq, 40)
+                ),
+            },
+        )
+    })?;
+    let detail = crate::server::service::audit_event::detail(&state.db, seq)
+        .await
+        .map_err(|e| fail(&state, e))?;
+    Ok(json(StatusCode::OK, &detail))
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
