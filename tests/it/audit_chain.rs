@@ -145,7 +145,8 @@ async fn verification_finds_a_truncated_tail() {
     assert!(why.contains("truncated"), "{why}");
 }
 
-async fn disable_append_only(app: &TestApp) {
+/// Someone with database access removes the append-only triggers (tamper tests).
+pub async fn disable_append_only(app: &TestApp) {
     let statements: &[&str] = if engine() == "postgres" {
         &["DROP TRIGGER audit_events_no_update ON audit_events"]
     } else {

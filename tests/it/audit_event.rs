@@ -130,6 +130,7 @@ async fn a_changed_event_shows_that_its_hash_no_longer_recomputes() {
     let seq = event_of(&app, "user.create", id).await;
     app.create_user("tamper.after@example.com", "After", &[])
         .await;
+    crate::audit_chain::disable_append_only(&app).await;
     sqlx::query("UPDATE audit_events SET client_ip = '10.6.6.6' WHERE seq = $1")
         .bind(seq)
         .execute(&app.state.db.pool)

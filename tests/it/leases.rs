@@ -183,7 +183,10 @@ async fn the_console_and_the_api_show_which_instance_runs_what() {
     let page = app.get("/system").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Instances and background work"), "{html}");
+    assert!(
+        html.contains("System</h1>") && html.contains("Background tasks"),
+        "{html}"
+    );
 
     let token = service_token(&app, &["system:read"]).await;
     let res = api(&app, &token, "GET", "/api/v1/system/background", None, &[]).await;
