@@ -49,7 +49,7 @@ e2eTest('auditor filters the log to sign-ins, exports that view as NDJSON with h
   });
 }, { timeout: 60_000 });
 
-e2eTest('an auditor opens an event from the log: its summary, its chain links, and a permalink', async ({ page, problems }) => {
+e2eTest('an auditor opens an event from the log: its summary, its chain links, a permalink, and copies its hash', async ({ page, context, problems }) => {
   const response = await signIn(page, USERS.auditor.email, '/audit?action=auth.sign_in');
   assert.equal(response.status(), 200);
   await waitForHydration(page);
@@ -59,9 +59,20 @@ e2eTest('an auditor opens an event from the log: its summary, its chain links, a
   await Promise.all([page.waitForURL(`${BASE_URL}/audit/events/${seq}`), first.locator('td').first().locator('a').click()]);
   await expectText(page, 'main h1', `Event ${seq}: auth.sign_in`);
   assert.match(await textOf(page, '#event-summary'), /performed auth\.sign_in.*; it succeeded\.$/);
+  // The section stays highlighted in the navigation on its detail pages.
+  const section = page.locator('nav[aria-label="Main"] a', { hasText: 'Audit log' });
+  assert.equal(await section.getAttribute('aria-current'), 'page');
+  assert.equal(await page.locator('nav[aria-label="Main"] a[aria-current="page"]').count(), 1, 'one section only');
   assert.equal(await textOf(page, '#event-hash-check'), 'recomputes from its fields and the hash it links to.');
   assert.match(await textOf(page, '#event-hash'), /^[0-9a-f]{64}$/);
   assert.match(await textOf(page, '#event-previous'), new RegExp(`Previous event ${Number(seq) - 1}: .*The link holds\\.`));
+  // The hash goes to the clipboard with one click (the button comes with hydration).
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE_URL });
+  await waitForHydration(page);
+  await page.click('#copy-event-hash');
+  await expectText(page, '#copy-event-hash + [role="status"]', 'Copied');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await textOf(page, '#event-hash'));
+  assert.equal(await page.getAttribute('#copy-event-hash', 'aria-label'), 'Copy hash');
   // The permalink works on its own, without the list.
   await page.goto(`${BASE_URL}/audit/events/${seq}`);
   await expectText(page, 'main h1', `Event ${seq}: auth.sign_in`);

@@ -68,12 +68,13 @@ async function createUser(page, person) {
   return { id, guid };
 }
 
-/** The profile list as { label: value }. */
+/** The profile list as { label: value }, without the copy buttons beside identifiers. */
 function profile(page) {
-  return page.locator('#profile > div').evaluateAll((rows) => Object.fromEntries(rows.map((row) => [
-    row.querySelector('dt').textContent.replace(/\s+/g, ' ').trim(),
-    row.querySelector('dd').textContent.replace(/\s+/g, ' ').trim(),
-  ])));
+  return page.locator('#profile > div').evaluateAll((rows) => Object.fromEntries(rows.map((row) => {
+    const value = row.querySelector('dd').cloneNode(true);
+    value.querySelectorAll('.copy-button').forEach((button) => button.parentElement.remove());
+    return [row.querySelector('dt').textContent.replace(/\s+/g, ' ').trim(), value.textContent.replace(/\s+/g, ' ').trim()];
+  })));
 }
 
 /** Waits until the user's audit trail lists `count` events of `action`; returns the trail. */

@@ -41,7 +41,8 @@ fn Nav(principal: Principal) -> impl IntoView {
         .map(|(href, label, _)| {
             view! {
                 <li>
-                    <A href=*href attr:class="nav-link" exact=true>{*label}</A>
+                    // A section stays highlighted on its detail pages (/users/<id>: Users).
+                    <A href=*href attr:class="nav-link" exact={*href == "/"}>{*label}</A>
                 </li>
             }
         })

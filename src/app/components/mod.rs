@@ -1,10 +1,12 @@
 //! Small reusable pieces of UI.
 mod confirm;
+mod copy;
 mod job;
 mod secret;
 mod theme;
 
 pub use confirm::ConfirmSubmit;
+pub use copy::{copy_to_clipboard, CopyButton};
 pub use job::JobProgress;
 pub use secret::OneTimeSecret;
 pub use theme::ThemeToggle;

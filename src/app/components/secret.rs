@@ -19,26 +19,7 @@ pub fn OneTimeSecret(
     let (status, set_status) = signal(String::new());
     let copy = {
         let value = value.clone();
-        move |_| {
-            #[cfg(feature = "hydrate")]
-            {
-                let promise = window().navigator().clipboard().write_text(&value);
-                leptos::task::spawn_local(async move {
-                    match wasm_bindgen_futures::JsFuture::from(promise).await {
-                        Ok(_) => set_status.set("Copied to the clipboard.".into()),
-                        Err(_) => set_status.set(
-                            "The browser did not allow copying: select the text and copy it by hand."
-                                .into(),
-                        ),
-                    }
-                });
-            }
-            #[cfg(not(feature = "hydrate"))]
-            {
-                let _ = &value;
-                set_status.set(String::new());
-            }
-        }
+        move |_| super::copy_to_clipboard(&value, set_status)
     };
     view! {
         <div class="rounded-md border border-amber-300 bg-amber-50 p-4 text-amber-950 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-50" data-one-time=testid>

@@ -5,7 +5,7 @@ use crate::api::apps::{
     app_assignments, app_groups, get_app, list_keys, AssignGroup, AssignPerson, CreateKey,
     RevokeSecret, RotateSecret, SetAppStatus, UnassignGroup, UnassignPerson, UpdateApp,
 };
-use crate::app::components::{ConfirmSubmit, ErrorBox, Loading, OneTimeSecret};
+use crate::app::components::{ConfirmSubmit, CopyButton, ErrorBox, Loading, OneTimeSecret};
 use crate::app::pages::app_form::{field_error, general_error, input_of, AppFields};
 use crate::app::pages::app_groups::AppGroups;
 use crate::app::pages::app_provisioning::AppProvisioning;
@@ -97,7 +97,7 @@ pub fn AppDetailPage() -> impl IntoView {
                             {can_write.then(|| view! { <StatusToggle app=a.clone() action=set_status /> })}
                         </div>
                         <p class="mt-1 text-sm text-slate-500">
-                            "Client id "<span class="font-mono" id="app-client-id">{a.id.clone()}</span>
+                            "Client id "<span class="font-mono select-all" id="app-client-id">{a.id.clone()}</span><CopyButton what="client id" value=a.id.clone() id="copy-client-id" />
                             {can(me, Permission::ReadAudit).then(|| view! {
                                 " · "<A href=format!("/audit?target_type=application&target_id={}", a.id) attr:class="link" attr:id="audit-trail">"Audit trail"</A>
                             })}

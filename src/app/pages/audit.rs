@@ -2,7 +2,7 @@
 //! pages newest first, each event opening to its details; export and integrity check.
 use crate::api::audit::{audit_checkpoints, load_audit_page, start_audit_export, StartAuditVerify};
 use crate::api::session::current_principal;
-use crate::app::components::{ErrorBox, JobProgress, Loading};
+use crate::app::components::{CopyButton, ErrorBox, JobProgress, Loading};
 use crate::app::pages::audit_sinks::StreamingStatus;
 use crate::model::audit::{AuditEvent, AuditQuery, ACTION_GROUPS, QUICK_RANGES};
 use crate::model::time::format_utc;
@@ -240,7 +240,7 @@ fn Checkpoints() -> impl IntoView {
                     Ok(v) => view! {
                         <p class="mt-2 text-sm">
                             {match v.public_key.clone() {
-                                Some(k) => view! { "Checkpoints are signed with Ed25519. Public key: "<code class="break-all" id="public-key">{k}</code> }.into_any(),
+                                Some(k) => view! { "Checkpoints are signed with Ed25519. Public key: "<code class="break-all select-all" id="public-key">{k.clone()}</code><CopyButton what="public key" value=k /> }.into_any(),
                                 None => view! { "No signing key is configured (GATEHOUSE_AUDIT_SIGNING_KEY): checkpoints are recorded unsigned." }.into_any(),
                             }}
                         </p>

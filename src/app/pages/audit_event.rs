@@ -3,7 +3,7 @@
 //! place in the chain (the hash it links to, whether its own hash recomputes, the events before
 //! and after with whether each link holds). The address is the permalink.
 use crate::api::audit::load_audit_event;
-use crate::app::components::{ErrorBox, Loading};
+use crate::app::components::{CopyButton, ErrorBox, Loading};
 use crate::app::pages::apps::detail_row;
 use crate::model::audit::{AuditEventDetail, ChainNeighbour, FieldChange};
 use crate::model::time::format_utc;
@@ -72,6 +72,7 @@ fn EventDetail(detail: AuditEventDetail) -> impl IntoView {
         <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
             <time datetime=format_utc(e.occurred_at)>{format_utc(e.occurred_at)}</time>
             " · Permalink: "<a class="link font-mono" id="event-permalink" href=format!("/audit/events/{seq}")>{format!("/audit/events/{seq}")}</a>
+            <CopyButton what="sequence number" value=seq.to_string() id="copy-event-seq" />
         </p>
         <Changes changes=detail.changes.clone() />
         <section class="mt-6 card p-4" aria-labelledby="event-fields-h">
@@ -146,8 +147,8 @@ fn Chain(detail: AuditEventDetail) -> impl IntoView {
         <section class="mt-6 card p-4" aria-labelledby="event-chain-h">
             <h2 id="event-chain-h" class="text-lg font-semibold">"Place in the chain"</h2>
             <dl class="mt-2 divide-y divide-slate-200 dark:divide-slate-800">
-                {detail_row("Links to", view! { <code class="font-mono text-xs" id="event-prev-hash">{detail.prev_hash.clone()}</code> })}
-                {detail_row("Hash", view! { <code class="font-mono text-xs" id="event-hash">{detail.event.hash.clone()}</code> })}
+                {detail_row("Links to", view! { <code class="font-mono text-xs select-all" id="event-prev-hash">{detail.prev_hash.clone()}</code><CopyButton what="previous hash" value=detail.prev_hash.clone() /> })}
+                {detail_row("Hash", view! { <code class="font-mono text-xs select-all" id="event-hash">{detail.event.hash.clone()}</code><CopyButton what="hash" value=detail.event.hash.clone() id="copy-event-hash" /> })}
                 {detail_row("Its hash", view! {
                     <span id="event-hash-check">{if verifies { "recomputes from its fields and the hash it links to." } else { "does NOT recompute: this event was changed after it was written." }}</span>
                 })}

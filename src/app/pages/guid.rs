@@ -4,7 +4,7 @@
 use crate::api::apps::apps_of_person;
 use crate::api::session::current_principal;
 use crate::api::users::{duplicates_of_guid, get_guid, MergeGuids};
-use crate::app::components::{ErrorBox, Loading};
+use crate::app::components::{CopyButton, ErrorBox, Loading};
 use crate::app::pages::apps::AppTable;
 use crate::app::pages::groups::MembershipList;
 use crate::app::pages::users::UserTable;
@@ -57,7 +57,7 @@ pub fn GuidPage() -> impl IntoView {
                     let survivor = g.clone();
                     view! {
                         <h1 class="text-2xl font-semibold" id="person-name">{g.profile.display_name.clone().unwrap_or_else(|| "Person".into())}</h1>
-                        <p class="mt-1 font-mono text-sm" id="guid-id">{g.guid.clone()}</p>
+                        <p class="mt-1 font-mono text-sm"><span class="select-all" id="guid-id">{g.guid.clone()}</span><CopyButton what="GUID" value=g.guid.clone() id="copy-guid" /></p>
                         <p class="text-sm text-slate-500">"Since "{format_utc(g.created_at)}
                             {let gid = g.guid.clone(); move || can_audit().then(|| view! {
                                 " · "<A href=format!("/audit?target_type=guid&target_id={gid}") attr:class="link">"Audit trail"</A>

@@ -1,6 +1,6 @@
 //! One API key: what it is and how it is used; for administrators revoke, rotate and expiry.
 use crate::api::apps::{get_key, RevokeKey, RotateKey, SetKeyExpiry};
-use crate::app::components::{ConfirmSubmit, ErrorBox, Loading, OneTimeSecret};
+use crate::app::components::{ConfirmSubmit, CopyButton, ErrorBox, Loading, OneTimeSecret};
 use crate::app::pages::app_form::general_error;
 use crate::app::pages::apps::{can, detail_row, load_me};
 use crate::app::pages::keys::{expires, last_used, KeyStatusBadge};
@@ -69,7 +69,7 @@ pub fn KeyDetailPage() -> impl IntoView {
                             <KeyStatusBadge status=k.status />
                         </div>
                         <p class="mt-1 text-sm text-slate-500">
-                            <span class="font-mono" id="key-prefix">{k.prefix.clone()}</span>
+                            <span class="font-mono select-all" id="key-prefix">{k.prefix.clone()}</span><CopyButton what="key prefix" value=k.prefix.clone() id="copy-key-prefix" />
                             {can(me, Permission::ReadAudit).then(|| view! {
                                 " · "<A href=format!("/audit?target_type=api_key&target_id={}", k.id) attr:class="link" attr:id="audit-trail">"Audit trail"</A>
                             })}

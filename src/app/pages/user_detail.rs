@@ -4,7 +4,7 @@ use crate::api::session::current_principal;
 use crate::api::users::{
     get_guid, get_user, user_audit_trail, RelinkUser, SetUserStatus, UnlockUser, UpdateUser,
 };
-use crate::app::components::{ErrorBox, Loading};
+use crate::app::components::{CopyButton, ErrorBox, Loading};
 use crate::app::pages::audit::EventRows;
 use crate::app::pages::groups::MembershipList;
 use crate::app::pages::support::UserSecurity;
@@ -143,6 +143,7 @@ fn Profile(user: UserDetail) -> impl IntoView {
         }
     };
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+    let guid_copy = user.guid.clone();
     view! {
         <dl class="mt-4 card divide-y divide-slate-200 px-4 dark:divide-slate-800" id="profile">
             {row("Email", user.email.clone())}
@@ -150,7 +151,10 @@ fn Profile(user: UserDetail) -> impl IntoView {
             {row("Family name", opt(&user.family_name))}
             {row("Phone", opt(&user.phone))}
             {row("Source", format!("{} {}", user.source, user.external_id.clone().unwrap_or_default()))}
-            {row("User id", user.id.clone())}
+            <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
+                <dt class="text-sm text-slate-500 dark:text-slate-400">"User id"</dt>
+                <dd class="sm:col-span-2 break-all"><span class="select-all" id="user-id">{user.id.clone()}</span><CopyButton what="user id" value=user.id.clone() id="copy-user-id" /></dd>
+            </div>
             {row("Attributes", user.attributes.clone())}
             {row("Created", format_utc(user.created_at))}
             {row("Updated", format_utc(user.updated_at))}
@@ -158,7 +162,7 @@ fn Profile(user: UserDetail) -> impl IntoView {
             {row("Last sign-in", if user.last_sign_in_at == 0 { "never".into() } else { format_utc(user.last_sign_in_at) })}
             <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
                 <dt class="text-sm text-slate-500 dark:text-slate-400">"GUID"</dt>
-                <dd class="sm:col-span-2 font-mono text-sm"><A href=format!("/guids/{}", user.guid) attr:class="link" attr:id="guid-link">{user.guid.clone()}</A></dd>
+                <dd class="sm:col-span-2 font-mono text-sm"><A href=format!("/guids/{}", user.guid) attr:class="link" attr:id="guid-link">{user.guid.clone()}</A><CopyButton what="GUID" value=guid_copy /></dd>
             </div>
         </dl>
     }
